@@ -1,0 +1,90 @@
+import Foundation
+import MultipartKit
+import NIOCore
+
+/// An uploaded file from a multipart form.
+struct UploadedFile: Sendable {
+    var filename: String
+    var contentType: String?
+    var bytes: [UInt8]
+}
+
+/// The fields of a submitted form, from `application/x-www-form-urlencoded` or `multipart/form-data`.
+struct FormBody: Sendable {
+    var fields: [(String, String)] = []
+    var files: [String: UploadedFile] = [:]
+
+    /// Decodes `a=1&b=2` with `+` as space and percent escapes, keys included (`attribute%5Bx%5D`).
+    static func urlEncoded(_ text: String) -> [(String, String)] {
+        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(parts[0])
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            return (name, value)
+        }
+    }
+
+    private static func decode(_ part: Substring.SubSequence) -> String {
+        let spaced = part.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+
+    enum Failure: Error { case malformed(String) }
+
+    /// Parses a body according to its content type. Types other than the two form types are refused.
+    static func parse(contentType: String?, body: ByteBuffer) throws -> FormBody {
+        let type = (contentType ?? "").lowercased()
+        if type.hasPrefix("multipart/form-data") {
+            guard let boundary = Self.parameter("boundary", in: contentType ?? "") else {
+                throw Failure.malformed("The multipart body has no boundary.")
+            }
+            return try multipart(body, boundary: boundary)
+        }
+        if type.isEmpty || type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("text/plain") {
+            return FormBody(fields: urlEncoded(String(buffer: body)))
+        }
+        throw Failure.malformed("Send the request as application/x-www-form-urlencoded or multipart/form-data.")
+    }
+
+    private static func multipart(_ body: ByteBuffer, boundary: String) throws -> FormBody {
+        let parser = MultipartParser(boundary: boundary)
+        var form = FormBody()
+        var headers: [String: String] = [:]
+        var data: [UInt8] = []
+        parser.onHeader = { name, value in headers[name.lowercased()] = value }
+        parser.onBody = { buffer in data += buffer.readBytes(length: buffer.readableBytes) ?? [] }
+        parser.onPartComplete = {
+            let disposition = headers["content-disposition"] ?? ""
+            if let name = Self.parameter("name", in: disposition) {
+                if let filename = Self.parameter("filename", in: disposition) {
+                    if !data.isEmpty {
+                        form.files[name] = UploadedFile(filename: filename, contentType: headers["content-type"], bytes: data)
+                    }
+                } else {
+                    form.fields.append((name, String(decoding: data, as: UTF8.self)))
+                }
+            }
+            headers = [:]
+            data = []
+        }
+        do {
+            try parser.execute(body)
+        } catch {
+            throw Failure.malformed("The multipart body could not be read.")
+        }
+        return form
+    }
+
+    /// Reads `name=value` or `name="value"` from a header such as Content-Disposition.
+    static func parameter(_ name: String, in header: String) -> String? {
+        for piece in header.split(separator: ";") {
+            let trimmed = piece.trimmingCharacters(in: .whitespaces)
+            guard let equals = trimmed.firstIndex(of: "=") else { continue }
+            guard trimmed[..<equals].lowercased() == name else { continue }
+            var value = String(trimmed[trimmed.index(after: equals)...])
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return value
+        }
+        return nil
+    }
+}

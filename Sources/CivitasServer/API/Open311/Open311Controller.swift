@@ -1,0 +1,348 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+
+/// Open311 GeoReport v2 at `/open311/v2`: discovery, the service catalog, and service requests, in XML and JSON.
+struct Open311Controller<Context: RequestContext>: Sendable {
+    let stores: Stores
+    let configuration: AppConfiguration
+    let jurisdictions: JurisdictionDirectory
+    let startedAt: Date
+    let createdCounter = Counter(label: "civitas_service_requests_created_total", dimensions: [("channel", "open311")])
+
+    /// Requests over a longer range than this are refused, as the spec says.
+    static var maximumRange: TimeInterval { 90 * 86_400 }
+
+    func addRoutes(to router: Router<Context>) {
+        let group = router.group("open311/v2")
+        group.get(":document") { request, context in
+            await respond(to: request, file: context.parameters.get("document") ?? "") { name, format in
+                switch name {
+                case "discovery": return discovery(request)
+                case "services": return try await serviceList(request)
+                case "requests": return try await requestList(request)
+                default: throw notFound("There is no Open311 resource called \(name).")
+                }
+            }
+        }
+        group.post(":document") { request, context in
+            await respond(to: request, file: context.parameters.get("document") ?? "") { name, format in
+                guard name == "requests" else { throw notFound("Only requests.xml and requests.json accept POST.") }
+                return try await submit(request)
+            }
+        }
+        group.get("services/:file") { request, context in
+            await respond(to: request, file: context.parameters.get("file") ?? "") { code, _ in
+                try await serviceDefinition(code: code, request)
+            }
+        }
+        group.get("requests/:file") { request, context in
+            await respond(to: request, file: context.parameters.get("file") ?? "") { id, _ in
+                try await singleRequest(id: id, request)
+            }
+        }
+        group.get("tokens/:file") { request, context in
+            await respond(to: request, file: context.parameters.get("file") ?? "") { token, _ in
+                try await tokenLookup(token, request)
+            }
+        }
+    }
+
+    // MARK: Resources
+
+    private func discovery(_ request: Request) -> Reply {
+        let changeset = W3CDateTime.format(startedAt)
+        let contact = "\(jurisdictions.primary.name) 311 service; this endpoint is run by Civitas."
+        return Reply(
+            root: "discovery",
+            Open311Mapping.discovery(baseURL: configuration.publicURL + "/open311/v2", changeset: changeset, contact: contact))
+    }
+
+    private func serviceList(_ request: Request) async throws -> Reply {
+        let parameters = try await queryParameters(request)
+        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        let services = try await stores.services.all(jurisdictionID: jurisdiction.id)
+        return Reply(root: "services", Open311Mapping.services(services))
+    }
+
+    private func serviceDefinition(code: String, _ request: Request) async throws -> Reply {
+        let parameters = try await queryParameters(request)
+        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        guard let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction.id) else {
+            throw notFound("There is no service with service_code \(code).")
+        }
+        return Reply(root: "service_definition", Open311Mapping.definition(service))
+    }
+
+    private func singleRequest(id text: String, _ request: Request) async throws -> Reply {
+        let parameters = try await queryParameters(request)
+        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        guard let id = Int64(text), id > 0,
+            let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id)
+        else {
+            throw notFound("There is no service request with service_request_id \(text).")
+        }
+        return Reply(root: "service_requests", Open311Mapping.requests([found], timeZone: jurisdiction.timeZone))
+    }
+
+    private func tokenLookup(_ token: String, _ request: Request) async throws -> Reply {
+        let parameters = try await queryParameters(request)
+        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        guard let found = try await stores.requests.token(token, jurisdictionID: jurisdiction.id) else {
+            throw notFound("There is no request token \(token).")
+        }
+        return Reply(
+            root: "service_requests",
+            Open311Mapping.token(RequestTokenState(token: found.token, serviceRequestID: found.serviceRequestID)))
+    }
+
+    private func requestList(_ request: Request) async throws -> Reply {
+        let parameters = try await queryParameters(request)
+        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        var query = ServiceRequestQuery(jurisdictionID: jurisdiction.id)
+        let ids = parameters.list("service_request_id")
+        if !ids.isEmpty {
+            // service_request_id overrides every other argument, as the spec says.
+            query.ids = ids.compactMap { Int64($0) }
+            query.limit = 1000
+        } else {
+            query.serviceCodes = parameters.list("service_code")
+            query.statuses = try parameters.list("status").map { text in
+                guard let status = RequestStatus(rawValue: text.lowercased()) else {
+                    throw Open311Failure.badRequest("status must be open, closed, or both separated by a comma; \"\(text)\" is neither.")
+                }
+                return status
+            }
+            let start = try date(parameters, "start_date", zone: jurisdiction.timeZone)
+            let end = try date(parameters, "end_date", zone: jurisdiction.timeZone)
+            switch (start, end) {
+            case let (start?, end?):
+                guard end >= start else { throw Open311Failure.badRequest("end_date must not be before start_date.") }
+                guard end.timeIntervalSince(start) <= Self.maximumRange else {
+                    throw Open311Failure.badRequest("start_date and end_date may be at most 90 days apart.")
+                }
+                query.requestedFrom = start
+                query.requestedTo = end
+            case let (start?, nil):
+                query.requestedFrom = start
+                query.requestedTo = start.addingTimeInterval(Self.maximumRange)
+            case let (nil, end?):
+                query.requestedFrom = end.addingTimeInterval(-Self.maximumRange)
+                query.requestedTo = end
+            case (nil, nil):
+                let now = Date()
+                query.requestedFrom = now.addingTimeInterval(-Self.maximumRange)
+            }
+            let pageSize = try integer(parameters, "page_size", default: 1000, range: 1...1000)
+            let page = try integer(parameters, "page", default: 1, range: 1...1_000_000)
+            query.limit = pageSize
+            query.offset = (page - 1) * pageSize
+        }
+        let found = try await stores.requests.search(query)
+        return Reply(root: "service_requests", Open311Mapping.requests(found, timeZone: jurisdiction.timeZone))
+    }
+
+    private func submit(_ request: Request) async throws -> Reply {
+        var body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodySize)
+        } catch is NIOTooManyBytesError {
+            throw Open311Failure(
+                status: .contentTooLarge,
+                messages: ["The request is larger than \(configuration.maxBodySize / 1024) KB; send a smaller photo."])
+        }
+        let form: FormBody
+        do {
+            form = try FormBody.parse(contentType: request.headers[.contentType], body: body)
+        } catch FormBody.Failure.malformed(let message) {
+            throw Open311Failure.badRequest(message)
+        }
+        body.clear()
+        let queryPairs = FormBody.urlEncoded(request.uri.query ?? "")
+        let pairs = form.fields + queryPairs
+        // Aliases real clients send: open311_java's `address`, FixMyStreet's `deviceid`.
+        let aliases = pairs.compactMap { name, value -> (String, String)? in
+            switch name {
+            case "address": return ("address_string", value)
+            case "deviceid": return ("device_id", value)
+            default: return nil
+            }
+        }
+        let parameters = Open311Parameters(pairs + aliases)
+
+        guard let key = parameters["api_key"] else {
+            throw Open311Failure(status: .forbidden, messages: ["api_key was not provided; ask the city for an API key."])
+        }
+        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        guard try await stores.apiKeys.verify(key, jurisdictionID: jurisdiction.id) != nil else {
+            throw Open311Failure(status: .forbidden, messages: ["The api_key is not valid, or has been revoked."])
+        }
+        guard let code = parameters["service_code"] else {
+            throw Open311Failure.badRequest("service_code was not provided.")
+        }
+        guard let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction.id) else {
+            throw notFound("There is no service with service_code \(code).")
+        }
+
+        var upload: MediaUpload?
+        if let file = form.files["media"] {
+            guard let type = ImageType.sniff(file.bytes) else {
+                throw Open311Failure.badRequest("media must be a JPEG, PNG, GIF or WebP image.")
+            }
+            upload = MediaUpload(contentType: type, bytes: file.bytes)
+        }
+        let mediaURL = upload.map { "\(configuration.publicURL)/media/\($0.id)" }
+        let new: NewServiceRequest
+        switch NewServiceRequest.validate(parameters, service: service, mediaURL: mediaURL) {
+        case .success(let valid): new = valid
+        case .failure(let failures): throw Open311Failure(status: .badRequest, messages: failures.errors.map(\.message))
+        }
+
+        switch service.type {
+        case .batch:
+            let token = try await stores.requests.enqueue(new, jurisdictionID: jurisdiction.id, media: upload)
+            return Reply(
+                root: "service_requests",
+                Open311Mapping.created(id: nil, token: token, notice: service.notice, accountID: new.reporter.accountID))
+        case .realtime, .blackbox:
+            let created = try await stores.requests.create(
+                new, service: service, jurisdictionID: jurisdiction.id, source: "open311", media: upload)
+            createdCounter.increment()
+            return Reply(
+                root: "service_requests",
+                Open311Mapping.created(
+                    id: service.type == .realtime ? created.id : nil, token: nil, notice: service.notice,
+                    accountID: new.reporter.accountID))
+        }
+    }
+
+    // MARK: Plumbing
+
+    struct Reply {
+        var root: String
+        var node: Open311Node
+        init(root: String, _ node: Open311Node) {
+            self.root = root
+            self.node = node
+        }
+    }
+
+    /// Works out the format from the extension, runs `body`, and renders its reply or its error in that format.
+    private func respond(
+        to request: Request, file: String, _ body: (String, Open311Format) async throws -> Reply
+    ) async -> Response {
+        let (name, format) = Open311Format.split(file)
+        guard let format else {
+            return render(
+                Open311Failure(status: .notFound, messages: ["Open311 answers in .xml or .json; \(file) has neither extension."]),
+                format: .xml)
+        }
+        do {
+            let reply = try await body(name, format)
+            return render(root: reply.root, reply.node, status: .ok, format: format)
+        } catch let failure as Open311Failure {
+            return render(failure, format: format)
+        } catch let error as CivitasError {
+            return render(Open311Failure(error), format: format)
+        } catch {
+            Logger(label: "civitas.open311").error(
+                "open311 request failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return render(
+                Open311Failure(status: .internalServerError, messages: ["Something went wrong on our side; please try again."]),
+                format: format)
+        }
+    }
+
+    private func render(_ failure: Open311Failure, format: Open311Format) -> Response {
+        let errors = failure.messages.map { (code: Int(failure.status.code), description: $0) }
+        return render(root: "errors", Open311Mapping.errors(errors), status: failure.status, format: format)
+    }
+
+    private func render(root: String, _ node: Open311Node, status: HTTPResponse.Status, format: Open311Format) -> Response {
+        let text = format == .xml ? Open311Node.xml(root: root, node) : Open311Node.json(node)
+        var headers = HTTPFields()
+        headers[.contentType] = format.contentType
+        headers[.accessControlAllowOrigin] = "*"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func queryParameters(_ request: Request) async throws -> Open311Parameters {
+        Open311Parameters(FormBody.urlEncoded(request.uri.query ?? ""))
+    }
+
+    private func notFound(_ message: String) -> Open311Failure { Open311Failure(status: .notFound, messages: [message]) }
+
+    private func date(_ parameters: Open311Parameters, _ name: String, zone: TimeZone) throws -> Date? {
+        guard let text = parameters[name] else { return nil }
+        guard let date = W3CDateTime.parse(text, defaultZone: zone) else {
+            throw Open311Failure.badRequest("\(name) must be a date and time such as 2026-11-23T00:00:00Z; \"\(text)\" is not.")
+        }
+        return date
+    }
+
+    private func integer(_ parameters: Open311Parameters, _ name: String, default value: Int, range: ClosedRange<Int>) throws
+        -> Int
+    {
+        guard let text = parameters[name] else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw Open311Failure.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return number
+    }
+}
+
+/// An Open311 error answer: the HTTP status and the descriptions for the `errors` list.
+struct Open311Failure: Error {
+    var status: HTTPResponse.Status
+    var messages: [String]
+
+    static func badRequest(_ message: String) -> Open311Failure { Open311Failure(status: .badRequest, messages: [message]) }
+
+    init(status: HTTPResponse.Status, messages: [String]) {
+        self.status = status
+        self.messages = messages
+    }
+
+    init(_ error: CivitasError) {
+        switch error.kind {
+        case .invalid, .conflict: status = .badRequest
+        case .notFound: status = .notFound
+        case .forbidden: status = .forbidden
+        case .unavailable: status = .serviceUnavailable
+        }
+        messages = [error.message]
+    }
+}
+
+/// The jurisdictions this install serves, and which one answers when a client names none.
+struct JurisdictionDirectory: Sendable {
+    let primary: Jurisdiction
+    let all: [String: Jurisdiction]
+
+    /// On a single-jurisdiction install `jurisdiction_id` is accepted and ignored; otherwise it picks one.
+    func resolve(_ id: String?) throws(Open311Failure) -> Jurisdiction {
+        guard all.count > 1, let id else { return primary }
+        guard let found = all[id] else {
+            throw Open311Failure(status: .notFound, messages: ["There is no jurisdiction with jurisdiction_id \(id)."])
+        }
+        return found
+    }
+}
+
+/// Recognises the image types accepted as request photos by their first bytes, never by the name or declared type.
+enum ImageType {
+    static func sniff(_ bytes: [UInt8]) -> String? {
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
+        if bytes.starts(with: Array("GIF87a".utf8)) || bytes.starts(with: Array("GIF89a".utf8)) { return "image/gif" }
+        if bytes.count > 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) {
+            return "image/webp"
+        }
+        return nil
+    }
+}

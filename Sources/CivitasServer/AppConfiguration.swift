@@ -1,0 +1,67 @@
+import CivitasCore
+import CivitasStore
+import Configuration
+import Foundation
+import SystemPackage
+
+/// Everything a Civitas process is told at start, read once from CLI options > environment > `.env` > defaults.
+public struct AppConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseURL
+    public var jurisdiction: Jurisdiction
+    /// Whether the jurisdiction name and zone came from configuration (the demo city fills them in otherwise).
+    public var jurisdictionConfigured: Bool
+    /// Largest request body accepted, in bytes (photos included).
+    public var maxBodySize: Int
+    /// The address residents and clients reach this server at; used in links such as `media_url`.
+    public var publicURL: String
+    /// How often the batch intake worker looks for queued submissions.
+    public var batchInterval: Duration
+    public var logLevel: String
+
+    /// The configuration sources in order: `values` (from CLI options) > environment > `.env` file.
+    public static func reader(values: [AbsoluteConfigKey: ConfigValue]) async throws -> ConfigReader {
+        ConfigReader(providers: [
+            InMemoryProvider(name: "arguments", values: values),
+            EnvironmentVariablesProvider(),
+            try await EnvironmentVariablesProvider(environmentFilePath: FilePath(".env"), allowMissing: true),
+        ])
+    }
+
+    /// Reads the configuration; a value that cannot be used gets a message naming the key.
+    public init(reader: ConfigReader) throws(CivitasError) {
+        host = reader.string(forKey: "http.host", default: "127.0.0.1")
+        port = reader.int(forKey: "http.port", default: 8080)
+        guard (0...65535).contains(port) else {
+            throw .invalid("config_invalid", "http.port (HTTP_PORT) must be between 0 and 65535, not \(port).")
+        }
+        database = try DatabaseURL(parsing: reader.string(forKey: "database.url", default: DatabaseURL.defaultValue))
+        let zoneName = reader.string(forKey: "jurisdiction.timeZone")
+        let name = reader.string(forKey: "jurisdiction.name")
+        jurisdictionConfigured = zoneName != nil || name != nil
+        var zone = TimeZone.gmt
+        if let zoneName {
+            guard let found = TimeZone(identifier: zoneName) else {
+                throw .invalid(
+                    "config_invalid",
+                    "jurisdiction.timeZone (JURISDICTION_TIME_ZONE) \"\(zoneName)\" is not a time zone such as America/New_York.")
+            }
+            zone = found
+        }
+        let id = reader.string(forKey: "jurisdiction.id", default: "city")
+        guard !id.isEmpty, id.count <= 100, !id.contains(where: \.isWhitespace) else {
+            throw .invalid("config_invalid", "jurisdiction.id (JURISDICTION_ID) must be 1 to 100 characters without spaces.")
+        }
+        jurisdiction = Jurisdiction(id: id, name: name ?? "Civitas City", timeZone: zone)
+        maxBodySize = reader.int(forKey: "http.maxBodySize", default: 10 * 1024 * 1024)
+        guard maxBodySize >= 1024 else {
+            throw .invalid("config_invalid", "http.maxBodySize (HTTP_MAX_BODY_SIZE) must be at least 1024 bytes.")
+        }
+        let defaultPublic = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        publicURL = reader.string(forKey: "http.publicURL", default: defaultPublic)
+        while publicURL.hasSuffix("/") { publicURL.removeLast() }
+        batchInterval = .milliseconds(reader.int(forKey: "intake.batchIntervalMs", default: 1000))
+        logLevel = reader.string(forKey: "log.level", default: "info")
+    }
+}

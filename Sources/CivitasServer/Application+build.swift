@@ -1,0 +1,72 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+
+/// The request context of every Civitas route.
+public struct CivitasRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// Process-wide metrics: swift-metrics can be bootstrapped once per process, so the registry is made once.
+public enum Observability {
+    public static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+}
+
+/// Builds the router with every controller and middleware; tests drive this same router.
+public func buildRouter(configuration: AppConfiguration, stores: Stores, logger: Logger) async throws
+    -> Router<CivitasRequestContext>
+{
+    let registry = Observability.registry
+    let known = try await stores.jurisdictions.all()
+    let primary = known.first { $0.id == configuration.jurisdiction.id } ?? configuration.jurisdiction
+    let directory = JurisdictionDirectory(
+        primary: primary, all: Dictionary(known.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
+
+    let router = Router(context: CivitasRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(logger: logger))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(tls: configuration.publicURL.hasPrefix("https://")))
+    router.get("/") { _, _ -> Response in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(
+                byteBuffer: .init(
+                    string: """
+                        Civitas: \(primary.name)
+                        Open311 GeoReport v2: \(configuration.publicURL)/open311/v2/discovery.xml
+                        Services: \(configuration.publicURL)/open311/v2/services.xml
+
+                        """)))
+    }
+    Open311Controller<CivitasRequestContext>(
+        stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date()
+    ).addRoutes(to: router)
+    OperationsController<CivitasRequestContext>(stores: stores, registry: registry).addRoutes(to: router)
+    return router
+}
+
+/// Builds the whole application: the router plus the background services that live as long as the server.
+public func buildApplication(configuration: AppConfiguration, stores: Stores, logger: Logger) async throws
+    -> some ApplicationProtocol
+{
+    let router = try await buildRouter(configuration: configuration, stores: stores, logger: logger)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Civitas"),
+        logger: logger)
+    app.addServices(
+        DatabaseService(stores: stores),
+        BatchIntakeService(requests: stores.requests, interval: configuration.batchInterval, logger: logger))
+    return app
+}

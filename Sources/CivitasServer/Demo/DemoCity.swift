@@ -1,0 +1,165 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+
+/// A demo city to explore Civitas with: a realistic catalog and a few hundred requests over the last four weeks,
+/// placed in real Baltimore neighborhoods (centres derived from the city's public 311 data).
+public enum DemoCity {
+    /// What the demo created, for the person who asked for it.
+    public struct Summary: Sendable, CustomStringConvertible {
+        public var city: String
+        public var services: Int
+        public var departments: [String]
+        public var requests: Int
+        public var open: Int
+        public var closed: Int
+        public var batchTokens: Int
+
+        public var description: String {
+            """
+            Demo city loaded: \(city)
+              \(services) services in \(departments.count) departments (\(departments.joined(separator: ", ")))
+              \(requests) service requests over the last 28 days: \(open) open, \(closed) closed
+            """
+        }
+    }
+
+    struct Places: Decodable {
+        struct Place: Decodable {
+            var neighborhood: String
+            var lat: Double
+            var long: Double
+            var zipcode: String
+            var streets: [String]
+        }
+        var city: String
+        var time_zone: String
+        var places: [Place]
+    }
+
+    /// The demo catalog, in the same format `civitas services import` reads.
+    public static func catalog() throws -> [ServiceDefinition] {
+        guard let url = Bundle.module.url(forResource: "catalog", withExtension: "json", subdirectory: "Resources/demo") else {
+            throw CivitasError(.unavailable, code: "demo_missing", message: "The demo catalog is missing from this build.")
+        }
+        return try ServiceCatalog.parse(try Data(contentsOf: url))
+    }
+
+    static func places() throws -> Places {
+        guard let url = Bundle.module.url(forResource: "places", withExtension: "json", subdirectory: "Resources/demo") else {
+            throw CivitasError(.unavailable, code: "demo_missing", message: "The demo places are missing from this build.")
+        }
+        return try JSONDecoder().decode(Places.self, from: Data(contentsOf: url))
+    }
+
+    /// The demo city's name and zone, used when the operator configured none.
+    public static func jurisdiction(id: String) throws -> Jurisdiction {
+        let places = try places()
+        return Jurisdiction(
+            id: id, name: "\(places.city) (demo)", timeZone: TimeZone(identifier: places.time_zone) ?? .gmt)
+    }
+
+    /// Loads the demo into an empty jurisdiction. Returns nil, changing nothing, when it already has services or requests.
+    public static func load(into stores: Stores, jurisdictionID: String, count: Int = 360, now: Date = Date()) async throws
+        -> Summary?
+    {
+        guard try await stores.services.count(jurisdictionID: jurisdictionID) == 0,
+            try await stores.requests.count(jurisdictionID: jurisdictionID) == 0
+        else { return nil }
+        let services = try catalog()
+        let places = try places()
+        try await stores.services.upsert(services, jurisdictionID: jurisdictionID, now: now.addingTimeInterval(-29 * 86_400))
+        var random = SplitMix64(seed: 311)
+        let weights: [String: Int] = ["BULKY": 9, "POTHOLE": 8, "MISSED": 6, "DUMPING": 6, "STREETLIGHT": 5, "GRAFFITI": 5]
+        let weighted = services.filter { $0.type != .batch }.flatMap { Array(repeating: $0, count: weights[$0.code] ?? 2) }
+        var items: [ServiceRequestStore.HistoricRequest] = []
+        for _ in 0..<count {
+            let service = weighted[Int(random.next() % UInt64(weighted.count))]
+            let place = places.places[Int(random.next() % UInt64(places.places.count))]
+            let age = random.unit() * 28 * 86_400
+            let requestedAt = now.addingTimeInterval(-age).rounded()
+            var pairs: [(String, String)] = [
+                ("lat", String(format: "%.6f", place.lat + (random.unit() - 0.5) * 0.006)),
+                ("long", String(format: "%.6f", place.long + (random.unit() - 0.5) * 0.008)),
+                ("address_string", "\(100 * (1 + random.next() % 40)) \(place.streets.first ?? "Main St"), \(places.city)"),
+                ("zipcode", place.zipcode),
+                ("description", description(for: service, in: place.neighborhood, random: &random)),
+            ]
+            for attribute in service.orderedAttributes where attribute.variable {
+                guard attribute.required || random.next() % 2 == 0 else { continue }
+                pairs += answer(attribute, at: requestedAt, random: &random).map { ("attribute[\(attribute.code)][]", $0) }
+            }
+            guard case .success(let new) = NewServiceRequest.validate(Open311Parameters(pairs), service: service) else {
+                continue
+            }
+            var closed: (at: Date, note: String)?
+            let sla = TimeInterval(service.slaHours ?? 72) * 3600
+            if age > sla * (0.3 + random.unit()) {
+                let took = min(age - 600, sla * (0.1 + random.unit() * 1.1))
+                closed = (requestedAt.addingTimeInterval(max(600, took)).rounded(), closingNote(&random))
+            }
+            items.append(.init(request: new, service: service, requestedAt: requestedAt, closed: closed))
+        }
+        items.sort { $0.requestedAt < $1.requestedAt }
+        _ = try await stores.requests.createAll(items, jurisdictionID: jurisdictionID, source: "demo")
+        let closedCount = items.filter { $0.closed != nil }.count
+        return Summary(
+            city: places.city, services: services.count,
+            departments: Array(Set(services.compactMap(\.department))).sorted(), requests: items.count,
+            open: items.count - closedCount, closed: closedCount, batchTokens: 0)
+    }
+
+    private static func description(for service: ServiceDefinition, in neighborhood: String, random: inout SplitMix64) -> String {
+        let openings = [
+            "Reported by a neighbor in \(neighborhood).", "Seen on my way to work in \(neighborhood).",
+            "This has been here for a few days.", "Please send someone soon.", "Near the corner, by the bus stop.",
+        ]
+        return "\(service.name). \(openings[Int(random.next() % UInt64(openings.count))])"
+    }
+
+    private static func closingNote(_ random: inout SplitMix64) -> String {
+        let notes = [
+            "Completed by the crew.", "Fixed. Thank you for reporting it.", "Inspected and resolved.",
+            "Duplicate of an earlier report; closed with it.",
+        ]
+        return notes[Int(random.next() % UInt64(notes.count))]
+    }
+
+    private static func answer(_ attribute: ServiceAttribute, at date: Date, random: inout SplitMix64) -> [String] {
+        switch attribute.datatype {
+        case .singlevaluelist:
+            return [attribute.values[Int(random.next() % UInt64(attribute.values.count))].key]
+        case .multivaluelist:
+            let first = Int(random.next() % UInt64(attribute.values.count))
+            let second = Int(random.next() % UInt64(attribute.values.count))
+            return Array(Set([attribute.values[first].key, attribute.values[second].key])).sorted()
+        case .number:
+            return [String(1 + random.next() % 4)]
+        case .datetime:
+            return [W3CDateTime.format(date.addingTimeInterval(3600))]
+        case .string:
+            return ["Near pole \(100 + random.next() % 900)"]
+        case .text:
+            return ["About two bags and a few boxes."]
+        }
+    }
+}
+
+/// A small seeded generator, so the demo city is the same every time.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+extension Date {
+    /// Whole seconds, as Open311 exchanges them.
+    func rounded() -> Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
+}

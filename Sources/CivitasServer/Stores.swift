@@ -1,0 +1,39 @@
+import CivitasCore
+import CivitasStore
+import Logging
+
+/// The stores of one Civitas process over one database; what the server and every CLI verb work through.
+public struct Stores: Sendable {
+    public let database: Database
+    public let jurisdictions: JurisdictionStore
+    public let services: ServiceStore
+    public let requests: ServiceRequestStore
+    public let apiKeys: APIKeyStore
+    public let media: MediaStore
+
+    public init(database: Database) {
+        self.database = database
+        jurisdictions = JurisdictionStore(database: database)
+        services = ServiceStore(database: database)
+        requests = ServiceRequestStore(database: database)
+        apiKeys = APIKeyStore(database: database)
+        media = MediaStore(database: database)
+    }
+
+    /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.
+    public static func open(_ configuration: AppConfiguration, logger: Logger) async throws -> Stores {
+        let database = try Database.open(configuration.database, logger: logger)
+        do {
+            try await Migrator(database: database).migrate()
+            let stores = Stores(database: database)
+            let known = try await stores.jurisdictions.all().first { $0.id == configuration.jurisdiction.id }
+            if known == nil || configuration.jurisdictionConfigured {
+                try await stores.jurisdictions.ensure(configuration.jurisdiction)
+            }
+            return stores
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+}

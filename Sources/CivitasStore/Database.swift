@@ -1,0 +1,160 @@
+@preconcurrency import AsyncKit
+import CivitasCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// The one storage handle of a Civitas process: an SQLite file or a PostgreSQL pool, reached through SQLKit.
+public final class Database: Sendable {
+    /// Which engine is behind this handle, for the few statements that must differ.
+    public enum Engine: String, Sendable { case sqlite, postgres }
+
+    public let engine: Engine
+    public let url: DatabaseURL
+    let logger: Logger
+    private let readers: any ConnectionLender
+    /// SQLite allows one writer at a time; a single writer connection serialises writes in-process
+    /// instead of letting them collide on the file lock.
+    private let writer: any ConnectionLender
+
+    public static func open(_ url: DatabaseURL, logger: Logger) throws -> Database {
+        try Database(url: url, logger: logger)
+    }
+
+    private init(url: DatabaseURL, logger: Logger) throws {
+        self.url = url
+        self.logger = logger
+        let group = MultiThreadedEventLoopGroup.singleton
+        switch url {
+        case .sqlite(let path):
+            let fileURL = URL(fileURLWithPath: path)
+            let folder = fileURL.deletingLastPathComponent()
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw CivitasError(
+                    .unavailable, code: "database_folder",
+                    message: "Cannot create the folder \(folder.path) for the database: \(error.localizedDescription)")
+            }
+            let source = SQLiteFileSource(path: fileURL.path)
+            engine = .sqlite
+            readers = PoolLender(
+                pool: EventLoopGroupConnectionPool(
+                    source: source, maxConnectionsPerEventLoop: 4, pruneInterval: nil, logger: logger, on: group),
+                logger: logger, makeSQL: { $0.sql(queryLogLevel: nil) })
+            writer = PoolLender(
+                pool: EventLoopGroupConnectionPool(
+                    source: source, maxConnectionsPerEventLoop: 1, pruneInterval: nil, logger: logger, on: group.next()),
+                logger: logger, makeSQL: { $0.sql(queryLogLevel: nil) })
+        case .postgres(let text):
+            var configuration: SQLPostgresConfiguration
+            do {
+                configuration = try SQLPostgresConfiguration(url: text)
+            } catch {
+                throw CivitasError.invalid("database_url_invalid", "The PostgreSQL URL could not be read: \(url).")
+            }
+            configuration.coreConfiguration.options.connectTimeout = .seconds(5)
+            let pool = EventLoopGroupConnectionPool(
+                source: PostgresConnectionSource(sqlConfiguration: configuration), maxConnectionsPerEventLoop: 8,
+                pruneInterval: .seconds(60), logger: logger, on: group)
+            engine = .postgres
+            let lender = PoolLender(pool: pool, logger: logger, makeSQL: { $0.sql(queryLogLevel: nil) as any SQLDatabase })
+            readers = lender
+            writer = lender
+        }
+    }
+
+    /// Runs `body` on a pooled connection, for reads that need no transaction.
+    public func read<R: Sendable>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        try await readers.withSQL(body)
+    }
+
+    /// Runs `body` in one transaction: everything it writes is committed together, or nothing is.
+    public func transaction<R: Sendable>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        try await writer.withSQL { sql in
+            // IMMEDIATE takes SQLite's write lock up front, so a transaction never fails half-way on a busy lock.
+            try await sql.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return result
+            } catch {
+                do {
+                    try await sql.raw("ROLLBACK").run()
+                } catch let rollbackError {
+                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    public func ping() async -> Bool {
+        do {
+            return try await read { sql in try await sql.raw("SELECT 1 AS one").first() != nil }
+        } catch {
+            return false
+        }
+    }
+
+    public func shutdown() async {
+        await readers.shutdown()
+        if engine == .sqlite { await writer.shutdown() }
+    }
+}
+
+/// Lends a connection from a pool for the length of one closure.
+protocol ConnectionLender: Sendable {
+    func withSQL<R: Sendable>(_ body: (any SQLDatabase) async throws -> R) async throws -> R
+    func shutdown() async
+}
+
+// The pool guards its own state with a lock; AsyncKit predates Sendable annotations.
+struct PoolLender<Source: ConnectionPoolSource>: ConnectionLender, @unchecked Sendable {
+    let pool: EventLoopGroupConnectionPool<Source>
+    let logger: Logger
+    let makeSQL: @Sendable (Source.Connection) -> any SQLDatabase
+
+    func withSQL<R: Sendable>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
+        let connection: Source.Connection
+        do {
+            connection = try await pool.requestConnection(logger: logger).get()
+        } catch {
+            throw CivitasError(
+                .unavailable, code: "database_unavailable",
+                message: "The database cannot be reached right now (\(String(describing: error))).")
+        }
+        defer { pool.releaseConnection(connection, logger: logger) }
+        return try await body(makeSQL(connection))
+    }
+
+    func shutdown() async {
+        try? await pool.shutdownAsync()
+    }
+}
+
+/// Opens SQLite connections with the settings Civitas relies on: WAL, full fsync on commit, foreign keys,
+/// and a busy timeout for the rare moment another process holds the lock.
+struct SQLiteFileSource: ConnectionPoolSource {
+    let path: String
+
+    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        SQLiteConnection.open(storage: .file(path: path), threadPool: .singleton, logger: logger, on: eventLoop)
+            .flatMap { connection in
+                let pragmas = [
+                    "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+                    "PRAGMA foreign_keys = ON",
+                ]
+                return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
+                    chain.flatMap { connection.query(pragma).map { _ in } }
+                }
+                .flatMapError { error in connection.close().flatMapThrowing { throw error } }
+                .map { connection }
+            }
+    }
+}

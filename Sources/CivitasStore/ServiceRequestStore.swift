@@ -1,0 +1,270 @@
+import CivitasCore
+import Foundation
+import SQLKit
+
+/// Which service requests to list; every filter is optional except the jurisdiction.
+public struct ServiceRequestQuery: Sendable, Equatable {
+    public var jurisdictionID: String
+    /// When set, only these requests, and every other filter is ignored.
+    public var ids: [Int64]?
+    public var serviceCodes: [String] = []
+    public var statuses: [RequestStatus] = []
+    public var requestedFrom: Date?
+    public var requestedTo: Date?
+    public var limit: Int = 1000
+    public var offset: Int = 0
+
+    public init(jurisdictionID: String) { self.jurisdictionID = jurisdictionID }
+}
+
+/// What a status change looks like in a request's history.
+public struct RequestUpdate: Sendable, Equatable {
+    public var status: RequestStatus
+    public var note: String?
+    public var actor: String
+    public var createdAt: Date
+}
+
+/// Where a batch submission stands.
+public struct RequestToken: Sendable, Equatable {
+    public var token: String
+    public var serviceRequestID: Int64?
+}
+
+/// Service requests, their history, and batch tokens.
+public struct ServiceRequestStore: Sendable {
+    let database: Database
+    public init(database: Database) { self.database = database }
+
+    /// Stores a validated request and its first history entry in one transaction.
+    public func create(
+        _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String,
+        media: MediaUpload? = nil, now: Date = Date()
+    ) async throws -> ServiceRequest {
+        try await database.transaction { sql in
+            if let media { try await MediaStore.insert(media, jurisdictionID: jurisdictionID, now: now, sql: sql) }
+            return try await insert(new, service: service, jurisdictionID: jurisdictionID, source: source, now: now, sql: sql)
+        }
+    }
+
+    /// A request from the past, possibly already closed (imports and the demo city).
+    public struct HistoricRequest: Sendable {
+        public var request: NewServiceRequest
+        public var service: ServiceDefinition
+        public var requestedAt: Date
+        public var closed: (at: Date, note: String)?
+
+        public init(request: NewServiceRequest, service: ServiceDefinition, requestedAt: Date, closed: (at: Date, note: String)?) {
+            self.request = request
+            self.service = service
+            self.requestedAt = requestedAt
+            self.closed = closed
+        }
+    }
+
+    /// Stores many past requests, with their closing, in one transaction.
+    public func createAll(_ items: [HistoricRequest], jurisdictionID: String, source: String) async throws -> [Int64] {
+        try await database.transaction { sql in
+            var ids: [Int64] = []
+            for item in items {
+                let id = try await insert(
+                    item.request, service: item.service, jurisdictionID: jurisdictionID, source: source,
+                    now: item.requestedAt, sql: sql
+                ).id
+                if let closed = item.closed {
+                    try await sql.update("service_requests").set("status", to: RequestStatus.closed.rawValue)
+                        .set("status_notes", to: closed.note).set("updated_at", to: Clock.millis(closed.at))
+                        .where("id", .equal, id).run()
+                    try await sql.insert(into: "request_updates")
+                        .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
+                        .values(
+                            SQLBind(jurisdictionID), SQLBind(id), SQLBind(RequestStatus.closed.rawValue),
+                            SQLBind(closed.note), SQLBind(source), SQLBind(Clock.millis(closed.at)))
+                        .run()
+                }
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    func insert(
+        _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String, now: Date,
+        sql: any SQLDatabase
+    ) async throws -> ServiceRequest {
+        let stamp = Clock.millis(now)
+        let expected = service.slaHours.map { now.addingTimeInterval(TimeInterval($0) * 3600) }
+        let attributes = String(decoding: try ServiceStore.encoder.encode(new.attributes), as: UTF8.self)
+        let row = try await sql.insert(into: "service_requests")
+            .columns(
+                "jurisdiction_id", "service_code", "status", "description", "agency_responsible", "service_notice", "requested_at",
+                "updated_at", "expected_at", "address", "address_id", "zipcode", "latitude", "longitude", "media_url",
+                "attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone", "source"
+            )
+            .values(
+                SQLBind(jurisdictionID), SQLBind(service.code), SQLBind(RequestStatus.open.rawValue),
+                SQLBind(new.description), SQLBind(service.department), SQLBind(service.notice), SQLBind(stamp), SQLBind(stamp),
+                SQLBind(expected.map(Clock.millis)), SQLBind(new.location.address), SQLBind(new.location.addressID),
+                SQLBind(new.location.zipcode), SQLBind(new.location.latitude), SQLBind(new.location.longitude),
+                SQLBind(new.mediaURL), SQLBind(attributes), SQLBind(new.reporter.email),
+                SQLBind(new.reporter.deviceID), SQLBind(new.reporter.accountID), SQLBind(new.reporter.firstName),
+                SQLBind(new.reporter.lastName), SQLBind(new.reporter.phone), SQLBind(source)
+            )
+            .returning("id")
+            .first()
+        guard let id = try row?.decode(column: "id", as: Int64.self) else {
+            throw CivitasError(.unavailable, code: "insert_failed", message: "The request could not be stored.")
+        }
+        try await sql.insert(into: "request_updates")
+            .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
+            .values(
+                SQLBind(jurisdictionID), SQLBind(id), SQLBind(RequestStatus.open.rawValue), SQLBind(String?.none),
+                SQLBind(source), SQLBind(stamp)
+            )
+            .run()
+        return ServiceRequest(
+            id: id, jurisdictionID: jurisdictionID, serviceCode: service.code, serviceName: service.name,
+            status: .open, description: new.description, agencyResponsible: service.department,
+            serviceNotice: service.notice,
+            requestedAt: Clock.date(stamp), updatedAt: Clock.date(stamp),
+            expectedAt: expected.map { Clock.date(Clock.millis($0)) }, location: new.location, mediaURL: new.mediaURL,
+            attributes: new.attributes, reporter: new.reporter)
+    }
+
+    public func find(id: Int64, jurisdictionID: String) async throws -> ServiceRequest? {
+        var query = ServiceRequestQuery(jurisdictionID: jurisdictionID)
+        query.ids = [id]
+        return try await search(query).first
+    }
+
+    /// Requests matching `query`, newest first.
+    public func search(_ query: ServiceRequestQuery) async throws -> [ServiceRequest] {
+        try await database.read { sql in
+            let select = sql.select().columns(Self.columns.map { SQLColumn($0, table: "r") })
+                .column(SQLColumn("service_name", table: "s"))
+                .from(SQLAlias(SQLIdentifier("service_requests"), as: SQLIdentifier("r")))
+                .join(
+                    SQLAlias(SQLIdentifier("services"), as: SQLIdentifier("s")), method: SQLJoinMethod.inner,
+                    on: SQLBinaryExpression(
+                        SQLBinaryExpression(
+                            SQLColumn("jurisdiction_id", table: "s"), .equal, SQLColumn("jurisdiction_id", table: "r")),
+                        .and,
+                        SQLBinaryExpression(
+                            SQLColumn("service_code", table: "s"), .equal, SQLColumn("service_code", table: "r")))
+                )
+                .where(SQLColumn("jurisdiction_id", table: "r"), .equal, SQLBind(query.jurisdictionID))
+            if let ids = query.ids {
+                guard !ids.isEmpty else { return [] }
+                select.where(SQLColumn("id", table: "r"), .in, SQLBind.group(ids))
+            } else {
+                if !query.serviceCodes.isEmpty {
+                    select.where(SQLColumn("service_code", table: "r"), .in, SQLBind.group(query.serviceCodes))
+                }
+                if !query.statuses.isEmpty {
+                    select.where(SQLColumn("status", table: "r"), .in, SQLBind.group(query.statuses.map(\.rawValue)))
+                }
+                if let from = query.requestedFrom {
+                    select.where(SQLColumn("requested_at", table: "r"), .greaterThanOrEqual, SQLBind(Clock.millis(from)))
+                }
+                if let to = query.requestedTo {
+                    select.where(SQLColumn("requested_at", table: "r"), .lessThanOrEqual, SQLBind(Clock.millis(to)))
+                }
+            }
+            select.orderBy(SQLOrderBy(expression: SQLColumn("requested_at", table: "r"), direction: SQLDirection.descending))
+                .orderBy(SQLOrderBy(expression: SQLColumn("id", table: "r"), direction: SQLDirection.descending))
+                .limit(max(0, query.limit)).offset(max(0, query.offset))
+            return try await select.all().map(Self.decode)
+        }
+    }
+
+    public func count(jurisdictionID: String) async throws -> Int {
+        try await database.read { sql in
+            try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("service_requests")
+                .where("jurisdiction_id", .equal, jurisdictionID).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    /// Opens or closes a request with an optional public note, recording who did it, in one transaction.
+    /// This is the one path every staff tool (CLI, API, console) takes.
+    public func changeStatus(
+        id: Int64, jurisdictionID: String, to status: RequestStatus, note: String?, actor: String, now: Date = Date()
+    ) async throws -> ServiceRequest {
+        let stamp = Clock.millis(now)
+        try await database.transaction { sql in
+            let current = try await sql.select().column("id").from("service_requests")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
+            guard current != nil else {
+                throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
+            }
+            let update = sql.update("service_requests").set("status", to: status.rawValue).set("updated_at", to: stamp)
+            if let note { update.set("status_notes", to: note) }
+            try await update.where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).run()
+            try await sql.insert(into: "request_updates")
+                .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
+                .values(
+                    SQLBind(jurisdictionID), SQLBind(id), SQLBind(status.rawValue), SQLBind(note), SQLBind(actor),
+                    SQLBind(stamp)
+                )
+                .run()
+        }
+        guard let request = try await find(id: id, jurisdictionID: jurisdictionID) else {
+            throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
+        }
+        return request
+    }
+
+    /// The history of a request, oldest first.
+    public func updates(id: Int64, jurisdictionID: String) async throws -> [RequestUpdate] {
+        try await database.read { sql in
+            try await sql.select().columns("status", "note", "actor", "created_at").from("request_updates")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, id)
+                .orderBy("created_at").orderBy("id").all()
+                .map { row in
+                    RequestUpdate(
+                        status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                        note: try row.decode(column: "note", as: String?.self),
+                        actor: try row.decode(column: "actor", as: String.self),
+                        createdAt: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
+                }
+        }
+    }
+
+    static let columns = [
+        "id", "jurisdiction_id", "service_code", "status", "status_notes", "description", "agency_responsible",
+        "service_notice", "requested_at", "updated_at", "expected_at", "address", "address_id", "zipcode", "latitude",
+        "longitude", "media_url", "attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone",
+    ]
+
+    static func decode(_ row: any SQLRow) throws -> ServiceRequest {
+        let attributes =
+            (try? JSONDecoder().decode(
+                [String: [String]].self, from: Data(try row.decode(column: "attributes", as: String.self).utf8))) ?? [:]
+        return ServiceRequest(
+            id: try row.decode(column: "id", as: Int64.self),
+            jurisdictionID: try row.decode(column: "jurisdiction_id", as: String.self),
+            serviceCode: try row.decode(column: "service_code", as: String.self),
+            serviceName: try row.decode(column: "service_name", as: String.self),
+            status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+            statusNotes: try row.decode(column: "status_notes", as: String?.self),
+            description: try row.decode(column: "description", as: String?.self),
+            agencyResponsible: try row.decode(column: "agency_responsible", as: String?.self),
+            serviceNotice: try row.decode(column: "service_notice", as: String?.self),
+            requestedAt: Clock.date(try row.decode(column: "requested_at", as: Int64.self)),
+            updatedAt: Clock.date(try row.decode(column: "updated_at", as: Int64.self)),
+            expectedAt: try row.decode(column: "expected_at", as: Int64?.self).map(Clock.date),
+            location: RequestLocation(
+                latitude: try row.decode(column: "latitude", as: Double?.self),
+                longitude: try row.decode(column: "longitude", as: Double?.self),
+                address: try row.decode(column: "address", as: String?.self),
+                addressID: try row.decode(column: "address_id", as: String?.self),
+                zipcode: try row.decode(column: "zipcode", as: String?.self)),
+            mediaURL: try row.decode(column: "media_url", as: String?.self), attributes: attributes,
+            reporter: Reporter(
+                email: try row.decode(column: "email", as: String?.self),
+                deviceID: try row.decode(column: "device_id", as: String?.self),
+                accountID: try row.decode(column: "account_id", as: String?.self),
+                firstName: try row.decode(column: "first_name", as: String?.self),
+                lastName: try row.decode(column: "last_name", as: String?.self),
+                phone: try row.decode(column: "phone", as: String?.self)))
+    }
+}

@@ -1,0 +1,199 @@
+import ArgumentParser
+import CivitasCore
+import CivitasServer
+import CivitasStore
+import Configuration
+import Foundation
+import Hummingbird
+import Logging
+
+@main
+struct Civitas: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "civitas",
+        abstract: "Civitas: citizen services for a city, county, state or agency.",
+        subcommands: [Serve.self, Migrate.self, Services.self, APIKeyCommand.self, Requests.self]
+    )
+}
+
+/// Options every verb that touches the database takes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database"), help: "sqlite:PATH or postgres://user:password@host:port/dbname (env DATABASE_URL).")
+    var database: String?
+
+    @Option(name: .customLong("jurisdiction-id"), help: "The jurisdiction to work in (env JURISDICTION_ID; default: city).")
+    var jurisdictionID: String?
+
+    /// CLI options first, then the environment, then `.env`, then defaults.
+    func reader(extra: [AbsoluteConfigKey: ConfigValue] = [:]) async throws -> ConfigReader {
+        var values = extra
+        if let database { values["database.url"] = .init(.string(database), isSecret: true) }
+        if let jurisdictionID { values["jurisdiction.id"] = .init(.string(jurisdictionID), isSecret: false) }
+        return try await AppConfiguration.reader(values: values)
+    }
+}
+
+/// Runs a verb against the database, turning errors a user can fix into a message and a non-zero exit.
+func withStores<R>(
+    _ options: DatabaseOptions, extra: [AbsoluteConfigKey: ConfigValue] = [:], logLevel: Logger.Level = .warning,
+    _ body: (AppConfiguration, Stores, Logger) async throws -> R
+) async throws -> R {
+    do {
+        let configuration = try AppConfiguration(reader: try await options.reader(extra: extra))
+        var logger = Logger(label: "civitas")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? logLevel
+        if logLevel > logger.logLevel { logger.logLevel = logLevel }
+        let stores = try await Stores.open(configuration, logger: logger)
+        do {
+            let result = try await body(configuration, stores, logger)
+            await stores.database.shutdown()
+            return result
+        } catch {
+            await stores.database.shutdown()
+            throw error
+        }
+    } catch let error as CivitasError {
+        FileHandle.standardError.write(Data("civitas: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Writes a line to stdout at once (unbuffered), so a server's output shows up even when piped to a file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the web server (migrations run first).")
+
+    @Option(name: .customLong("http-host"), help: "Address to listen on (env HTTP_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .customLong("http-port"), help: "Port to listen on (env HTTP_PORT; default 8080).")
+    var port: Int?
+
+    @Flag(help: "Load a demo city (catalog and a few hundred requests) into an empty database.")
+    var demo = false
+
+    @OptionGroup var options: DatabaseOptions
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        var extra: [AbsoluteConfigKey: ConfigValue] = [:]
+        if let host { extra["http.host"] = .init(.string(host), isSecret: false) }
+        if let port { extra["http.port"] = .init(.int(port), isSecret: false) }
+        let demo = demo
+        try await withStores(options, extra: extra, logLevel: .info) { configuration, stores, logger in
+            var configuration = configuration
+            if demo {
+                if let summary = try await DemoCity.load(into: stores, jurisdictionID: configuration.jurisdiction.id) {
+                    if !configuration.jurisdictionConfigured {
+                        try await stores.jurisdictions.ensure(try DemoCity.jurisdiction(id: configuration.jurisdiction.id))
+                    }
+                    say("\(summary)")
+                } else {
+                    say("The database already has services or requests; the demo city was not loaded.")
+                }
+            }
+            configuration.jurisdiction = try await stores.jurisdictions.all()
+                .first { $0.id == configuration.jurisdiction.id } ?? configuration.jurisdiction
+            let app = try await buildApplication(configuration: configuration, stores: stores, logger: logger)
+            say("Civitas is serving \(configuration.jurisdiction.name) on \(configuration.database).")
+            say("Open311: \(configuration.publicURL)/open311/v2/services.xml")
+            try await app.runService()
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations that have not run yet.")
+
+    @OptionGroup var options: DatabaseOptions
+
+    func run() async throws {
+        try await withStores(options) { configuration, stores, _ in
+            let versions = try await Migrator(database: stores.database).appliedVersions()
+            print("Database \(configuration.database) is at migration \(versions.last ?? 0).")
+        }
+    }
+}
+
+struct Services: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the service catalog.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update services from a JSON catalog (an array of Open311 service objects).")
+
+        @Argument(help: "The catalog file.")
+        var file: String
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let file = file
+            try await withStores(options) { configuration, stores, _ in
+                let result = try await Commands.importServices(
+                    file: file, stores: stores, jurisdictionID: configuration.jurisdiction.id)
+                print("Imported \(result.created.count + result.updated.count) services: \(result.created.count) new, \(result.updated.count) updated.")
+            }
+        }
+    }
+}
+
+struct APIKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apikey", abstract: "Manage API keys for Open311 clients.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key and print it (it is shown only once).")
+
+        @Option(help: "Who or what the key is for, e.g. \"FixMyStreet\".")
+        var name: String
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let name = name
+            try await withStores(options) { configuration, stores, _ in
+                let (_, key) = try await stores.apiKeys.create(name: name, jurisdictionID: configuration.jurisdiction.id)
+                print(key)
+            }
+        }
+    }
+}
+
+struct Requests: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with service requests.", subcommands: [Update.self])
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open or close a request, with an optional public note.")
+
+        @Argument(help: "The service request id.")
+        var id: String
+
+        @Option(help: "open or closed.")
+        var status: String
+
+        @Option(help: "A note for the resident, shown as status_notes.")
+        var note: String?
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let (id, status, note) = (id, status, note)
+            try await withStores(options) { configuration, stores, _ in
+                let request = try await Commands.updateRequest(
+                    id: id, status: status, note: note, stores: stores, jurisdictionID: configuration.jurisdiction.id,
+                    actor: "cli")
+                print("Request \(request.id) is now \(request.status.rawValue).")
+            }
+        }
+    }
+}
