@@ -172,7 +172,11 @@ public struct ServiceRequestStore: Sendable {
             }
             select.orderBy(SQLOrderBy(expression: SQLColumn("requested_at", table: "r"), direction: SQLDirection.descending))
                 .orderBy(SQLOrderBy(expression: SQLColumn("id", table: "r"), direction: SQLDirection.descending))
-                .limit(max(0, query.limit)).offset(max(0, query.offset))
+            if let ids = query.ids {
+                select.limit(ids.count)
+            } else {
+                select.limit(max(0, query.limit)).offset(max(0, query.offset))
+            }
             return try await select.all().map(Self.decode)
         }
     }
