@@ -36,6 +36,11 @@ struct Open311Controller<Context: RequestContext>: Sendable {
                 return try await submit(request)
             }
         }
+        // The router does not fall back from `services/...` to `:document`, so the bare names answer here.
+        for name in ["services", "requests", "tokens"] {
+            group.get(RouterPath(name)) { request, _ in await respond(to: request, file: name) { _, _ in throw Self.noFormat } }
+            group.post(RouterPath(name)) { request, _ in await respond(to: request, file: name) { _, _ in throw Self.noFormat } }
+        }
         group.get("services/:file") { request, context in
             await respond(to: request, file: context.parameters.get("file") ?? "") { code, _ in
                 try await serviceDefinition(code: code, request)
@@ -222,6 +227,10 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     }
 
     // MARK: Plumbing
+
+    static var noFormat: Open311Failure {
+        Open311Failure(status: .notFound, messages: ["Open311 answers in .xml or .json: add one of them to the path."])
+    }
 
     struct Reply {
         var root: String
