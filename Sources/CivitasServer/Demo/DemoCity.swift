@@ -94,7 +94,8 @@ public enum DemoCity {
             }
             var closed: (at: Date, note: String)?
             let sla = TimeInterval(service.slaHours ?? 72) * 3600
-            if age > sla * (0.3 + random.unit()) {
+            // Older requests are mostly closed, recent ones mostly open; some fall behind, as in a real backlog.
+            if random.unit() < min(0.8, age / (sla * 2.5)) {
                 let took = min(age - 600, sla * (0.1 + random.unit() * 1.1))
                 closed = (requestedAt.addingTimeInterval(max(600, took)).rounded(), closingNote(&random))
             }

@@ -1,0 +1,120 @@
+"""The civitas command as an administrator uses it: help, configuration, verbs, and clear errors with non-zero exits."""
+import json
+import re
+
+from conftest import Server, free_port, run
+
+
+def test_help_lists_every_verb_with_a_description(tmp_path):
+    code, out, _ = run(["--help"], cwd=tmp_path)
+    assert code == 0
+    for verb in ["serve", "migrate", "services", "apikey", "requests"]:
+        assert re.search(rf"^\s+{verb}\s+\S", out, re.M), f"{verb} missing from --help:\n{out}"
+    code, out, _ = run(["serve", "--help"], cwd=tmp_path)
+    for option in ["--http-host", "--http-port", "--database", "--demo"]:
+        assert option in out
+
+
+def test_migrate_creates_the_sqlite_folder_and_is_idempotent(tmp_path, database_url):
+    code, out, err = run(["migrate", "--database", database_url], cwd=tmp_path)
+    assert code == 0, err
+    assert "migration 1" in out
+    code, out, err = run(["migrate", "--database", database_url], cwd=tmp_path)
+    assert code == 0, err
+
+
+def test_default_database_is_a_file_under_civitas_data(tmp_path):
+    code, _, err = run(["migrate"], cwd=tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "civitas-data" / "civitas.sqlite").exists()
+
+
+def test_apikey_create_prints_only_the_key(tmp_path, database_url):
+    code, out, err = run(["apikey", "create", "--name", "FixMyStreet", "--database", database_url], cwd=tmp_path)
+    assert code == 0, err
+    assert re.fullmatch(r"civ_[0-9a-f]{48}\n", out), repr(out)
+
+
+def test_services_import_creates_updates_and_refuses_bad_files_whole(tmp_path, database_url):
+    good = tmp_path / "catalog.json"
+    good.write_text(json.dumps([
+        {"service_code": "POT", "service_name": "Pothole", "department": "Streets", "sla_hours": 72,
+         "attributes": [{"code": "SIZE", "datatype": "singlevaluelist", "description": "How big?", "required": True,
+                         "values": [{"key": "s", "name": "Small"}]}]},
+        {"service_code": "GRF", "service_name": "Graffiti"},
+    ]))
+    code, out, err = run(["services", "import", str(good), "--database", database_url], cwd=tmp_path)
+    assert code == 0, err
+    assert "2 new, 0 updated" in out
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([
+        {"service_code": "NEW", "service_name": "New one"},
+        {"service_code": "POT", "service_name": "Pothole", "attributes": [{"code": "X", "datatype": "date", "description": "d"}]},
+    ]))
+    code, out, err = run(["services", "import", str(bad), "--database", database_url], cwd=tmp_path)
+    assert code != 0
+    assert 'Entry 2 (service_code "POT"): field "attributes[0].datatype"' in err
+    assert out == ""
+
+    code, out, err = run(["services", "import", str(good), "--database", database_url], cwd=tmp_path)
+    assert "0 new, 2 updated" in out, "the bad file must not have imported NEW"
+
+    for content, message in [("not json", "not valid JSON"), ("{}", "JSON array")]:
+        bad.write_text(content)
+        code, _, err = run(["services", "import", str(bad), "--database", database_url], cwd=tmp_path)
+        assert code != 0 and message in err, err
+    code, _, err = run(["services", "import", str(tmp_path / "missing.json"), "--database", database_url], cwd=tmp_path)
+    assert code != 0 and "Cannot read" in err
+
+
+def test_requests_update_closes_a_request_and_refuses_bad_input(tmp_path, database_url):
+    server = Server(tmp_path, database_url)
+    try:
+        import requests
+        first = requests.get(server.open311 + "/requests.json?status=open").json()[0]["service_request_id"]
+        code, out, err = run(["requests", "update", first, "--status", "closed", "--note", "Collected.", "--database", database_url], cwd=tmp_path)
+        assert code == 0, err
+        assert f"Request {first} is now closed." in out
+        request = requests.get(f"{server.open311}/requests/{first}.json").json()[0]
+        assert request["status"] == "closed" and request["status_notes"] == "Collected."
+
+        for args, message in [
+            ([first, "--status", "done"], "--status must be open or closed"),
+            (["99999999", "--status", "open"], "no service request 99999999"),
+            (["abc", "--status", "open"], "not a service request id"),
+        ]:
+            code, _, err = run(["requests", "update", *args, "--database", database_url], cwd=tmp_path)
+            assert code != 0 and message in err, err
+    finally:
+        assert server.stop() == 0
+
+
+def test_bad_configuration_is_a_clear_error(tmp_path):
+    code, _, err = run(["migrate", "--database", "mysql://nope"], cwd=tmp_path)
+    assert code != 0 and "must start with sqlite: or postgres://" in err
+    code, _, err = run(["migrate"], cwd=tmp_path, env={"JURISDICTION_TIME_ZONE": "Mars/Olympus"})
+    assert code != 0 and "is not a time zone" in err
+    code, _, err = run(["migrate", "--database", f"postgres://nobody@127.0.0.1:{free_port()}/none"], cwd=tmp_path)
+    assert code != 0 and "cannot be reached" in err
+
+
+def test_environment_and_dotenv_configure_the_server(tmp_path):
+    port = free_port()
+    (tmp_path / ".env").write_text(f"HTTP_PORT={port}\nJURISDICTION_NAME=Dotenv Town\n")
+    import subprocess, requests, time, signal
+    from conftest import BINARY
+    env = {"DATABASE_URL": "sqlite:" + str(tmp_path / "env.sqlite"), "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen([str(BINARY), "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert "Dotenv Town" in requests.get(f"http://127.0.0.1:{port}/").text
+        assert (tmp_path / "env.sqlite").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
