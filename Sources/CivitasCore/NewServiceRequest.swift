@@ -132,7 +132,7 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
             }
             return nil
         case .datetime:
-            guard values.count == 1, W3CDateTime.parse(values[0]) != nil else {
+            guard values.count == 1, isDateTime(values[0]) else {
                 return .invalid(
                     "attribute_not_a_datetime", "\(name) must be a date and time such as 2026-11-23T14:30:00-05:00.",
                     field: name)
@@ -157,6 +157,20 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
     }
 
     private static func clean(_ value: String) -> String { value.trimmingWhitespace() }
+
+    /// A W3C date-time, or a short local date as phone date pickers send it (GeoReporter posts `5/1/24` or
+    /// `01.05.2024`); the answer is kept as given.
+    static func isDateTime(_ value: String) -> Bool {
+        if W3CDateTime.parse(value) != nil { return true }
+        let parts = value.split(whereSeparator: { $0 == "/" || $0 == "." || $0 == "-" })
+        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let a = Int(parts[0]), let b = Int(parts[1]), let c = Int(parts[2])
+        else { return false }
+        if parts[0].count == 4 { return (1...12).contains(b) && (1...31).contains(c) }
+        guard parts[2].count == 2 || parts[2].count == 4, c >= 0 else { return false }
+        // Month/day order differs by locale: accept either reading when it is a real day of a month.
+        return ((1...12).contains(a) && (1...31).contains(b)) || ((1...31).contains(a) && (1...12).contains(b))
+    }
 
     static func isPlausibleEmail(_ email: String) -> Bool {
         guard email.count <= 254, !email.contains(where: \.isWhitespace) else { return false }

@@ -20,6 +20,7 @@ public final class Database: Sendable {
     /// SQLite allows one writer at a time; a single writer connection serialises writes in-process
     /// instead of letting them collide on the file lock.
     private let writer: any ConnectionLender
+    private let committer: GroupCommitter?
 
     public static func open(_ url: DatabaseURL, logger: Logger) throws -> Database {
         try Database(url: url, logger: logger)
@@ -50,6 +51,7 @@ public final class Database: Sendable {
                 pool: EventLoopGroupConnectionPool(
                     source: source, maxConnectionsPerEventLoop: 1, pruneInterval: nil, logger: logger, on: group.next()),
                 logger: logger, makeSQL: { $0.sql(queryLogLevel: nil) })
+            committer = GroupCommitter(lender: writer, logger: logger)
         case .postgres(let text):
             var configuration: SQLPostgresConfiguration
             do {
@@ -65,6 +67,7 @@ public final class Database: Sendable {
             let lender = PoolLender(pool: pool, logger: logger, makeSQL: { $0.sql(queryLogLevel: nil) as any SQLDatabase })
             readers = lender
             writer = lender
+            committer = nil
         }
     }
 
@@ -73,23 +76,33 @@ public final class Database: Sendable {
         try await readers.withSQL(body)
     }
 
-    /// Runs `body` in one transaction: everything it writes is committed together, or nothing is.
-    public func transaction<R: Sendable>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
-        try await writer.withSQL { sql in
-            // IMMEDIATE takes SQLite's write lock up front, so a transaction never fails half-way on a busy lock.
-            try await sql.raw(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+    /// Runs `body` in one transaction: everything it writes is committed together, or nothing is, and when this
+    /// returns the writes are durable.
+    ///
+    /// On SQLite, transactions that arrive together share one commit (group commit): each runs inside its own
+    /// savepoint, so a failing one is rolled back alone, and all are answered after the single COMMIT and fsync.
+    public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        if let committer {
+            return try await committer.submit(body)
+        }
+        return try await writer.withSQL { sql in
+            try await sql.raw("BEGIN").run()
             do {
                 let result = try await body(sql)
                 try await sql.raw("COMMIT").run()
                 return result
             } catch {
-                do {
-                    try await sql.raw("ROLLBACK").run()
-                } catch let rollbackError {
-                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
-                }
+                await Self.rollback(sql, logger: logger)
                 throw error
             }
+        }
+    }
+
+    static func rollback(_ sql: any SQLDatabase, logger: Logger) async {
+        do {
+            try await sql.raw("ROLLBACK").run()
+        } catch {
+            logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
@@ -105,6 +118,89 @@ public final class Database: Sendable {
     public func shutdown() async {
         await readers.shutdown()
         if engine == .sqlite { await writer.shutdown() }
+    }
+}
+
+/// Runs SQLite write transactions that arrive together in one real transaction, one savepoint each, so many
+/// acknowledged writes share a single fsync. Only one batch runs at a time: SQLite has one writer anyway.
+actor GroupCommitter {
+    private struct Job {
+        let run: @Sendable (any SQLDatabase) async throws -> any Sendable
+        let finish: @Sendable (Result<any Sendable, any Error>) -> Void
+    }
+
+    private let lender: any ConnectionLender
+    private let logger: Logger
+    private var pending: [Job] = []
+    private var draining = false
+    /// Upper bound on writes per commit, so one commit never holds the lock for long.
+    private let maximumBatch = 256
+
+    init(lender: any ConnectionLender, logger: Logger) {
+        self.lender = lender
+        self.logger = logger
+    }
+
+    func submit<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<R, any Error>) in
+            pending.append(
+                Job(
+                    run: { sql in try await body(sql) },
+                    finish: { result in
+                        // The value is the R this job's body returned.
+                        continuation.resume(with: result.map { $0 as! R })
+                    }))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(maximumBatch))
+            pending.removeFirst(batch.count)
+            let outcomes = await run(batch)
+            for (job, outcome) in zip(batch, outcomes) { job.finish(outcome) }
+        }
+        draining = false
+    }
+
+    private func run(_ batch: [Job]) async -> [Result<any Sendable, any Error>] {
+        let logger = logger
+        do {
+            return try await lender.withSQL { sql in
+                // IMMEDIATE takes the write lock up front, so the transaction never fails half-way on a busy lock.
+                try await sql.raw("BEGIN IMMEDIATE").run()
+                var outcomes: [Result<any Sendable, any Error>] = []
+                do {
+                    for job in batch {
+                        guard batch.count > 1 else {
+                            outcomes.append(.success(try await job.run(sql)))
+                            continue
+                        }
+                        try await sql.raw("SAVEPOINT civitas_job").run()
+                        do {
+                            let value = try await job.run(sql)
+                            try await sql.raw("RELEASE civitas_job").run()
+                            outcomes.append(.success(value))
+                        } catch {
+                            try await sql.raw("ROLLBACK TO civitas_job").run()
+                            try await sql.raw("RELEASE civitas_job").run()
+                            outcomes.append(.failure(error))
+                        }
+                    }
+                    try await sql.raw("COMMIT").run()
+                } catch {
+                    await Database.rollback(sql, logger: logger)
+                    throw error
+                }
+                return outcomes
+            }
+        } catch {
+            return batch.map { _ in .failure(error) }
+        }
     }
 }
 

@@ -13,6 +13,9 @@ public struct ServiceRequestQuery: Sendable, Equatable {
     public var requestedTo: Date?
     public var limit: Int = 1000
     public var offset: Int = 0
+    /// Whether to read who reported each request and their answers. Public channels (Open311) leave it off,
+    /// so personal data is not even read for them.
+    public var includePrivate = true
 
     public init(jurisdictionID: String) { self.jurisdictionID = jurisdictionID }
 }
@@ -131,16 +134,18 @@ public struct ServiceRequestStore: Sendable {
             attributes: new.attributes, reporter: new.reporter)
     }
 
-    public func find(id: Int64, jurisdictionID: String) async throws -> ServiceRequest? {
+    public func find(id: Int64, jurisdictionID: String, includePrivate: Bool = true) async throws -> ServiceRequest? {
         var query = ServiceRequestQuery(jurisdictionID: jurisdictionID)
         query.ids = [id]
+        query.includePrivate = includePrivate
         return try await search(query).first
     }
 
     /// Requests matching `query`, newest first.
     public func search(_ query: ServiceRequestQuery) async throws -> [ServiceRequest] {
         try await database.read { sql in
-            let select = sql.select().columns(Self.columns.map { SQLColumn($0, table: "r") })
+            let columns = query.includePrivate ? Self.columns + Self.privateColumns : Self.columns
+            let select = sql.select().columns(columns.map { SQLColumn($0, table: "r") })
                 .column(SQLColumn("service_name", table: "s"))
                 .from(SQLAlias(SQLIdentifier("service_requests"), as: SQLIdentifier("r")))
                 .join(
@@ -177,7 +182,8 @@ public struct ServiceRequestStore: Sendable {
             } else {
                 select.limit(max(0, query.limit)).offset(max(0, query.offset))
             }
-            return try await select.all().map(Self.decode)
+            let includePrivate = query.includePrivate
+            return try await select.all().map { try Self.decode($0, includePrivate: includePrivate) }
         }
     }
 
@@ -236,13 +242,25 @@ public struct ServiceRequestStore: Sendable {
     static let columns = [
         "id", "jurisdiction_id", "service_code", "status", "status_notes", "description", "agency_responsible",
         "service_notice", "requested_at", "updated_at", "expected_at", "address", "address_id", "zipcode", "latitude",
-        "longitude", "media_url", "attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone",
+        "longitude", "media_url",
     ]
+    static let privateColumns = ["attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone"]
 
-    static func decode(_ row: any SQLRow) throws -> ServiceRequest {
-        let attributes =
-            (try? JSONDecoder().decode(
-                [String: [String]].self, from: Data(try row.decode(column: "attributes", as: String.self).utf8))) ?? [:]
+    static func decode(_ row: any SQLRow, includePrivate: Bool = true) throws -> ServiceRequest {
+        var attributes: [String: [String]] = [:]
+        var reporter = Reporter()
+        if includePrivate {
+            attributes =
+                (try? JSONDecoder().decode(
+                    [String: [String]].self, from: Data(try row.decode(column: "attributes", as: String.self).utf8))) ?? [:]
+            reporter = Reporter(
+                email: try row.decode(column: "email", as: String?.self),
+                deviceID: try row.decode(column: "device_id", as: String?.self),
+                accountID: try row.decode(column: "account_id", as: String?.self),
+                firstName: try row.decode(column: "first_name", as: String?.self),
+                lastName: try row.decode(column: "last_name", as: String?.self),
+                phone: try row.decode(column: "phone", as: String?.self))
+        }
         return ServiceRequest(
             id: try row.decode(column: "id", as: Int64.self),
             jurisdictionID: try row.decode(column: "jurisdiction_id", as: String.self),
@@ -263,12 +281,6 @@ public struct ServiceRequestStore: Sendable {
                 addressID: try row.decode(column: "address_id", as: String?.self),
                 zipcode: try row.decode(column: "zipcode", as: String?.self)),
             mediaURL: try row.decode(column: "media_url", as: String?.self), attributes: attributes,
-            reporter: Reporter(
-                email: try row.decode(column: "email", as: String?.self),
-                deviceID: try row.decode(column: "device_id", as: String?.self),
-                accountID: try row.decode(column: "account_id", as: String?.self),
-                firstName: try row.decode(column: "first_name", as: String?.self),
-                lastName: try row.decode(column: "last_name", as: String?.self),
-                phone: try row.decode(column: "phone", as: String?.self)))
+            reporter: reporter)
     }
 }

@@ -114,3 +114,14 @@ struct SubmissionTests {
         #expect(ServiceDefinition(code: "S", name: "S").notice == nil)
     }
 }
+
+@Suite("Date-time attributes as clients send them")
+struct DateTimeAttributeTests {
+    @Test("W3C date-times and phone date-picker dates are accepted; other text is not", arguments: [
+        ("2026-11-24T07:00:00-05:00", true), ("2026-11-24", true), ("5/1/24", true), ("01.05.2024", true), ("31/12/2026", true),
+        ("2026/11/24", true), ("tomorrow", false), ("13/13/2026", false), ("1/2", false), ("", false),
+    ])
+    func accepted(value: String, ok: Bool) {
+        #expect(NewServiceRequest.isDateTime(value) == ok)
+    }
+}

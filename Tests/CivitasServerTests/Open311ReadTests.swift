@@ -30,6 +30,9 @@ struct Open311CatalogTests {
             #expect(endpoint["url"] == "http://127.0.0.1:8080/open311/v2")
             #expect(endpoint.child("formats")?.all("format").map(\.text) == ["text/xml", "application/json"])
 
+            #expect(try await client.get("/open311/discovery.xml").xml().name == "discovery")
+            #expect(try await client.get("/open311/nothing.xml").status == .notFound)
+
             let json = try await client.get("/open311/v2/discovery.json")
             let object = try #require(try json.json() as? [String: Any])
             let endpoints = try #require(object["endpoints"] as? [[String: Any]])
@@ -94,6 +97,10 @@ struct Open311CatalogTests {
             let json = try await client.get("/open311/v2/services/NOPE.json")
             #expect(json.status == .notFound)
             #expect(try json.jsonArray().first?["code"] as? Int == 404)
+
+            // Path segments are percent-decoded: a code with a space is found.
+            try await app.stores.services.upsert([ServiceDefinition(code: "Pot hole", name: "Pot hole")], jurisdictionID: "test.city")
+            #expect(try await client.get("/open311/v2/services/Pot%20hole.json").status == .ok)
 
             for path in ["/open311/v2/services.html", "/open311/v2/services", "/open311/v2/requests/1.csv", "/open311/v2/nothing.json"] {
                 let response = try await client.get(path)
@@ -226,6 +233,8 @@ struct Open311RequestQueryTests {
             #expect(page2.compactMap { $0["service_request_id"] as? String } == [ids[2], ids[3]].map { String($0) })
             #expect(try await client.get("/open311/v2/requests.json?page_size=1001").status == .badRequest)
             #expect(try await client.get("/open311/v2/requests.json?page=0").status == .badRequest)
+            let tooMany = (1...1001).map(String.init).joined(separator: ",")
+            #expect(try await client.get("/open311/v2/requests.json?service_request_id=\(tooMany)").status == .badRequest)
         }
     }
 

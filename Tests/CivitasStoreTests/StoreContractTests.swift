@@ -245,4 +245,47 @@ struct StoreContractTests {
             #expect(try await store.count(jurisdictionID: test.jurisdiction) == 40)
         }
     }
+
+    @Test("under concurrency a failing write is rolled back alone; the others are kept", arguments: Engine.allCases)
+    func failuresStayIsolated(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            let store = ServiceRequestStore(database: test.database)
+            let jurisdiction = test.jurisdiction
+            let unknown = ServiceDefinition(code: "NOT_IN_CATALOG", name: "Nope")
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let good = index % 3 != 0
+                        let result = try? await store.create(
+                            newRequest(good ? "POTHOLE" : "NOT_IN_CATALOG"), service: good ? pothole : unknown,
+                            jurisdictionID: jurisdiction, source: "test")
+                        return (result != nil) == good
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.allSatisfy { $0 })
+            #expect(try await store.count(jurisdictionID: test.jurisdiction) == 40)
+            let orphans = try await test.database.read { sql in
+                try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("request_updates")
+                    .first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(orphans == 40)
+        }
+    }
+
+    @Test("SQLite runs in WAL mode with full fsync on commit")
+    func sqliteDurabilitySettings() async throws {
+        try await TestDatabase.withFresh(.sqlite) { test in
+            let (journal, synchronous) = try await test.database.read { sql in
+                (
+                    try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self),
+                    try await sql.raw("PRAGMA synchronous").first()?.decode(column: "synchronous", as: Int.self)
+                )
+            }
+            #expect(journal == "wal")
+            #expect(synchronous == 2)
+        }
+    }
 }

@@ -30,6 +30,13 @@ struct Open311Controller<Context: RequestContext>: Sendable {
                 }
             }
         }
+        // Discovery also answers at the API root, which the spec's discovery URL names.
+        router.get("open311/:document") { request, context in
+            await respond(to: request, file: context.parameters.get("document") ?? "") { name, _ in
+                guard name == "discovery" else { throw notFound("There is no Open311 resource called \(name).") }
+                return discovery(request)
+            }
+        }
         group.post(":document") { request, context in
             await respond(to: request, file: context.parameters.get("document") ?? "") { name, format in
                 guard name == "requests" else { throw notFound("Only requests.xml and requests.json accept POST.") }
@@ -88,7 +95,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         let parameters = try await queryParameters(request)
         let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
         guard let id = Int64(text), id > 0,
-            let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id)
+            let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id, includePrivate: false)
         else {
             throw notFound("There is no service request with service_request_id \(text).")
         }
@@ -110,7 +117,11 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         let parameters = try await queryParameters(request)
         let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
         var query = ServiceRequestQuery(jurisdictionID: jurisdiction.id)
+        query.includePrivate = false
         let ids = parameters.list("service_request_id")
+        for (name, list) in [("service_request_id", ids), ("service_code", parameters.list("service_code"))] where list.count > 1000 {
+            throw Open311Failure.badRequest("\(name) may list at most 1000 values.")
+        }
         if !ids.isEmpty {
             // service_request_id overrides every other argument, as the spec says.
             query.ids = ids.compactMap { Int64($0) }
@@ -245,7 +256,8 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     private func respond(
         to request: Request, file: String, _ body: (String, Open311Format) async throws -> Reply
     ) async -> Response {
-        let (name, format) = Open311Format.split(file)
+        // Router parameters arrive still percent-encoded (`Pot%20hole.xml`).
+        let (name, format) = Open311Format.split(file.removingPercentEncoding ?? file)
         guard let format else {
             return render(
                 Open311Failure(status: .notFound, messages: ["Open311 answers in .xml or .json; \(file) has neither extension."]),
