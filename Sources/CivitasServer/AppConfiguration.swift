@@ -19,6 +19,8 @@ public struct AppConfiguration: Sendable {
     /// How often the batch intake worker looks for queued submissions.
     public var batchInterval: Duration
     public var logLevel: String
+    /// How long hot reads (API keys, service definitions, a request's public status) are served from memory.
+    public var cacheTTL: Duration
 
     /// The configuration sources in order: `values` (from CLI options) > environment > `.env` file.
     public static func reader(values: [AbsoluteConfigKey: ConfigValue]) async throws -> ConfigReader {
@@ -63,5 +65,10 @@ public struct AppConfiguration: Sendable {
         while publicURL.hasSuffix("/") { publicURL.removeLast() }
         batchInterval = .milliseconds(reader.int(forKey: "intake.batchIntervalMs", default: 1000))
         logLevel = reader.string(forKey: "log.level", default: "info")
+        let cacheMillis = reader.int(forKey: "cache.ttlMs", default: 1000)
+        guard (0...60_000).contains(cacheMillis) else {
+            throw .invalid("config_invalid", "cache.ttlMs (CACHE_TTL_MS) must be between 0 and 60000 milliseconds.")
+        }
+        cacheTTL = .milliseconds(cacheMillis)
     }
 }

@@ -13,7 +13,8 @@ public struct Migration: Sendable {
 /// Applies the migrations a database has not seen yet, each in its own transaction, and records them.
 public struct Migrator: Sendable {
     public static let all: [Migration] = [
-        Migration0001Foundation.migration
+        Migration0001Foundation.migration,
+        Migration0002RequestIndexes.migration,
     ]
 
     let database: Database

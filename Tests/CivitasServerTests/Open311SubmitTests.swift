@@ -269,6 +269,20 @@ struct OperationsTests {
         }
     }
 
+    @Test("a change made by another process shows within the cache TTL; a TTL of 0 reads through")
+    func cacheTTL() async throws {
+        for ttl in [0, 300] {
+            try await TestApp.with(config: ["cache.ttlMs": .init(.int(ttl), isSecret: false)]) { app, client in
+                let id = try #require(try await client.post("/open311/v2/requests.json", form: app.bulkyForm()).jsonArray().first?["service_request_id"] as? String)
+                #expect(try await client.get("/open311/v2/requests/\(id).json").jsonArray().first?["status"] as? String == "open")
+                // The CLI is another process: it changes the database, not this server's memory.
+                _ = try await app.stores.requests.changeStatus(id: Int64(id)!, jurisdictionID: "test.city", to: .closed, note: nil, actor: "cli")
+                if ttl > 0 { try await Task.sleep(for: .milliseconds(ttl + 100)) }
+                #expect(try await client.get("/open311/v2/requests/\(id).json").jsonArray().first?["status"] as? String == "closed")
+            }
+        }
+    }
+
     @Test("an invalid catalog file is refused with the entry and field named, and nothing is imported")
     func catalogImport() async throws {
         try await TestApp.with { app, client in

@@ -18,7 +18,7 @@ def test_help_lists_every_verb_with_a_description(tmp_path):
 def test_migrate_creates_the_sqlite_folder_and_is_idempotent(tmp_path, database_url):
     code, out, err = run(["migrate", "--database", database_url], cwd=tmp_path)
     assert code == 0, err
-    assert "migration 1" in out
+    assert re.search(r"migration \d+", out)
     code, out, err = run(["migrate", "--database", database_url], cwd=tmp_path)
     assert code == 0, err
 

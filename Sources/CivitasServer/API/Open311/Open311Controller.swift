@@ -14,6 +14,19 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     let jurisdictions: JurisdictionDirectory
     let startedAt: Date
     let createdCounter = Counter(label: "civitas_service_requests_created_total", dimensions: [("channel", "open311")])
+    let apiKeys: TTLCache<String, APIKey>
+    let services: TTLCache<String, ServiceDefinition>
+    let requests: TTLCache<String, ServiceRequest>
+
+    init(stores: Stores, configuration: AppConfiguration, jurisdictions: JurisdictionDirectory, startedAt: Date) {
+        self.stores = stores
+        self.configuration = configuration
+        self.jurisdictions = jurisdictions
+        self.startedAt = startedAt
+        apiKeys = TTLCache(ttl: configuration.cacheTTL)
+        services = TTLCache(ttl: configuration.cacheTTL)
+        requests = TTLCache(ttl: configuration.cacheTTL)
+    }
 
     /// Requests over a longer range than this are refused, as the spec says.
     static var maximumRange: TimeInterval { 90 * 86_400 }
@@ -85,7 +98,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     private func serviceDefinition(code: String, _ request: Request) async throws -> Reply {
         let parameters = try await queryParameters(request)
         let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
-        guard let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction.id) else {
+        guard let service = try await service(code, jurisdiction: jurisdiction) else {
             throw notFound("There is no service with service_code \(code).")
         }
         return Reply(root: "service_definition", Open311Mapping.definition(service))
@@ -95,7 +108,9 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         let parameters = try await queryParameters(request)
         let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
         guard let id = Int64(text), id > 0,
-            let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id, includePrivate: false)
+            let found = try await requests.value(jurisdiction.id + "\u{0}" + text, load: {
+                try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id, includePrivate: false)
+            })
         else {
             throw notFound("There is no service request with service_request_id \(text).")
         }
@@ -195,13 +210,16 @@ struct Open311Controller<Context: RequestContext>: Sendable {
             throw Open311Failure(status: .forbidden, messages: ["api_key was not provided; ask the city for an API key."])
         }
         let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
-        guard try await stores.apiKeys.verify(key, jurisdictionID: jurisdiction.id) != nil else {
+        let verified = try await apiKeys.value(jurisdiction.id + "\u{0}" + key) {
+            try await stores.apiKeys.verify(key, jurisdictionID: jurisdiction.id)
+        }
+        guard verified != nil else {
             throw Open311Failure(status: .forbidden, messages: ["The api_key is not valid, or has been revoked."])
         }
         guard let code = parameters["service_code"] else {
             throw Open311Failure.badRequest("service_code was not provided.")
         }
-        guard let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction.id) else {
+        guard let service = try await service(code, jurisdiction: jurisdiction) else {
             throw notFound("There is no service with service_code \(code).")
         }
 
@@ -238,6 +256,12 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     }
 
     // MARK: Plumbing
+
+    private func service(_ code: String, jurisdiction: Jurisdiction) async throws -> ServiceDefinition? {
+        try await services.value(jurisdiction.id + "\u{0}" + code) {
+            try await stores.services.find(code: code, jurisdictionID: jurisdiction.id)
+        }
+    }
 
     static var noFormat: Open311Failure {
         Open311Failure(status: .notFound, messages: ["Open311 answers in .xml or .json: add one of them to the path."])
