@@ -118,13 +118,7 @@ public struct ServiceRequestStore: Sendable {
         guard let id = try row?.decode(column: "id", as: Int64.self) else {
             throw CivitasError(.unavailable, code: "insert_failed", message: "The request could not be stored.")
         }
-        try await sql.insert(into: "request_updates")
-            .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
-            .values(
-                SQLBind(jurisdictionID), SQLBind(id), SQLBind(RequestStatus.open.rawValue), SQLBind(String?.none),
-                SQLBind(source), SQLBind(stamp)
-            )
-            .run()
+        // The request row itself records its opening (requested_at, source); request_updates holds the changes.
         return ServiceRequest(
             id: id, jurisdictionID: jurisdictionID, serviceCode: service.code, serviceName: service.name,
             status: .open, description: new.description, agencyResponsible: service.department,
@@ -223,10 +217,14 @@ public struct ServiceRequestStore: Sendable {
         return request
     }
 
-    /// The history of a request, oldest first.
+    /// The history of a request, oldest first: its opening, then every change.
     public func updates(id: Int64, jurisdictionID: String) async throws -> [RequestUpdate] {
         try await database.read { sql in
-            try await sql.select().columns("status", "note", "actor", "created_at").from("request_updates")
+            guard
+                let opened = try await sql.select().columns("requested_at", "source").from("service_requests")
+                    .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
+            else { return [] }
+            let changes = try await sql.select().columns("status", "note", "actor", "created_at").from("request_updates")
                 .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, id)
                 .orderBy("created_at").orderBy("id").all()
                 .map { row in
@@ -236,6 +234,10 @@ public struct ServiceRequestStore: Sendable {
                         actor: try row.decode(column: "actor", as: String.self),
                         createdAt: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
                 }
+            let first = RequestUpdate(
+                status: .open, note: nil, actor: try opened.decode(column: "source", as: String.self),
+                createdAt: Clock.date(try opened.decode(column: "requested_at", as: Int64.self)))
+            return [first] + changes
         }
     }
 

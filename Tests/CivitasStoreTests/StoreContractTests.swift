@@ -257,9 +257,11 @@ struct StoreContractTests {
                 for index in 0..<60 {
                     group.addTask {
                         let good = index % 3 != 0
+                        // Each write is two rows (the photo, then the request), so a failure must undo the first.
                         let result = try? await store.create(
                             newRequest(good ? "POTHOLE" : "NOT_IN_CATALOG"), service: good ? pothole : unknown,
-                            jurisdictionID: jurisdiction, source: "test")
+                            jurisdictionID: jurisdiction, source: "test",
+                            media: MediaUpload(contentType: "image/png", bytes: [0x89, 0x50, 0x4E, 0x47]))
                         return (result != nil) == good
                     }
                 }
@@ -267,11 +269,11 @@ struct StoreContractTests {
             }
             #expect(outcomes.allSatisfy { $0 })
             #expect(try await store.count(jurisdictionID: test.jurisdiction) == 40)
-            let orphans = try await test.database.read { sql in
-                try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("request_updates")
+            let stored = try await test.database.read { sql in
+                try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("media")
                     .first()?.decode(column: "n", as: Int.self)
             }
-            #expect(orphans == 40)
+            #expect(stored == 40)
         }
     }
 
