@@ -75,15 +75,9 @@ public struct ServiceRequestStore: Sendable {
                     now: item.requestedAt, sql: sql
                 ).id
                 if let closed = item.closed {
-                    try await sql.update("service_requests").set("status", to: RequestStatus.closed.rawValue)
-                        .set("status_notes", to: closed.note).set("updated_at", to: Clock.millis(closed.at))
-                        .where("id", .equal, id).run()
-                    try await sql.insert(into: "request_updates")
-                        .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
-                        .values(
-                            SQLBind(jurisdictionID), SQLBind(id), SQLBind(RequestStatus.closed.rawValue),
-                            SQLBind(closed.note), SQLBind(source), SQLBind(Clock.millis(closed.at)))
-                        .run()
+                    try await Self.applyStatus(
+                        id: id, jurisdictionID: jurisdictionID, to: .closed, note: closed.note, actor: source, at: closed.at,
+                        sql: sql)
                 }
                 ids.append(id)
             }
@@ -193,28 +187,33 @@ public struct ServiceRequestStore: Sendable {
     public func changeStatus(
         id: Int64, jurisdictionID: String, to status: RequestStatus, note: String?, actor: String, now: Date = Date()
     ) async throws -> ServiceRequest {
-        let stamp = Clock.millis(now)
         try await database.transaction { sql in
             let current = try await sql.select().column("id").from("service_requests")
                 .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
             guard current != nil else {
                 throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
             }
-            let update = sql.update("service_requests").set("status", to: status.rawValue).set("updated_at", to: stamp)
-            if let note { update.set("status_notes", to: note) }
-            try await update.where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).run()
-            try await sql.insert(into: "request_updates")
-                .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
-                .values(
-                    SQLBind(jurisdictionID), SQLBind(id), SQLBind(status.rawValue), SQLBind(note), SQLBind(actor),
-                    SQLBind(stamp)
-                )
-                .run()
+            try await Self.applyStatus(id: id, jurisdictionID: jurisdictionID, to: status, note: note, actor: actor, at: now, sql: sql)
         }
         guard let request = try await find(id: id, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
         }
         return request
+    }
+
+    /// Sets the status (and the public note, when there is one) and records the change in the history.
+    static func applyStatus(
+        id: Int64, jurisdictionID: String, to status: RequestStatus, note: String?, actor: String, at date: Date,
+        sql: any SQLDatabase
+    ) async throws {
+        let stamp = Clock.millis(date)
+        let update = sql.update("service_requests").set("status", to: status.rawValue).set("updated_at", to: stamp)
+        if let note { update.set("status_notes", to: note) }
+        try await update.where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).run()
+        try await sql.insert(into: "request_updates")
+            .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at")
+            .values(SQLBind(jurisdictionID), SQLBind(id), SQLBind(status.rawValue), SQLBind(note), SQLBind(actor), SQLBind(stamp))
+            .run()
     }
 
     /// The history of a request, oldest first: its opening, then every change.
