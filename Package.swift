@@ -32,11 +32,16 @@ let package = Package(
             name: "civitas",
             dependencies: [
                 "CivitasServer",
+                "CivitasRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CivitasRouting",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -70,6 +75,11 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CivitasRoutingTests",
+            dependencies: ["CivitasRouting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

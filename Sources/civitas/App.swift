@@ -1,5 +1,6 @@
 import ArgumentParser
 import CivitasCore
+import CivitasRouting
 import CivitasServer
 import CivitasStore
 import Configuration
@@ -12,7 +13,7 @@ struct Civitas: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "civitas",
         abstract: "Civitas: citizen services for a city, county, state or agency.",
-        subcommands: [Serve.self, Migrate.self, Services.self, APIKeyCommand.self, Requests.self]
+        subcommands: [Serve.self, Migrate.self, Services.self, APIKeyCommand.self, Requests.self, Routes.self]
     )
 }
 
@@ -193,6 +194,68 @@ struct Requests: AsyncParsableCommand {
                     id: id, status: status, note: note, stores: stores, jurisdictionID: configuration.jurisdiction.id,
                     actor: "cli")
                 print("Request \(request.id) is now \(request.status.rawValue).")
+            }
+        }
+    }
+}
+
+struct Routes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plan vehicle routes with capacities and time windows.", subcommands: [Solve.self])
+
+    struct Solve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Solve a Solomon or VRPLIB file and print vehicles, distance and routes.")
+
+        @Argument(help: "A Solomon VRPTW or VRPLIB/CVRPLIB file.")
+        var file: String
+
+        @Option(help: "Seconds to search.")
+        var timeLimit: Double = 10
+
+        @Option(help: "Random seed; the same seed and --iterations give the same routes.")
+        var seed: UInt64 = 1
+
+        @Option(help: "Stop after this many iterations per search instead of at the time limit.")
+        var iterations: Int?
+
+        @Option(help: "Independent searches to run in parallel (one per core helps).")
+        var threads: Int = 1
+
+        @Flag(help: "Print one JSON object: {\"vehicles\", \"distance\", \"routes\"} with the file's stop numbers.")
+        var json = false
+
+        func validate() throws {
+            guard timeLimit > 0, timeLimit <= 86_400 else { throw ValidationError("--time-limit must be between 0 and 86400 seconds.") }
+            guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be between 1 and 64.") }
+            if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1.") }
+        }
+
+        func run() async throws {
+            let problem: RoutingProblem
+            do {
+                problem = try RoutingFileReader.read(path: file)
+            } catch let error as RoutingFileError {
+                FileHandle.standardError.write(Data("civitas: \(file): \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+            let options = SolverOptions(
+                timeLimit: .milliseconds(Int64(timeLimit * 1000)), seed: seed, maxIterations: iterations, threads: threads)
+            let solution = RoutingSolver.solve(problem, options: options)
+            let violations = FeasibilityChecker.violations(of: solution.routes, in: problem)
+            guard violations.isEmpty else {
+                FileHandle.standardError.write(Data("civitas: the plan found is not feasible: \(violations.map(\.description).joined(separator: "; "))\n".utf8))
+                throw ExitCode.failure
+            }
+            let routes = solution.routes.map { $0.map { problem.labels[$0] } }
+            if json {
+                let body = routes.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" }.joined(separator: ", ")
+                print("{\"vehicles\": \(solution.vehicles), \"distance\": \(solution.distance), \"routes\": [\(body)]}")
+            } else {
+                print("\(problem.name): \(solution.vehicles) vehicles, distance \(String(format: "%.2f", solution.distance))")
+                for (index, route) in routes.enumerated() {
+                    print("Route \(index + 1): " + route.map(String.init).joined(separator: " "))
+                }
             }
         }
     }

@@ -1,0 +1,362 @@
+import Dispatch
+import Foundation
+
+/// How long and how the solver searches.
+public struct SolverOptions: Sendable {
+    public var timeLimit: Duration
+    public var seed: UInt64
+    /// Stop after this many ruin-and-recreate iterations per search (makes runs reproducible whatever the machine).
+    public var maxIterations: Int?
+    /// Independent searches run in parallel with seeds derived from `seed`; the best result wins.
+    public var threads: Int
+
+    public init(timeLimit: Duration = .seconds(10), seed: UInt64 = 1, maxIterations: Int? = nil, threads: Int = 1) {
+        self.timeLimit = timeLimit
+        self.seed = seed
+        self.maxIterations = maxIterations
+        self.threads = max(1, threads)
+    }
+}
+
+/// Plans routes: a ruin-and-recreate search in the style of SISR (adjacent string removal, greedy insertion with
+/// blinks, simulated annealing), with a first phase that removes whole routes while every stop can still be served.
+public enum RoutingSolver {
+    public static func solve(_ problem: RoutingProblem, options: SolverOptions = SolverOptions()) -> RoutingSolution {
+        guard problem.count > 1 else { return RoutingSolution(routes: [], problem: problem) }
+        let count = options.threads
+        let results = ResultBox(count: count)
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            var search = Search(problem: problem, seed: options.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15, options: options)
+            results.set(index, search.run())
+        }
+        // Ties go to the lowest index, so a fixed seed and thread count give the same answer.
+        return results.all.reduce(nil as RoutingSolution?) { best, next in
+            guard let best else { return next }
+            return next.isBetter(than: best) ? next : best
+        }!
+    }
+}
+
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [RoutingSolution?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: RoutingSolution) { lock.withLock { values[index] = value } }
+    var all: [RoutingSolution] { lock.withLock { values.compactMap { $0 } } }
+}
+
+/// xoshiro256** seeded through SplitMix64: fast, and the same sequence on every platform.
+struct Xoshiro: RandomNumberGenerator {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+
+    init(seed: UInt64) {
+        var x = seed
+        func splitmix() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    mutating func next() -> UInt64 {
+        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = (s.3 << 45) | (s.3 >> 19)
+        return result
+    }
+
+    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+/// One search: its own state and random stream.
+struct Search {
+    let problem: RoutingProblem
+    let n: Int
+    let dist: [Double]
+    let dur: [Double]
+    let ready: [Double]
+    let due: [Double]
+    let service: [Double]
+    let demand: [Double]
+    let capacity: Double
+    /// For every stop, the other stops by increasing distance.
+    let neighbours: [[Int]]
+    var random: Xoshiro
+    let options: SolverOptions
+    let deadline: ContinuousClock.Instant
+    let started = ContinuousClock.now
+    var iterations = 0
+
+    /// A candidate plan: routes (depot excluded) and the stops it could not place.
+    struct Plan {
+        var routes: [[Int]]
+        var unassigned: [Int]
+        var distance: Double
+    }
+
+    init(problem: RoutingProblem, seed: UInt64, options: SolverOptions) {
+        self.problem = problem
+        n = problem.count
+        dist = problem.distance
+        dur = problem.duration
+        ready = problem.ready
+        due = problem.due
+        service = problem.service
+        demand = problem.demand
+        capacity = problem.capacity
+        random = Xoshiro(seed: seed)
+        self.options = options
+        deadline = ContinuousClock.now + options.timeLimit
+        let distance = problem.distance
+        let count = problem.count
+        neighbours = (0..<count).map { node in
+            (1..<count).filter { $0 != node }.sorted { distance[node * count + $0] < distance[node * count + $1] }
+        }
+    }
+
+    var outOfTime: Bool {
+        if let limit = options.maxIterations { return iterations >= limit }
+        return ContinuousClock.now >= deadline
+    }
+
+    var elapsedFraction: Double {
+        if let limit = options.maxIterations { return min(1, Double(iterations) / Double(max(1, limit))) }
+        let total = options.timeLimit / .seconds(1)
+        return min(1, (ContinuousClock.now - started) / .seconds(1) / max(total, 1e-9))
+    }
+
+    mutating func run() -> RoutingSolution {
+        let stops = Array(1..<n)
+        var best = recreate(Plan(routes: [], unassigned: stops, distance: 0), fleet: problem.vehicles)
+        if !best.unassigned.isEmpty {
+            // The fleet is too small for a plan this simple; serve everyone with extra vehicles rather than nobody.
+            best = recreate(best, fleet: Int.max)
+        }
+        best = minimiseFleet(from: best, share: 0.4)
+        best = minimiseDistance(from: best)
+        if ProcessInfo.processInfo.environment["CIVITAS_ROUTING_DEBUG"] != nil {
+            FileHandle.standardError.write(Data("search: \(iterations) iterations\n".utf8))
+        }
+        return RoutingSolution(routes: best.routes, problem: problem)
+    }
+
+    // MARK: Phases
+
+    /// Repeatedly takes a route away and tries to place its stops elsewhere, guided by how often each stop has
+    /// been left out (SISR's absence counters). Ends at `share` of the budget.
+    mutating func minimiseFleet(from start: Plan, share: Double) -> Plan {
+        var best = start
+        guard best.routes.count > 1 else { return best }
+        var absences = [Int](repeating: 0, count: n)
+        var current = removeRoute(from: best)
+        while !outOfTime, elapsedFraction < share {
+            iterations += 1
+            let candidate = recreate(ruin(current), fleet: current.routes.count)
+            for stop in candidate.unassigned { absences[stop] += 1 }
+            let sumCandidate = candidate.unassigned.reduce(0) { $0 + absences[$1] }
+            let sumCurrent = current.unassigned.reduce(0) { $0 + absences[$1] }
+            if candidate.unassigned.count < current.unassigned.count || sumCandidate < sumCurrent {
+                current = candidate
+            }
+            if current.unassigned.isEmpty {
+                best = current
+                if best.routes.count <= 1 { break }
+                current = removeRoute(from: best)
+            }
+        }
+        return best
+    }
+
+    /// Simulated annealing over ruin-and-recreate moves, never using more vehicles than `start`.
+    mutating func minimiseDistance(from start: Plan) -> Plan {
+        var best = start
+        var current = start
+        let fleet = start.routes.count
+        let initialTemperature = 100.0
+        let finalTemperature = 1.0
+        let beginning = elapsedFraction
+        while !outOfTime {
+            iterations += 1
+            let progress = min(1, max(0, (elapsedFraction - beginning) / max(1e-9, 1 - beginning)))
+            let temperature = initialTemperature * pow(finalTemperature / initialTemperature, progress)
+            let candidate = recreate(ruin(current), fleet: fleet)
+            guard candidate.unassigned.isEmpty else { continue }
+            if candidate.distance < current.distance - temperature * log(random.unit()) {
+                current = candidate
+                if current.distance < best.distance - 1e-9 || current.routes.count < best.routes.count {
+                    best = current
+                }
+            }
+        }
+        return best
+    }
+
+    mutating func removeRoute(from plan: Plan) -> Plan {
+        var next = plan
+        // Prefer routes that carry little: their stops are the easiest to place elsewhere.
+        let loads = next.routes.map { route in route.reduce(0.0) { $0 + demand[$1] } }
+        let smallest = loads.enumerated().sorted { $0.element < $1.element }.prefix(3).map(\.offset)
+        let victim = smallest[random.below(smallest.count)]
+        next.unassigned += next.routes.remove(at: victim)
+        next.distance = totalDistance(next.routes)
+        return next
+    }
+
+    // MARK: Ruin: adjacent string removal
+
+    mutating func ruin(_ plan: Plan) -> Plan {
+        var next = plan
+        let assigned = n - 1 - plan.unassigned.count
+        guard assigned > 0, !plan.routes.isEmpty else { return next }
+        let averageRemoved = 10.0
+        let maxStringLength = 10.0
+        let lengthLimit = min(maxStringLength, Double(assigned) / Double(plan.routes.count))
+        let stringLimit = 4 * averageRemoved / (1 + lengthLimit) - 1
+        let strings = Int(random.unit() * stringLimit) + 1
+
+        var routeOf = [Int](repeating: -1, count: n)
+        for (index, route) in next.routes.enumerated() { for stop in route { routeOf[stop] = index } }
+        var seed = 0
+        repeat { seed = 1 + random.below(n - 1) } while routeOf[seed] < 0
+        var ruined = Set<Int>()
+        for stop in [seed] + neighbours[seed] {
+            if ruined.count >= strings { break }
+            let index = routeOf[stop]
+            guard index >= 0, !ruined.contains(index) else { continue }
+            let route = next.routes[index]
+            guard let position = route.firstIndex(of: stop) else { continue }
+            let maxLength = max(1, Int(min(Double(route.count), lengthLimit)))
+            let length = 1 + random.below(maxLength)
+            // A string of `length` stops that contains `stop`, starting anywhere that allows it.
+            let earliest = max(0, position - length + 1)
+            let latest = min(position, route.count - length)
+            let first = earliest + random.below(latest - earliest + 1)
+            let removed = route[first..<(first + length)]
+            next.unassigned.append(contentsOf: removed)
+            for node in removed { routeOf[node] = -1 }
+            next.routes[index].removeSubrange(first..<(first + length))
+            ruined.insert(index)
+        }
+        next.routes.removeAll { $0.isEmpty }
+        next.distance = totalDistance(next.routes)
+        return next
+    }
+
+    // MARK: Recreate: greedy insertion with blinks
+
+    /// Per-route times for O(1) insertion checks: earliest service start at each position, and the latest start
+    /// that keeps every later stop (and the return to the depot) on time.
+    struct RouteTimes {
+        var start: [Double]
+        var latest: [Double]
+        var load: Double
+    }
+
+    func times(_ route: [Int]) -> RouteTimes {
+        let m = route.count
+        var start = [Double](repeating: 0, count: m + 2)
+        var latest = [Double](repeating: 0, count: m + 2)
+        start[0] = ready[0]
+        var previous = 0
+        var load = 0.0
+        for k in 0..<m {
+            let node = route[k]
+            start[k + 1] = max(ready[node], start[k] + service[previous] + dur[previous &* n &+ node])
+            load += demand[node]
+            previous = node
+        }
+        start[m + 1] = start[m] + service[previous] + dur[previous &* n]
+        latest[m + 1] = due[0]
+        var following = 0
+        for k in stride(from: m, through: 1, by: -1) {
+            let node = route[k - 1]
+            latest[k] = min(due[node], latest[k + 1] - dur[node &* n &+ following] - service[node])
+            following = node
+        }
+        latest[0] = min(due[0], latest[1] - dur[following] - service[0])
+        return RouteTimes(start: start, latest: latest, load: load)
+    }
+
+    mutating func recreate(_ plan: Plan, fleet: Int) -> Plan {
+        var next = plan
+        var pending = next.unassigned
+        next.unassigned.removeAll(keepingCapacity: true)
+        order(&pending)
+        var routeTimes = next.routes.map(times)
+        let blink = 0.01
+        for stop in pending {
+            var bestRoute = -1
+            var bestGap = -1
+            var bestDelta = Double.infinity
+            for (index, route) in next.routes.enumerated() {
+                let info = routeTimes[index]
+                if info.load + demand[stop] > capacity + 1e-9 { continue }
+                var previous = 0
+                for gap in 0...route.count {
+                    let following = gap < route.count ? route[gap] : 0
+                    defer { previous = following }
+                    let delta = dist[previous &* n &+ stop] + dist[stop &* n &+ following] - dist[previous &* n &+ following]
+                    if delta >= bestDelta { continue }
+                    let arrival = max(ready[stop], info.start[gap] + service[previous] + dur[previous &* n &+ stop])
+                    if arrival > due[stop] { continue }
+                    let nextStart = max(ready[following], arrival + service[stop] + dur[stop &* n &+ following])
+                    if nextStart > info.latest[gap + 1] + 1e-9 { continue }
+                    if random.unit() < blink { continue }
+                    bestRoute = index
+                    bestGap = gap
+                    bestDelta = delta
+                }
+            }
+            if bestRoute >= 0 {
+                next.routes[bestRoute].insert(stop, at: bestGap)
+                next.distance += bestDelta
+                routeTimes[bestRoute] = times(next.routes[bestRoute])
+            } else if next.routes.count < fleet, fitsAlone(stop) {
+                next.routes.append([stop])
+                next.distance += dist[stop] + dist[stop &* n]
+                routeTimes.append(times([stop]))
+            } else {
+                next.unassigned.append(stop)
+            }
+        }
+        return next
+    }
+
+    func fitsAlone(_ stop: Int) -> Bool {
+        let arrival = max(ready[stop], ready[0] + dur[stop])
+        return arrival <= due[stop] && arrival + service[stop] + dur[stop &* n] <= due[0] && demand[stop] <= capacity
+    }
+
+    /// SISR's orders for re-inserting: random, largest demand, farthest from the depot, closest; plus earliest due.
+    mutating func order(_ stops: inout [Int]) {
+        let pick = random.below(13)
+        switch pick {
+        case 0..<4: stops.shuffle(using: &random)
+        case 4..<8: stops.sort { demand[$0] > demand[$1] }
+        case 8..<10: stops.sort { dist[$0] > dist[$1] }
+        case 10: stops.sort { dist[$0] < dist[$1] }
+        default: stops.sort { due[$0] < due[$1] }
+        }
+    }
+
+    func totalDistance(_ routes: [[Int]]) -> Double {
+        routes.reduce(0) { total, route in
+            var sum = 0.0
+            var previous = 0
+            for node in route {
+                sum += dist[previous &* n &+ node]
+                previous = node
+            }
+            return total + sum + dist[previous &* n]
+        }
+    }
+}
