@@ -173,6 +173,10 @@ public enum RoutingFileReader {
             serviceDefault = value
         }
         var depot = 1
+        if let rows = sections["DEPOT_SECTION"], rows.filter({ $0.words.first != "-1" }).count > 1 {
+            throw RoutingFileError(
+                line: rows[1].line, "several depots in one VRPLIB file are not supported; give each vehicle its depot through the API")
+        }
         if let rows = sections["DEPOT_SECTION"], let first = rows.first {
             guard let id = Int(first.words[0]), (1...dimension).contains(id) else {
                 throw RoutingFileError(line: first.line, "the depot must be a node number from 1 to \(dimension)")

@@ -1,30 +1,88 @@
 import Foundation
 
-/// A day of work to plan: a depot, a fleet with one capacity and shift (the depot's window), and stops with
-/// demand, service time and a time window. Node 0 is the depot; nodes 1... are stops.
+/// A vehicle: where it starts and ends its day, what it carries, its shift, and what its crew can do.
+public struct Vehicle: Sendable, Equatable {
+    /// The node index of its depot (one of the problem's depots, `0..<depotCount`).
+    public var depot: Int
+    public var capacity: Double
+    public var shiftStart: Double
+    public var shiftEnd: Double
+    public var skills: Set<String>
+
+    public init(
+        depot: Int = 0, capacity: Double, shiftStart: Double = 0, shiftEnd: Double = .greatestFiniteMagnitude,
+        skills: Set<String> = []
+    ) {
+        self.depot = depot
+        self.capacity = capacity
+        self.shiftStart = shiftStart
+        self.shiftEnd = shiftEnd
+        self.skills = skills
+    }
+}
+
+/// A day of work to plan: depots, a fleet, and stops with demand, service time, a time window and the skills they
+/// need. Nodes `0..<depotCount` are depots; the rest are stops.
 public struct RoutingProblem: Sendable {
     public var name: String
-    /// The stop numbers as the source file names them (index 0 is the depot).
+    /// The node numbers as the source file names them.
     public var labels: [Int]
+    public var depotCount: Int
     public var demand: [Double]
     public var ready: [Double]
     public var due: [Double]
     public var service: [Double]
-    public var capacity: Double
-    /// How many vehicles may be used at most (`Int.max` when the fleet is not limited).
-    public var vehicles: Int
+    /// Skills each node needs (empty for most); a stop goes only to a vehicle that has them all.
+    public var requiredSkills: [Set<String>]
+    public var fleet: [Vehicle]
     /// Travel distance between every pair of nodes, row-major `count × count`.
     public var distance: [Double]
     /// Travel time between every pair of nodes, row-major; the same as distance for benchmark instances.
     public var duration: [Double]
-    /// Coordinates when the problem has them (benchmark files); used only for output and neighbourhoods.
+    /// Coordinates when the problem has them (benchmark files).
     public var coordinates: [(x: Double, y: Double)]?
 
     public var count: Int { demand.count }
-    public var stops: Range<Int> { 1..<count }
+    public var stops: Range<Int> { depotCount..<count }
+    /// How many vehicles may be used at most.
+    public var vehicles: Int { fleet.count }
+    /// The largest capacity in the fleet.
+    public var capacity: Double { fleet.map(\.capacity).max() ?? 0 }
 
     @inlinable public func distance(_ a: Int, _ b: Int) -> Double { distance[a &* count &+ b] }
     @inlinable public func duration(_ a: Int, _ b: Int) -> Double { duration[a &* count &+ b] }
+
+    /// The general form: any depots, any fleet, any distance and duration matrices (e.g. a road network's).
+    public init(
+        name: String, labels: [Int], depotCount: Int, demand: [Double], ready: [Double], due: [Double],
+        service: [Double], requiredSkills: [Set<String>]? = nil, fleet: [Vehicle], distance: [Double], duration: [Double]
+    ) {
+        self.name = name
+        self.labels = labels
+        self.depotCount = depotCount
+        self.demand = demand
+        self.ready = ready
+        self.due = due
+        self.service = service
+        self.requiredSkills = requiredSkills ?? Array(repeating: [], count: demand.count)
+        self.fleet = fleet
+        self.distance = distance
+        self.duration = duration
+        self.coordinates = nil
+    }
+
+    /// One depot (node 0) and `vehicles` identical vehicles whose shift is the depot's window
+    /// (`Int.max`: as many as there are stops).
+    public init(
+        name: String, labels: [Int], demand: [Double], ready: [Double], due: [Double], service: [Double],
+        capacity: Double, vehicles: Int, distance: [Double], duration: [Double]
+    ) {
+        let count = vehicles == Int.max ? max(1, demand.count - 1) : vehicles
+        self.init(
+            name: name, labels: labels, depotCount: 1, demand: demand, ready: ready, due: due, service: service,
+            fleet: Array(repeating: Vehicle(depot: 0, capacity: capacity), count: count), distance: distance,
+            duration: duration)
+    }
 
     /// A problem from planar coordinates with Euclidean distances in double precision (benchmark convention).
     public init(
@@ -44,24 +102,6 @@ public struct RoutingProblem: Sendable {
             name: name, labels: labels, demand: demand, ready: ready, due: due, service: service, capacity: capacity,
             vehicles: vehicles, distance: matrix, duration: matrix)
         self.coordinates = coordinates
-    }
-
-    /// A problem from any distance and duration matrices (e.g. a road network's).
-    public init(
-        name: String, labels: [Int], demand: [Double], ready: [Double], due: [Double], service: [Double],
-        capacity: Double, vehicles: Int, distance: [Double], duration: [Double]
-    ) {
-        self.name = name
-        self.labels = labels
-        self.demand = demand
-        self.ready = ready
-        self.due = due
-        self.service = service
-        self.capacity = capacity
-        self.vehicles = vehicles
-        self.distance = distance
-        self.duration = duration
-        self.coordinates = nil
     }
 
     /// Great-circle distances (metres) and durations (seconds at `speed` m/s) between latitude/longitude points,
@@ -92,22 +132,29 @@ public struct RoutingProblem: Sendable {
     }
 }
 
-/// Routes for a problem: each route lists node indices in visiting order, depot excluded.
+/// Routes for a problem: each route lists node indices in visiting order, depots excluded, and is driven by the
+/// vehicle at the same position of `assignments` (an index into the problem's fleet).
 public struct RoutingSolution: Sendable, Equatable {
     public var routes: [[Int]]
+    public var assignments: [Int]
     public var distance: Double
     public var vehicles: Int { routes.count }
 
-    public init(routes: [[Int]], problem: RoutingProblem) {
-        self.routes = routes.filter { !$0.isEmpty }
-        distance = self.routes.reduce(0) { total, route in
+    /// `assignments` defaults to the first vehicles of the fleet in order (right for identical vehicles).
+    public init(routes: [[Int]], assignments: [Int]? = nil, problem: RoutingProblem) {
+        let vehicles = assignments ?? Array(0..<routes.count)
+        let kept = zip(routes, vehicles).filter { !$0.0.isEmpty }
+        self.routes = kept.map(\.0)
+        self.assignments = kept.map(\.1)
+        distance = kept.reduce(0) { total, pair in
+            let depot = problem.fleet.indices.contains(pair.1) ? problem.fleet[pair.1].depot : 0
             var sum = 0.0
-            var previous = 0
-            for node in route {
+            var previous = depot
+            for node in pair.0 {
                 sum += problem.distance(previous, node)
                 previous = node
             }
-            return total + sum + problem.distance(previous, 0)
+            return total + sum + problem.distance(previous, depot)
         }
     }
 

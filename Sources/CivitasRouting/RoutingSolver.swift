@@ -87,7 +87,16 @@ struct Search {
     let due: [Double]
     let service: [Double]
     let demand: [Double]
-    let capacity: Double
+    /// Per vehicle: its depot, capacity, when it can leave and when it must be back.
+    let depotOf: [Int]
+    let capacityOf: [Double]
+    let leaveOf: [Double]
+    let returnOf: [Double]
+    /// Vehicles that are interchangeable share a class; a new route takes the first free vehicle of a class.
+    let classes: [[Int]]
+    /// `vehicle * n + stop` is true when the vehicle has every skill the stop needs (nil: nobody needs skills).
+    let skillOK: [Bool]?
+    let firstStop: Int
     /// For every stop, the other stops by increasing distance.
     let neighbours: [[Int]]
     var random: Xoshiro
@@ -96,9 +105,10 @@ struct Search {
     let started = ContinuousClock.now
     var iterations = 0
 
-    /// A candidate plan: routes (depot excluded) and the stops it could not place.
+    /// A candidate plan: routes (depots excluded), the vehicle driving each, and the stops it could not place.
     struct Plan {
         var routes: [[Int]]
+        var vehicles: [Int]
         var unassigned: [Int]
         var distance: Double
     }
@@ -112,14 +122,37 @@ struct Search {
         due = problem.due
         service = problem.service
         demand = problem.demand
-        capacity = problem.capacity
+        let fleet = problem.fleet
+        depotOf = fleet.map(\.depot)
+        capacityOf = fleet.map(\.capacity)
+        leaveOf = fleet.map { max($0.shiftStart, problem.ready[$0.depot]) }
+        returnOf = fleet.map { min($0.shiftEnd, problem.due[$0.depot]) }
+        var grouped: [String: [Int]] = [:]
+        var order: [String] = []
+        for (index, vehicle) in fleet.enumerated() {
+            let key = "\(vehicle.depot)|\(vehicle.capacity)|\(vehicle.shiftStart)|\(vehicle.shiftEnd)|\(vehicle.skills.sorted())"
+            if grouped[key] == nil { order.append(key) }
+            grouped[key, default: []].append(index)
+        }
+        classes = order.map { grouped[$0]! }
+        if problem.requiredSkills.contains(where: { !$0.isEmpty }) {
+            var table = [Bool](repeating: true, count: fleet.count * problem.count)
+            for (v, vehicle) in fleet.enumerated() {
+                for node in 0..<problem.count { table[v * problem.count + node] = problem.requiredSkills[node].isSubset(of: vehicle.skills) }
+            }
+            skillOK = table
+        } else {
+            skillOK = nil
+        }
+        firstStop = problem.depotCount
         random = Xoshiro(seed: seed)
         self.options = options
         deadline = ContinuousClock.now + options.timeLimit
         let distance = problem.distance
         let count = problem.count
+        let depots = problem.depotCount
         neighbours = (0..<count).map { node in
-            (1..<count).filter { $0 != node }.sorted { distance[node * count + $0] < distance[node * count + $1] }
+            (depots..<count).filter { $0 != node }.sorted { distance[node * count + $0] < distance[node * count + $1] }
         }
     }
 
@@ -135,18 +168,15 @@ struct Search {
     }
 
     mutating func run() -> RoutingSolution {
-        let stops = Array(1..<n)
-        var best = recreate(Plan(routes: [], unassigned: stops, distance: 0), fleet: problem.vehicles)
-        if !best.unassigned.isEmpty {
-            // The fleet is too small for a plan this simple; serve everyone with extra vehicles rather than nobody.
-            best = recreate(best, fleet: Int.max)
-        }
+        let stops = Array(firstStop..<n)
+        var best = recreate(Plan(routes: [], vehicles: [], unassigned: stops, distance: 0), fleet: problem.vehicles)
+        // Stops no vehicle can serve (a window or skill nobody meets) stay out; the checker reports them.
         best = minimiseFleet(from: best, share: 0.4)
         best = minimiseDistance(from: best)
         if ProcessInfo.processInfo.environment["CIVITAS_ROUTING_DEBUG"] != nil {
             FileHandle.standardError.write(Data("search: \(iterations) iterations\n".utf8))
         }
-        return RoutingSolution(routes: best.routes, problem: problem)
+        return RoutingSolution(routes: best.routes, assignments: best.vehicles, problem: problem)
     }
 
     // MARK: Phases
@@ -155,18 +185,20 @@ struct Search {
     /// been left out (SISR's absence counters). Ends at `share` of the budget.
     mutating func minimiseFleet(from start: Plan, share: Double) -> Plan {
         var best = start
-        guard best.routes.count > 1 else { return best }
         var absences = [Int](repeating: 0, count: n)
-        var current = removeRoute(from: best)
-        while !outOfTime, elapsedFraction < share {
+        // An incomplete start (a tight fleet) is repaired first; a complete one loses a route to start with.
+        var current = best.unassigned.isEmpty ? (best.routes.count > 1 ? removeRoute(from: best) : best) : best
+        if best.unassigned.isEmpty && best.routes.count <= 1 { return best }
+        while !outOfTime, elapsedFraction < share || !best.unassigned.isEmpty {
             iterations += 1
-            let candidate = recreate(ruin(current), fleet: current.routes.count)
+            let candidate = recreate(ruin(current), fleet: max(current.routes.count, best.unassigned.isEmpty ? 0 : problem.vehicles))
             for stop in candidate.unassigned { absences[stop] += 1 }
             let sumCandidate = candidate.unassigned.reduce(0) { $0 + absences[$1] }
             let sumCurrent = current.unassigned.reduce(0) { $0 + absences[$1] }
             if candidate.unassigned.count < current.unassigned.count || sumCandidate < sumCurrent {
                 current = candidate
             }
+            if current.unassigned.count < best.unassigned.count { best = current }
             if current.unassigned.isEmpty {
                 best = current
                 if best.routes.count <= 1 { break }
@@ -207,7 +239,8 @@ struct Search {
         let smallest = loads.enumerated().sorted { $0.element < $1.element }.prefix(3).map(\.offset)
         let victim = smallest[random.below(smallest.count)]
         next.unassigned += next.routes.remove(at: victim)
-        next.distance = totalDistance(next.routes)
+        next.vehicles.remove(at: victim)
+        next.distance = totalDistance(next)
         return next
     }
 
@@ -215,7 +248,7 @@ struct Search {
 
     mutating func ruin(_ plan: Plan) -> Plan {
         var next = plan
-        let assigned = n - 1 - plan.unassigned.count
+        let assigned = n - firstStop - plan.unassigned.count
         guard assigned > 0, !plan.routes.isEmpty else { return next }
         let averageRemoved = 10.0
         let maxStringLength = 10.0
@@ -226,7 +259,7 @@ struct Search {
         var routeOf = [Int](repeating: -1, count: n)
         for (index, route) in next.routes.enumerated() { for stop in route { routeOf[stop] = index } }
         var seed = 0
-        repeat { seed = 1 + random.below(n - 1) } while routeOf[seed] < 0
+        repeat { seed = firstStop + random.below(n - firstStop) } while routeOf[seed] < 0
         var ruined = Set<Int>()
         for stop in [seed] + neighbours[seed] {
             if ruined.count >= strings { break }
@@ -246,8 +279,15 @@ struct Search {
             next.routes[index].removeSubrange(first..<(first + length))
             ruined.insert(index)
         }
-        next.routes.removeAll { $0.isEmpty }
-        next.distance = totalDistance(next.routes)
+        var index = next.routes.count - 1
+        while index >= 0 {
+            if next.routes[index].isEmpty {
+                next.routes.remove(at: index)
+                next.vehicles.remove(at: index)
+            }
+            index -= 1
+        }
+        next.distance = totalDistance(next)
         return next
     }
 
@@ -261,12 +301,13 @@ struct Search {
         var load: Double
     }
 
-    func times(_ route: [Int]) -> RouteTimes {
+    func times(_ route: [Int], vehicle: Int) -> RouteTimes {
+        let depot = depotOf[vehicle]
         let m = route.count
         var start = [Double](repeating: 0, count: m + 2)
         var latest = [Double](repeating: 0, count: m + 2)
-        start[0] = ready[0]
-        var previous = 0
+        start[0] = leaveOf[vehicle]
+        var previous = depot
         var load = 0.0
         for k in 0..<m {
             let node = route[k]
@@ -274,15 +315,15 @@ struct Search {
             load += demand[node]
             previous = node
         }
-        start[m + 1] = start[m] + service[previous] + dur[previous &* n]
-        latest[m + 1] = due[0]
-        var following = 0
+        start[m + 1] = start[m] + service[previous] + dur[previous &* n &+ depot]
+        latest[m + 1] = returnOf[vehicle]
+        var following = depot
         for k in stride(from: m, through: 1, by: -1) {
             let node = route[k - 1]
             latest[k] = min(due[node], latest[k + 1] - dur[node &* n &+ following] - service[node])
             following = node
         }
-        latest[0] = min(due[0], latest[1] - dur[following] - service[0])
+        latest[0] = min(returnOf[vehicle], latest[1] - dur[depot &* n &+ following] - service[depot])
         return RouteTimes(start: start, latest: latest, load: load)
     }
 
@@ -291,18 +332,23 @@ struct Search {
         var pending = next.unassigned
         next.unassigned.removeAll(keepingCapacity: true)
         order(&pending)
-        var routeTimes = next.routes.map(times)
+        var routeTimes = zip(next.routes, next.vehicles).map { times($0, vehicle: $1) }
+        var used = [Bool](repeating: false, count: depotOf.count)
+        for vehicle in next.vehicles { used[vehicle] = true }
         let blink = 0.01
         for stop in pending {
             var bestRoute = -1
             var bestGap = -1
             var bestDelta = Double.infinity
             for (index, route) in next.routes.enumerated() {
+                let vehicle = next.vehicles[index]
                 let info = routeTimes[index]
-                if info.load + demand[stop] > capacity + 1e-9 { continue }
-                var previous = 0
+                if info.load + demand[stop] > capacityOf[vehicle] + 1e-9 { continue }
+                if let skillOK, !skillOK[vehicle &* n &+ stop] { continue }
+                let depot = depotOf[vehicle]
+                var previous = depot
                 for gap in 0...route.count {
-                    let following = gap < route.count ? route[gap] : 0
+                    let following = gap < route.count ? route[gap] : depot
                     defer { previous = following }
                     let delta = dist[previous &* n &+ stop] + dist[stop &* n &+ following] - dist[previous &* n &+ following]
                     if delta >= bestDelta { continue }
@@ -319,11 +365,29 @@ struct Search {
             if bestRoute >= 0 {
                 next.routes[bestRoute].insert(stop, at: bestGap)
                 next.distance += bestDelta
-                routeTimes[bestRoute] = times(next.routes[bestRoute])
-            } else if next.routes.count < fleet, fitsAlone(stop) {
+                routeTimes[bestRoute] = times(next.routes[bestRoute], vehicle: next.vehicles[bestRoute])
+                continue
+            }
+            // No room on a running route: start one with the cheapest free vehicle that can serve the stop alone.
+            var chosen = -1
+            var chosenCost = Double.infinity
+            if next.routes.count < fleet {
+                for members in classes {
+                    guard let vehicle = members.first(where: { !used[$0] }), fitsAlone(stop, vehicle: vehicle) else { continue }
+                    let depot = depotOf[vehicle]
+                    let cost = dist[depot &* n &+ stop] + dist[stop &* n &+ depot]
+                    if cost < chosenCost {
+                        chosen = vehicle
+                        chosenCost = cost
+                    }
+                }
+            }
+            if chosen >= 0 {
+                used[chosen] = true
                 next.routes.append([stop])
-                next.distance += dist[stop] + dist[stop &* n]
-                routeTimes.append(times([stop]))
+                next.vehicles.append(chosen)
+                next.distance += chosenCost
+                routeTimes.append(times([stop], vehicle: chosen))
             } else {
                 next.unassigned.append(stop)
             }
@@ -331,9 +395,12 @@ struct Search {
         return next
     }
 
-    func fitsAlone(_ stop: Int) -> Bool {
-        let arrival = max(ready[stop], ready[0] + dur[stop])
-        return arrival <= due[stop] && arrival + service[stop] + dur[stop &* n] <= due[0] && demand[stop] <= capacity
+    func fitsAlone(_ stop: Int, vehicle: Int) -> Bool {
+        let depot = depotOf[vehicle]
+        if let skillOK, !skillOK[vehicle &* n &+ stop] { return false }
+        let arrival = max(ready[stop], leaveOf[vehicle] + service[depot] + dur[depot &* n &+ stop])
+        return arrival <= due[stop] && arrival + service[stop] + dur[stop &* n &+ depot] <= returnOf[vehicle]
+            && demand[stop] <= capacityOf[vehicle]
     }
 
     /// SISR's orders for re-inserting: random, largest demand, farthest from the depot, closest; plus earliest due.
@@ -348,15 +415,16 @@ struct Search {
         }
     }
 
-    func totalDistance(_ routes: [[Int]]) -> Double {
-        routes.reduce(0) { total, route in
+    func totalDistance(_ plan: Plan) -> Double {
+        zip(plan.routes, plan.vehicles).reduce(0) { total, pair in
+            let depot = depotOf[pair.1]
             var sum = 0.0
-            var previous = 0
-            for node in route {
+            var previous = depot
+            for node in pair.0 {
                 sum += dist[previous &* n &+ node]
                 previous = node
             }
-            return total + sum + dist[previous &* n]
+            return total + sum + dist[previous &* n &+ depot]
         }
     }
 }
