@@ -138,6 +138,9 @@ public struct RoutingSolution: Sendable, Equatable {
     public var routes: [[Int]]
     public var assignments: [Int]
     public var distance: Double
+    /// What the independent feasibility checker found; the solver fills this in for every solution it returns,
+    /// and empty means verified.
+    public var violations: [FeasibilityChecker.Violation] = []
     public var vehicles: Int { routes.count }
 
     /// `assignments` defaults to the first vehicles of the fleet in order (right for identical vehicles).

@@ -22,7 +22,7 @@ public struct SolverOptions: Sendable {
 /// blinks, simulated annealing), with a first phase that removes whole routes while every stop can still be served.
 public enum RoutingSolver {
     public static func solve(_ problem: RoutingProblem, options: SolverOptions = SolverOptions()) -> RoutingSolution {
-        guard problem.count > 1 else { return RoutingSolution(routes: [], problem: problem) }
+        guard problem.count > problem.depotCount else { return RoutingSolution(routes: [], problem: problem) }
         let count = options.threads
         let results = ResultBox(count: count)
         DispatchQueue.concurrentPerform(iterations: count) { index in
@@ -30,10 +30,12 @@ public enum RoutingSolver {
             results.set(index, search.run())
         }
         // Ties go to the lowest index, so a fixed seed and thread count give the same answer.
-        return results.all.reduce(nil as RoutingSolution?) { best, next in
+        var solution = results.all.reduce(nil as RoutingSolution?) { best, next in
             guard let best else { return next }
             return next.isBetter(than: best) ? next : best
         }!
+        solution.violations = FeasibilityChecker.violations(of: solution.routes, vehicles: solution.assignments, in: problem)
+        return solution
     }
 }
 

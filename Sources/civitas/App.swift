@@ -242,7 +242,7 @@ struct Routes: AsyncParsableCommand {
             let options = SolverOptions(
                 timeLimit: .milliseconds(Int64(timeLimit * 1000)), seed: seed, maxIterations: iterations, threads: threads)
             let solution = RoutingSolver.solve(problem, options: options)
-            let violations = FeasibilityChecker.violations(of: solution.routes, vehicles: solution.assignments, in: problem)
+            let violations = solution.violations
             guard violations.isEmpty else {
                 FileHandle.standardError.write(Data("civitas: the plan found is not feasible: \(violations.map(\.description).joined(separator: "; "))\n".utf8))
                 throw ExitCode.failure

@@ -69,5 +69,6 @@ struct FleetTests {
         impossible.requiredSkills[9] = ["boat"]
         let solution = RoutingSolver.solve(impossible, options: SolverOptions(timeLimit: .milliseconds(200), seed: 1))
         #expect(FeasibilityChecker.violations(of: solution.routes, vehicles: solution.assignments, in: impossible) == [.unserved(stop: 9)])
+        #expect(solution.violations == [.unserved(stop: 9)])
     }
 }
