@@ -159,6 +159,18 @@ struct RoutingSolverTests {
         #expect(solution.distance <= RoutingSolution(routes: [[1, 2, 3, 7], [4, 5, 6, 8]], problem: problem).distance + 1e-9)
     }
 
+    @Test("a schedule gives service starts, waits for windows, loads and distances that add up")
+    func schedule() {
+        let solution = RoutingSolution(routes: [[1, 2, 3, 7], [4, 5, 6, 8]], problem: problem)
+        let schedules = solution.schedules(in: problem)
+        #expect(schedules[0].serviceStarts[0] == 10)
+        #expect(schedules[0].serviceStarts[3] == 100)  // stop 7 opens at 100: the crew waits
+        #expect(schedules[1].serviceStarts[1] == 40)  // stop 5 opens at 40
+        #expect(schedules.map(\.load) == [33, 32])
+        #expect(abs(schedules.map(\.distance).reduce(0, +) - solution.distance) < 1e-9)
+        #expect(schedules[0].returnTime == 130)
+    }
+
     @Test("the same seed gives the same plan")
     func deterministic() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/vrp/solomon/R101.txt").path
