@@ -24,9 +24,7 @@ public enum Observability {
 }
 
 /// Builds the router with every controller and middleware; tests drive this same router.
-public func buildRouter(configuration: AppConfiguration, stores: Stores, logger: Logger) async throws
-    -> Router<CivitasRequestContext>
-{
+public func buildRouter(configuration: AppConfiguration, stores: Stores, logger: Logger) async throws -> CivitasRouter {
     let registry = Observability.registry
     let known = try await stores.jurisdictions.all()
     let primary = known.first { $0.id == configuration.jurisdiction.id } ?? configuration.jurisdiction
@@ -53,7 +51,8 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
         stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date()
     ).addRoutes(to: router)
     OperationsController<CivitasRequestContext>(stores: stores, registry: registry).addRoutes(to: router)
-    return router
+    router.addMethodNotAllowedRoutes()
+    return CivitasRouter(router: router)
 }
 
 /// Builds the whole application: the router plus the background services that live as long as the server.

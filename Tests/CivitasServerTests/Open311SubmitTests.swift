@@ -238,6 +238,26 @@ struct OperationsTests {
         }
     }
 
+    @Test("an undeclared method on a path gets 405 with an Allow header and problem+json")
+    func methodNotAllowed() async throws {
+        try await TestApp.with { app, client in
+            let health = try await client.execute(uri: "/healthz", method: .delete)
+            #expect(health.status == .methodNotAllowed)
+            #expect(health.headers[.allow] == "GET, HEAD")
+            #expect(health.headers[.contentType] == "application/problem+json")
+            #expect((try health.json() as? [String: Any])?["code"] as? String == "method_not_allowed")
+            let requests = try await client.execute(uri: "/open311/v2/requests.json", method: .put)
+            #expect(requests.status == .methodNotAllowed)
+            #expect(requests.headers[.allow] == "GET, HEAD, POST")
+            #expect(try await client.execute(uri: "/open311/v2/requests/1.json", method: .post).status == .methodNotAllowed)
+            #expect(try await client.execute(uri: "/nowhere", method: .delete).status == .notFound)
+            let head = try await client.execute(uri: "/open311/v2/services.xml", method: .head)
+            #expect(head.status == .ok)
+            #expect(head.body.readableBytes == 0)
+            #expect(head.headers[.contentType] == "text/xml; charset=utf-8")
+        }
+    }
+
     @Test("every response carries strict security headers")
     func securityHeaders() async throws {
         try await TestApp.with { app, client in
