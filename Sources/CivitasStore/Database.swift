@@ -81,14 +81,20 @@ public final class Database: Sendable {
     ///
     /// On SQLite, transactions that arrive together share one commit (group commit): each runs inside its own
     /// savepoint, so a failing one is rolled back alone, and all are answered after the single COMMIT and fsync.
+    ///
+    /// Called from inside another transaction's body, it joins that transaction (a nested call would otherwise
+    /// wait for the very commit it is part of).
     public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        if let enclosing = Self.enclosingTransaction {
+            return try await body(enclosing)
+        }
         if let committer {
             return try await committer.submit(body)
         }
         return try await writer.withSQL { sql in
             try await sql.raw("BEGIN").run()
             do {
-                let result = try await body(sql)
+                let result = try await Self.$enclosingTransaction.withValue(sql) { try await body(sql) }
                 try await sql.raw("COMMIT").run()
                 return result
             } catch {
@@ -97,6 +103,9 @@ public final class Database: Sendable {
             }
         }
     }
+
+    /// The connection of the transaction the current task is running in, if any.
+    @TaskLocal static var enclosingTransaction: (any SQLDatabase)?
 
     static func rollback(_ sql: any SQLDatabase, logger: Logger) async {
         do {
@@ -177,12 +186,12 @@ actor GroupCommitter {
                 do {
                     for job in batch {
                         guard batch.count > 1 else {
-                            outcomes.append(.success(try await job.run(sql)))
+                            outcomes.append(.success(try await Database.$enclosingTransaction.withValue(sql) { try await job.run(sql) }))
                             continue
                         }
                         try await sql.raw("SAVEPOINT civitas_job").run()
                         do {
-                            let value = try await job.run(sql)
+                            let value = try await Database.$enclosingTransaction.withValue(sql) { try await job.run(sql) }
                             try await sql.raw("RELEASE civitas_job").run()
                             outcomes.append(.success(value))
                         } catch {

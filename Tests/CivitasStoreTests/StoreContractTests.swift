@@ -290,4 +290,21 @@ struct StoreContractTests {
             #expect(synchronous == 2)
         }
     }
+
+    @Test("a transaction started inside another joins it instead of waiting for it", arguments: Engine.allCases)
+    func nestedTransaction(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            let store = ServiceRequestStore(database: test.database)
+            let jurisdiction = test.jurisdiction
+            await #expect(throws: (any Error).self) {
+                try await test.database.transaction { _ in
+                    _ = try await store.create(newRequest(), service: pothole, jurisdictionID: jurisdiction, source: "test")
+                    throw CivitasError.invalid("abandon", "the outer transaction fails")
+                }
+            }
+            // The inner write was part of the outer transaction, so it was rolled back with it.
+            #expect(try await store.count(jurisdictionID: test.jurisdiction) == 0)
+        }
+    }
 }
