@@ -71,6 +71,15 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
                     field: "description"))
         }
 
+        for (name, limit) in [
+            ("first_name", 200), ("last_name", 200), ("phone", 50), ("device_id", 200), ("account_id", 200),
+            ("address_string", 1000), ("address_id", 100), ("zipcode", 20), ("media_url", 2048),
+        ] {
+            if let value = parameters[name], value.count > limit {
+                errors.append(.invalid("\(name)_too_long", "\(name) must be at most \(limit) characters.", field: name))
+            }
+        }
+
         let email = parameters["email"].map(clean)
         if let email, !isPlausibleEmail(email) {
             errors.append(.invalid("email_invalid", "email is not a valid email address.", field: "email"))
@@ -121,8 +130,9 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
     private static func check(_ values: [String], against attribute: ServiceAttribute, name: String) -> CivitasError? {
         switch attribute.datatype {
         case .string, .text:
-            if attribute.datatype == .string, values.contains(where: { $0.count > 1000 }) {
-                return .invalid("attribute_too_long", "\(name) must be at most 1000 characters.", field: name)
+            let limit = attribute.datatype == .string ? 1000 : 4000
+            if values.contains(where: { $0.count > limit }) {
+                return .invalid("attribute_too_long", "\(name) must be at most \(limit) characters.", field: name)
             }
             return values.count > 1
                 ? .invalid("attribute_single_value", "\(name) takes one value.", field: name) : nil

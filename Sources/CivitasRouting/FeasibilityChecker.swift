@@ -49,7 +49,7 @@ public enum FeasibilityChecker {
             let vehicle = problem.fleet[vehicleIndex]
             let depot = vehicle.depot
             var load = 0.0
-            var time = max(problem.ready[depot], vehicle.shiftStart)
+            var time = max(problem.ready[depot], vehicle.shiftStart) + problem.service[depot]
             var previous = depot
             for node in route {
                 guard problem.stops.contains(node) else {

@@ -206,7 +206,9 @@ public enum RoutingFileReader {
                 throw RoutingFileError(line: spec("EDGE_WEIGHT_FORMAT")?.line ?? 0, "only EDGE_WEIGHT_FORMAT : FULL_MATRIX is supported")
             }
             let numbers = (sections["EDGE_WEIGHT_SECTION"] ?? []).flatMap { row in row.words.map { (row.line, Double($0)) } }
-            if let bad = numbers.first(where: { $0.1 == nil }) { throw RoutingFileError(line: bad.0, "an edge weight is not a number") }
+            if let bad = numbers.first(where: { $0.1 == nil || !($0.1!.isFinite) || $0.1! < 0 }) {
+                throw RoutingFileError(line: bad.0, "an edge weight is not a number of at least 0")
+            }
             guard numbers.count == dimension * dimension else {
                 throw RoutingFileError(line: numbers.last?.0 ?? 0, "EDGE_WEIGHT_SECTION has \(numbers.count) weights; a full matrix needs \(dimension * dimension)")
             }

@@ -170,11 +170,15 @@ struct Search {
     }
 
     mutating func run() -> RoutingSolution {
-        let stops = Array(firstStop..<n)
-        var best = recreate(Plan(routes: [], vehicles: [], unassigned: stops, distance: 0), fleet: problem.vehicles)
+        // Stops no vehicle can serve even alone (a window or skill nobody meets) are set aside, so they do not
+        // stall the search; they come back unassigned and the checker reports them.
+        let servable = (firstStop..<n).filter { stop in depotOf.indices.contains { fitsAlone(stop, vehicle: $0) } }
+        let impossible = (firstStop..<n).filter { !servable.contains($0) }
+        var best = recreate(Plan(routes: [], vehicles: [], unassigned: servable, distance: 0), fleet: problem.vehicles)
         // Stops no vehicle can serve (a window or skill nobody meets) stay out; the checker reports them.
         best = minimiseFleet(from: best, share: 0.4)
         best = minimiseDistance(from: best)
+        best.unassigned += impossible
         if ProcessInfo.processInfo.environment["CIVITAS_ROUTING_DEBUG"] != nil {
             FileHandle.standardError.write(Data("search: \(iterations) iterations\n".utf8))
         }

@@ -31,10 +31,19 @@ public struct AppConfiguration: Sendable {
         ])
     }
 
+    /// A whole-number setting: its default when unset, an error naming it when set to something else.
+    static func int(_ reader: ConfigReader, _ key: String, _ variable: String, default value: Int) throws(CivitasError) -> Int {
+        if let number = reader.int(forKey: ConfigKey(key)) { return number }
+        if let text = reader.string(forKey: ConfigKey(key)) {
+            throw .invalid("config_invalid", "\(key) (\(variable)) must be a whole number, not \"\(text)\".")
+        }
+        return value
+    }
+
     /// Reads the configuration; a value that cannot be used gets a message naming the key.
     public init(reader: ConfigReader) throws(CivitasError) {
         host = reader.string(forKey: "http.host", default: "127.0.0.1")
-        port = reader.int(forKey: "http.port", default: 8080)
+        port = try Self.int(reader, "http.port", "HTTP_PORT", default: 8080)
         guard (0...65535).contains(port) else {
             throw .invalid("config_invalid", "http.port (HTTP_PORT) must be between 0 and 65535, not \(port).")
         }
@@ -56,16 +65,23 @@ public struct AppConfiguration: Sendable {
             throw .invalid("config_invalid", "jurisdiction.id (JURISDICTION_ID) must be 1 to 100 characters without spaces.")
         }
         jurisdiction = Jurisdiction(id: id, name: name ?? "Civitas City", timeZone: zone)
-        maxBodySize = reader.int(forKey: "http.maxBodySize", default: 10 * 1024 * 1024)
+        maxBodySize = try Self.int(reader, "http.maxBodySize", "HTTP_MAX_BODY_SIZE", default: 10 * 1024 * 1024)
         guard maxBodySize >= 1024 else {
             throw .invalid("config_invalid", "http.maxBodySize (HTTP_MAX_BODY_SIZE) must be at least 1024 bytes.")
         }
         let defaultPublic = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         publicURL = reader.string(forKey: "http.publicURL", default: defaultPublic)
         while publicURL.hasSuffix("/") { publicURL.removeLast() }
-        batchInterval = .milliseconds(reader.int(forKey: "intake.batchIntervalMs", default: 1000))
-        logLevel = reader.string(forKey: "log.level", default: "info")
-        let cacheMillis = reader.int(forKey: "cache.ttlMs", default: 1000)
+        let batchMillis = try Self.int(reader, "intake.batchIntervalMs", "INTAKE_BATCH_INTERVAL_MS", default: 1000)
+        guard (10...3_600_000).contains(batchMillis) else {
+            throw .invalid("config_invalid", "intake.batchIntervalMs (INTAKE_BATCH_INTERVAL_MS) must be between 10 and 3600000.")
+        }
+        batchInterval = .milliseconds(batchMillis)
+        logLevel = reader.string(forKey: "log.level", default: "info").lowercased()
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw .invalid("config_invalid", "log.level (LOG_LEVEL) must be one of trace, debug, info, notice, warning, error, critical.")
+        }
+        let cacheMillis = try Self.int(reader, "cache.ttlMs", "CACHE_TTL_MS", default: 1000)
         guard (0...60_000).contains(cacheMillis) else {
             throw .invalid("config_invalid", "cache.ttlMs (CACHE_TTL_MS) must be between 0 and 60000 milliseconds.")
         }

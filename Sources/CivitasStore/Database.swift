@@ -230,9 +230,9 @@ struct PoolLender<Source: ConnectionPoolSource>: ConnectionLender, @unchecked Se
         do {
             connection = try await pool.requestConnection(logger: logger).get()
         } catch {
+            logger.error("database connection failed", metadata: ["error": "\(String(describing: error))"])
             throw CivitasError(
-                .unavailable, code: "database_unavailable",
-                message: "The database cannot be reached right now (\(String(describing: error))).")
+                .unavailable, code: "database_unavailable", message: "The database cannot be reached right now.")
         }
         defer { pool.releaseConnection(connection, logger: logger) }
         return try await body(makeSQL(connection))

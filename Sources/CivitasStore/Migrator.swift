@@ -28,7 +28,9 @@ public struct Migrator: Sendable {
     /// Applies what is missing and returns the versions applied now (empty when the schema was current).
     @discardableResult
     public func migrate() async throws -> [Migration] {
+        let engine = database.engine
         try await database.transaction { sql in
+            if engine == .postgres { try await sql.raw("SELECT pg_advisory_xact_lock(731101)").run() }
             try await sql.create(table: "civitas_migrations").ifNotExists()
                 .column("version", type: .bigint, .primaryKey(autoIncrement: false))
                 .column("name", type: .text, .notNull)

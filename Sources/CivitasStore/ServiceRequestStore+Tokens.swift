@@ -1,5 +1,6 @@
 import CivitasCore
 import Foundation
+import Logging
 import SQLKit
 
 extension ServiceRequestStore {
@@ -34,38 +35,64 @@ extension ServiceRequestStore {
         }
     }
 
-    /// Turns up to `limit` waiting batch submissions into requests, oldest first; returns how many.
-    /// Each claim and its request are one transaction; on PostgreSQL several workers share the queue
-    /// without taking the same row (`FOR UPDATE SKIP LOCKED`).
+    /// Turns up to `limit` waiting batch submissions into requests, oldest first; returns how many it handled.
+    /// Each claim and its request are one transaction; on PostgreSQL several workers share the queue without
+    /// taking the same row (`FOR UPDATE SKIP LOCKED`). A submission that cannot become a request (its service is
+    /// gone, or it no longer decodes) is closed without a request id, so it never blocks the ones behind it.
     public func processPendingTokens(limit: Int = 100, now: Date = Date()) async throws -> Int {
-        try await database.transaction { sql in
+        var handled = 0
+        while handled < limit {
+            let outcome: TokenOutcome
+            do {
+                outcome = try await processOneToken(now: now)
+            } catch let failure as TokenFailure {
+                try await database.transaction { sql in
+                    try await sql.update("request_tokens").set("processed_at", to: Clock.millis(now))
+                        .where("token", .equal, failure.token).run()
+                }
+                database.logger.error("batch submission could not become a request", metadata: ["reason": "\(failure.reason)"])
+                handled += 1
+                continue
+            }
+            guard case .processed = outcome else { break }
+            handled += 1
+        }
+        return handled
+    }
+
+    private enum TokenOutcome: Sendable { case processed, empty }
+
+    private struct TokenFailure: Error {
+        let token: String
+        let reason: String
+    }
+
+    private func processOneToken(now: Date) async throws -> TokenOutcome {
+        let engine = database.engine
+        return try await database.transaction { sql in
             let select = sql.select().columns("token", "jurisdiction_id", "service_code", "submission", "created_at")
                 .from("request_tokens").where("processed_at", .is, SQLLiteral.null)
-                .orderBy("created_at").limit(limit)
-            if database.engine == .postgres {
-                select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED"))
-            }
-            let pending = try await select.all()
-            var done = 0
-            for row in pending {
-                let token = try row.decode(column: "token", as: String.self)
-                let jurisdictionID = try row.decode(column: "jurisdiction_id", as: String.self)
-                let code = try row.decode(column: "service_code", as: String.self)
-                let submittedAt = Clock.date(try row.decode(column: "created_at", as: Int64.self))
-                let new = try JSONDecoder().decode(
+                .orderBy("created_at").limit(1)
+            if engine == .postgres { select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
+            guard let row = try await select.first() else { return .empty }
+            let token = try row.decode(column: "token", as: String.self)
+            let jurisdictionID = try row.decode(column: "jurisdiction_id", as: String.self)
+            let code = try row.decode(column: "service_code", as: String.self)
+            let submittedAt = Clock.date(try row.decode(column: "created_at", as: Int64.self))
+            guard
+                let new = try? JSONDecoder().decode(
                     NewServiceRequest.self, from: Data(try row.decode(column: "submission", as: String.self).utf8))
-                guard
-                    let service = try await sql.select().columns(ServiceStore.columns).from("services")
-                        .where("jurisdiction_id", .equal, jurisdictionID).where("service_code", .equal, code).first()
-                        .map(ServiceStore.decode)
-                else { continue }
-                let request = try await insert(
-                    new, service: service, jurisdictionID: jurisdictionID, source: "open311", now: submittedAt, sql: sql)
-                try await sql.update("request_tokens").set("service_request_id", to: request.id)
-                    .set("processed_at", to: Clock.millis(now)).where("token", .equal, token).run()
-                done += 1
-            }
-            return done
+            else { throw TokenFailure(token: token, reason: "the stored submission does not decode") }
+            guard
+                let service = try await sql.select().columns(ServiceStore.columns).from("services")
+                    .where("jurisdiction_id", .equal, jurisdictionID).where("service_code", .equal, code).first()
+                    .map(ServiceStore.decode)
+            else { throw TokenFailure(token: token, reason: "its service is no longer in the catalog") }
+            let request = try await insert(
+                new, service: service, jurisdictionID: jurisdictionID, source: "open311", now: submittedAt, sql: sql)
+            try await sql.update("request_tokens").set("service_request_id", to: request.id)
+                .set("processed_at", to: Clock.millis(now)).where("token", .equal, token).run()
+            return .processed
         }
     }
 }

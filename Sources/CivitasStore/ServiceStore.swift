@@ -61,8 +61,9 @@ public struct ServiceStore: Sendable {
         try await database.read { sql in
             try await sql.select().columns(Self.columns).from("services")
                 .where("jurisdiction_id", .equal, jurisdictionID)
-                .orderBy("group_name").orderBy("service_name").orderBy("service_code")
                 .all().map(Self.decode)
+                // Sorted here, not in SQL: SQLite and PostgreSQL collate text differently.
+                .sorted { ($0.group, $0.name, $0.code) < ($1.group, $1.name, $1.code) }
         }
     }
 

@@ -42,8 +42,9 @@ func withStores<R>(
     do {
         let configuration = try AppConfiguration(reader: try await options.reader(extra: extra))
         var logger = Logger(label: "civitas")
-        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? logLevel
-        if logLevel > logger.logLevel { logger.logLevel = logLevel }
+        // LOG_LEVEL when it is set; otherwise the verb's own default (quiet for one-shot verbs).
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil
+            ? logLevel : (Logger.Level(rawValue: configuration.logLevel) ?? logLevel)
         let stores = try await Stores.open(configuration, logger: logger)
         do {
             let result = try await body(configuration, stores, logger)
@@ -55,6 +56,11 @@ func withStores<R>(
         }
     } catch let error as CivitasError {
         FileHandle.standardError.write(Data("civitas: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("civitas: \(String(reflecting: error))\n".utf8))
         throw ExitCode.failure
     }
 }

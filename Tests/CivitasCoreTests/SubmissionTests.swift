@@ -96,6 +96,13 @@ struct SubmissionTests {
         #expect(codes(validate(base + [("description", String(repeating: "é", count: 4001))])) == ["description_too_long"])
     }
 
+    @Test("personal and location fields have length limits")
+    func lengthLimits() {
+        #expect(codes(validate(base + [("first_name", String(repeating: "a", count: 201))])) == ["first_name_too_long"])
+        #expect(codes(validate(base + [("phone", String(repeating: "5", count: 51))])) == ["phone_too_long"])
+        #expect(codes(validate(base + [("first_name", String(repeating: "a", count: 200))])).isEmpty)
+    }
+
     @Test("every problem is reported at once")
     func allProblems() {
         #expect(codes(validate([("email", "not-an-email")])).sorted() == ["attribute_required", "attribute_required", "email_invalid", "location_missing"])

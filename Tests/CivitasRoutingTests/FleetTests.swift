@@ -71,4 +71,12 @@ struct FleetTests {
         #expect(FeasibilityChecker.violations(of: solution.routes, vehicles: solution.assignments, in: impossible) == [.unserved(stop: 9)])
         #expect(solution.violations == [.unserved(stop: 9)])
     }
+
+    @Test("time spent loading at the depot counts before the first stop")
+    func depotService() {
+        var loading = problem
+        loading.service[0] = 496  // stop 2 is due at 500, about 7 away
+        #expect(FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 2], in: loading)
+            .contains { if case .late(route: 0, stop: 2, _, _) = $0 { return true } else { return false } })
+    }
 }

@@ -307,4 +307,24 @@ struct StoreContractTests {
             #expect(try await store.count(jurisdictionID: test.jurisdiction) == 0)
         }
     }
+
+    @Test("a queued submission that cannot become a request is closed and does not block the queue", arguments: Engine.allCases)
+    func brokenToken(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            let store = ServiceRequestStore(database: test.database)
+            let jurisdiction = test.jurisdiction
+            try await test.database.transaction { sql in
+                try await sql.insert(into: "request_tokens")
+                    .columns("token", "jurisdiction_id", "service_code", "submission", "created_at")
+                    .values(SQLBind("broken"), SQLBind(jurisdiction), SQLBind("POTHOLE"), SQLBind("{}"), SQLBind(Int64(0)))
+                    .run()
+            }
+            let good = try await store.enqueue(newRequest(), jurisdictionID: test.jurisdiction)
+            #expect(try await store.processPendingTokens() == 2)
+            #expect(try await store.token("broken", jurisdictionID: test.jurisdiction)?.serviceRequestID == nil)
+            #expect(try await store.token(good, jurisdictionID: test.jurisdiction)?.serviceRequestID != nil)
+            #expect(try await store.processPendingTokens() == 0)
+        }
+    }
 }

@@ -93,6 +93,10 @@ def test_requests_update_closes_a_request_and_refuses_bad_input(tmp_path, databa
 def test_bad_configuration_is_a_clear_error(tmp_path):
     code, _, err = run(["migrate", "--database", "mysql://nope"], cwd=tmp_path)
     assert code != 0 and "must start with sqlite: or postgres://" in err
+    code, _, err = run(["migrate"], cwd=tmp_path, env={"HTTP_PORT": "80a0"})
+    assert code != 0 and "HTTP_PORT" in err and "whole number" in err, err
+    code, _, err = run(["migrate"], cwd=tmp_path, env={"LOG_LEVEL": "chatty"})
+    assert code != 0 and "LOG_LEVEL" in err, err
     code, _, err = run(["migrate"], cwd=tmp_path, env={"JURISDICTION_TIME_ZONE": "Mars/Olympus"})
     assert code != 0 and "is not a time zone" in err
     code, _, err = run(["migrate", "--database", f"postgres://nobody@127.0.0.1:{free_port()}/none"], cwd=tmp_path)
