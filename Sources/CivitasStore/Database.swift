@@ -115,6 +115,11 @@ public final class Database: Sendable {
         }
     }
 
+    /// The most writes one SQLite commit has carried (nil on PostgreSQL, which commits each transaction alone).
+    func largestGroupCommit() async -> Int? {
+        await committer?.largestBatch
+    }
+
     /// Whether the database answers a trivial query.
     public func ping() async -> Bool {
         do {
@@ -142,6 +147,8 @@ actor GroupCommitter {
     private let logger: Logger
     private var pending: [Job] = []
     private var draining = false
+    /// The most writes one commit has carried so far (for tests and diagnostics).
+    private(set) var largestBatch = 0
     /// Upper bound on writes per commit, so one commit never holds the lock for long.
     private let maximumBatch = 256
 
@@ -170,6 +177,7 @@ actor GroupCommitter {
         while !pending.isEmpty {
             let batch = Array(pending.prefix(maximumBatch))
             pending.removeFirst(batch.count)
+            largestBatch = max(largestBatch, batch.count)
             let outcomes = await run(batch)
             for (job, outcome) in zip(batch, outcomes) { job.finish(outcome) }
         }

@@ -269,6 +269,10 @@ struct StoreContractTests {
             }
             #expect(outcomes.allSatisfy { $0 })
             #expect(try await store.count(jurisdictionID: test.jurisdiction) == 40)
+            if engine == .sqlite {
+                // The writes really shared commits, so the per-write savepoints were exercised.
+                #expect((await test.database.largestGroupCommit() ?? 0) > 1)
+            }
             let stored = try await test.database.read { sql in
                 try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("media")
                     .first()?.decode(column: "n", as: Int.self)
