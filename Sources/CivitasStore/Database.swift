@@ -135,6 +135,16 @@ public final class Database: Sendable {
     }
 }
 
+extension Database {
+    /// How many rows of `table` belong to a jurisdiction.
+    func count(_ table: String, jurisdictionID: String) async throws -> Int {
+        try await read { sql in
+            try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(table)
+                .where("jurisdiction_id", .equal, jurisdictionID).first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+}
+
 /// Runs SQLite write transactions that arrive together in one real transaction, one savepoint each, so many
 /// acknowledged writes share a single fsync. Only one batch runs at a time: SQLite has one writer anyway.
 actor GroupCommitter {

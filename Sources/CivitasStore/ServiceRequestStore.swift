@@ -176,10 +176,7 @@ public struct ServiceRequestStore: Sendable {
     }
 
     public func count(jurisdictionID: String) async throws -> Int {
-        try await database.read { sql in
-            try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("service_requests")
-                .where("jurisdiction_id", .equal, jurisdictionID).first()?.decode(column: "n", as: Int.self) ?? 0
-        }
+        try await database.count("service_requests", jurisdictionID: jurisdictionID)
     }
 
     /// Opens or closes a request with an optional public note, recording who did it, in one transaction.

@@ -76,10 +76,7 @@ public struct ServiceStore: Sendable {
     }
 
     public func count(jurisdictionID: String) async throws -> Int {
-        try await database.read { sql in
-            try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("services")
-                .where("jurisdiction_id", .equal, jurisdictionID).first()?.decode(column: "n", as: Int.self) ?? 0
-        }
+        try await database.count("services", jurisdictionID: jurisdictionID)
     }
 
     static let columns = [

@@ -13,7 +13,6 @@ public enum DemoCity {
         public var requests: Int
         public var open: Int
         public var closed: Int
-        public var batchTokens: Int
 
         public var description: String {
             """
@@ -107,7 +106,7 @@ public enum DemoCity {
         return Summary(
             city: places.city, services: services.count,
             departments: Array(Set(services.compactMap(\.department))).sorted(), requests: items.count,
-            open: items.count - closedCount, closed: closedCount, batchTokens: 0)
+            open: items.count - closedCount, closed: closedCount)
     }
 
     private static func description(for service: ServiceDefinition, in neighborhood: String, random: inout SplitMix64) -> String {

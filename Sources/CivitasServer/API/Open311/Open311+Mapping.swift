@@ -1,4 +1,5 @@
 import CivitasCore
+import CivitasStore
 import Foundation
 
 /// How Civitas's domain types look in Open311 GeoReport v2 responses, field for field in the spec's order.
@@ -84,7 +85,7 @@ enum Open311Mapping {
         return .list(item: "request", [.element(fields)])
     }
 
-    static func token(_ token: RequestTokenState) -> Open311Node {
+    static func token(_ token: RequestToken) -> Open311Node {
         .list(
             item: "request",
             [
@@ -122,10 +123,4 @@ enum Open311Mapping {
             ),
         ])
     }
-}
-
-/// A token and the request it became, if it has.
-struct RequestTokenState: Sendable {
-    var token: String
-    var serviceRequestID: Int64?
 }

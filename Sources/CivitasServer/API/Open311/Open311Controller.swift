@@ -36,7 +36,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         group.get(":document") { request, context in
             await respond(to: request, file: context.parameters.get("document") ?? "") { name, format in
                 switch name {
-                case "discovery": return discovery(request)
+                case "discovery": return discovery()
                 case "services": return try await serviceList(request)
                 case "requests": return try await requestList(request)
                 default: throw notFound("There is no Open311 resource called \(name).")
@@ -47,7 +47,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         router.get("open311/:document") { request, context in
             await respond(to: request, file: context.parameters.get("document") ?? "") { name, _ in
                 guard name == "discovery" else { throw notFound("There is no Open311 resource called \(name).") }
-                return discovery(request)
+                return discovery()
             }
         }
         group.post(":document") { request, context in
@@ -80,7 +80,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
 
     // MARK: Resources
 
-    private func discovery(_ request: Request) -> Reply {
+    private func discovery() -> Reply {
         let changeset = W3CDateTime.format(startedAt)
         let contact = "\(jurisdictions.primary.name) 311 service; this endpoint is run by Civitas."
         return Reply(
@@ -89,15 +89,13 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     }
 
     private func serviceList(_ request: Request) async throws -> Reply {
-        let parameters = try await queryParameters(request)
-        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        let (parameters, jurisdiction) = try query(request)
         let services = try await stores.services.all(jurisdictionID: jurisdiction.id)
         return Reply(root: "services", Open311Mapping.services(services))
     }
 
     private func serviceDefinition(code: String, _ request: Request) async throws -> Reply {
-        let parameters = try await queryParameters(request)
-        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        let (parameters, jurisdiction) = try query(request)
         guard let service = try await service(code, jurisdiction: jurisdiction) else {
             throw notFound("There is no service with service_code \(code).")
         }
@@ -105,8 +103,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     }
 
     private func singleRequest(id text: String, _ request: Request) async throws -> Reply {
-        let parameters = try await queryParameters(request)
-        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        let (parameters, jurisdiction) = try query(request)
         guard let id = Int64(text), id > 0,
             let found = try await requests.value(jurisdiction.id + "\u{0}" + text, load: {
                 try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id, includePrivate: false)
@@ -118,19 +115,17 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     }
 
     private func tokenLookup(_ token: String, _ request: Request) async throws -> Reply {
-        let parameters = try await queryParameters(request)
-        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        let (parameters, jurisdiction) = try query(request)
         guard let found = try await stores.requests.token(token, jurisdictionID: jurisdiction.id) else {
             throw notFound("There is no request token \(token).")
         }
         return Reply(
             root: "service_requests",
-            Open311Mapping.token(RequestTokenState(token: found.token, serviceRequestID: found.serviceRequestID)))
+            Open311Mapping.token(found))
     }
 
     private func requestList(_ request: Request) async throws -> Reply {
-        let parameters = try await queryParameters(request)
-        let jurisdiction = try jurisdictions.resolve(parameters["jurisdiction_id"])
+        let (parameters, jurisdiction) = try query(request)
         var query = ServiceRequestQuery(jurisdictionID: jurisdiction.id)
         query.includePrivate = false
         let ids = parameters.list("service_request_id")
@@ -179,7 +174,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     }
 
     private func submit(_ request: Request) async throws -> Reply {
-        var body: ByteBuffer
+        let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodySize)
         } catch is NIOTooManyBytesError {
@@ -193,7 +188,6 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         } catch FormBody.Failure.malformed(let message) {
             throw Open311Failure.badRequest(message)
         }
-        body.clear()
         let queryPairs = FormBody.urlEncoded(request.uri.query ?? "")
         let pairs = form.fields + queryPairs
         // Aliases real clients send: open311_java's `address`, FixMyStreet's `deviceid`.
@@ -316,8 +310,10 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    private func queryParameters(_ request: Request) async throws -> Open311Parameters {
-        Open311Parameters(FormBody.urlEncoded(request.uri.query ?? ""))
+    /// A GET's query parameters and the jurisdiction they name (or the install's own).
+    private func query(_ request: Request) throws(Open311Failure) -> (Open311Parameters, Jurisdiction) {
+        let parameters = Open311Parameters(FormBody.urlEncoded(request.uri.query ?? ""))
+        return (parameters, try jurisdictions.resolve(parameters["jurisdiction_id"]))
     }
 
     private func notFound(_ message: String) -> Open311Failure { Open311Failure(status: .notFound, messages: [message]) }
