@@ -6,6 +6,11 @@ public enum RequestStatus: String, Sendable, Codable, CaseIterable {
     case closed
 }
 
+/// How urgent staff judge a request to be.
+public enum RequestPriority: String, Sendable, Codable, CaseIterable {
+    case low, normal, high, urgent
+}
+
 /// Who reported a request. Every field here is personal data: never logged, never shown publicly.
 public struct Reporter: Sendable, Equatable, Codable {
     public var email: String?
@@ -25,6 +30,20 @@ public struct Reporter: Sendable, Equatable, Codable {
         self.firstName = firstName
         self.lastName = lastName
         self.phone = phone
+    }
+}
+
+extension Reporter {
+    /// The names of the fields that hold something, as the audit chain lists them.
+    public var presentFields: [String] {
+        var fields: [String] = []
+        if email?.isEmpty == false { fields.append("email") }
+        if firstName?.isEmpty == false { fields.append("first_name") }
+        if lastName?.isEmpty == false { fields.append("last_name") }
+        if phone?.isEmpty == false { fields.append("phone") }
+        if deviceID?.isEmpty == false { fields.append("device_id") }
+        if accountID?.isEmpty == false { fields.append("account_id") }
+        return fields
     }
 }
 
@@ -68,14 +87,29 @@ public struct ServiceRequest: Sendable, Equatable {
     /// Answers to the service's attributes, by attribute code; list attributes may have several.
     public var attributes: [String: [String]]
     public var reporter: Reporter
+    public var priority: RequestPriority = .normal
+    /// The staff member working it, if anyone.
+    public var assigneeID: Int64?
+    /// The resident account that filed it, if they were signed in.
+    public var residentID: Int64?
+
+    /// Whose personal data this request holds, as the audit chain names them: the account, else the email address.
+    public var person: String? {
+        if let residentID { return "user:\(residentID)" }
+        if let email = reporter.email, !email.isEmpty { return "email:" + email.lowercased() }
+        return nil
+    }
 
     public init(
         id: Int64, jurisdictionID: String, serviceCode: String, serviceName: String, status: RequestStatus,
         statusNotes: String? = nil, description: String? = nil, agencyResponsible: String? = nil,
         serviceNotice: String? = nil, requestedAt: Date, updatedAt: Date, expectedAt: Date? = nil,
         location: RequestLocation, mediaURL: String? = nil, attributes: [String: [String]] = [:],
-        reporter: Reporter = Reporter()
+        reporter: Reporter = Reporter(), priority: RequestPriority = .normal, assigneeID: Int64? = nil, residentID: Int64? = nil
     ) {
+        self.priority = priority
+        self.assigneeID = assigneeID
+        self.residentID = residentID
         self.id = id
         self.jurisdictionID = jurisdictionID
         self.serviceCode = serviceCode

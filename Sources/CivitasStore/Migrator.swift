@@ -15,6 +15,7 @@ public struct Migrator: Sendable {
     public static let all: [Migration] = [
         Migration0001Foundation.migration,
         Migration0002RequestIndexes.migration,
+        Migration0003Identity.migration,
     ]
 
     let database: Database

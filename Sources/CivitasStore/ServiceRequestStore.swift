@@ -16,8 +16,83 @@ public struct ServiceRequestQuery: Sendable, Equatable {
     /// Whether to read who reported each request and their answers. Public channels (Open311) leave it off,
     /// so personal data is not even read for them.
     public var includePrivate = true
+    /// The departments the reader may see; requests of others are never returned.
+    public var departments: DepartmentScope = .all
+    /// Only this department's requests.
+    public var department: String?
+    /// Only requests inside this box.
+    public var area: BoundingBox?
+    /// Words that must appear in the description, case-insensitively.
+    public var text: String?
+    /// Only requests filed by this resident account.
+    public var residentID: Int64?
+    /// Keyset paging: only requests after this one in the listing order (newest first).
+    public var after: RequestCursor?
 
     public init(jurisdictionID: String) { self.jurisdictionID = jurisdictionID }
+}
+
+/// A box of longitude and latitude.
+public struct BoundingBox: Sendable, Equatable {
+    public var minLongitude: Double
+    public var minLatitude: Double
+    public var maxLongitude: Double
+    public var maxLatitude: Double
+
+    public init(minLongitude: Double, minLatitude: Double, maxLongitude: Double, maxLatitude: Double) {
+        self.minLongitude = minLongitude
+        self.minLatitude = minLatitude
+        self.maxLongitude = maxLongitude
+        self.maxLatitude = maxLatitude
+    }
+
+    /// Parses `minLong,minLat,maxLong,maxLat`.
+    public static func parse(_ text: String) throws -> BoundingBox {
+        let numbers = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard numbers.count == 4, let a = numbers[0], let b = numbers[1], let c = numbers[2], let d = numbers[3],
+            (-180...180).contains(a), (-180...180).contains(c), (-90...90).contains(b), (-90...90).contains(d), a <= c, b <= d
+        else {
+            throw CivitasError.invalid(
+                "bbox_invalid", "Give the area as minLong,minLat,maxLong,maxLat with the minimums first.", field: "bbox")
+        }
+        return BoundingBox(minLongitude: a, minLatitude: b, maxLongitude: c, maxLatitude: d)
+    }
+}
+
+/// Where a page of a listing ended: the last request's time and id, as an opaque token.
+public struct RequestCursor: Sendable, Equatable {
+    public var requestedAtMillis: Int64
+    public var id: Int64
+
+    public init(requestedAtMillis: Int64, id: Int64) {
+        self.requestedAtMillis = requestedAtMillis
+        self.id = id
+    }
+
+    public init(after request: ServiceRequest) {
+        self.init(requestedAtMillis: Clock.millis(request.requestedAt), id: request.id)
+    }
+
+    public var token: String {
+        Data("\(requestedAtMillis).\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func parse(_ token: String) throws -> RequestCursor {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard token.count <= 64, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else {
+            throw CivitasError.invalid("cursor_invalid", "The cursor is not one this server gave out.", field: "cursor")
+        }
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let at = Int64(parts[0]), let id = Int64(parts[1]) else {
+            throw CivitasError.invalid("cursor_invalid", "The cursor is not one this server gave out.", field: "cursor")
+        }
+        return RequestCursor(requestedAtMillis: at, id: id)
+    }
 }
 
 /// What a status change looks like in a request's history.
@@ -42,11 +117,13 @@ public struct ServiceRequestStore: Sendable {
     /// Stores a validated request and its first history entry in one transaction.
     public func create(
         _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String,
-        media: MediaUpload? = nil, now: Date = Date()
+        media: MediaUpload? = nil, actor: String? = nil, residentID: Int64? = nil, origin: String? = nil, now: Date = Date()
     ) async throws -> ServiceRequest {
         try await database.transaction { sql in
             if let media { try await MediaStore.insert(media, jurisdictionID: jurisdictionID, now: now, sql: sql) }
-            return try await insert(new, service: service, jurisdictionID: jurisdictionID, source: source, now: now, sql: sql)
+            return try await insert(
+                new, service: service, jurisdictionID: jurisdictionID, source: source, now: now, actor: actor ?? source,
+                residentID: residentID, origin: origin, sql: sql)
         }
     }
 
@@ -87,7 +164,7 @@ public struct ServiceRequestStore: Sendable {
 
     func insert(
         _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String, now: Date,
-        sql: any SQLDatabase
+        actor: String? = nil, residentID: Int64? = nil, origin: String? = nil, sql: any SQLDatabase
     ) async throws -> ServiceRequest {
         let stamp = Clock.millis(now)
         let expected = service.slaHours.map { now.addingTimeInterval(TimeInterval($0) * 3600) }
@@ -96,7 +173,7 @@ public struct ServiceRequestStore: Sendable {
             .columns(
                 "jurisdiction_id", "service_code", "status", "description", "agency_responsible", "service_notice", "requested_at",
                 "updated_at", "expected_at", "address", "address_id", "zipcode", "latitude", "longitude", "media_url",
-                "attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone", "source"
+                "attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone", "source", "resident_id"
             )
             .values(
                 SQLBind(jurisdictionID), SQLBind(service.code), SQLBind(RequestStatus.open.rawValue),
@@ -105,7 +182,7 @@ public struct ServiceRequestStore: Sendable {
                 SQLBind(new.location.zipcode), SQLBind(new.location.latitude), SQLBind(new.location.longitude),
                 SQLBind(new.mediaURL), SQLBind(attributes), SQLBind(new.reporter.email),
                 SQLBind(new.reporter.deviceID), SQLBind(new.reporter.accountID), SQLBind(new.reporter.firstName),
-                SQLBind(new.reporter.lastName), SQLBind(new.reporter.phone), SQLBind(source)
+                SQLBind(new.reporter.lastName), SQLBind(new.reporter.phone), SQLBind(source), SQLBind(residentID)
             )
             .returning("id")
             .first()
@@ -113,13 +190,20 @@ public struct ServiceRequestStore: Sendable {
             throw CivitasError(.unavailable, code: "insert_failed", message: "The request could not be stored.")
         }
         // The request row itself records its opening (requested_at, source); request_updates holds the changes.
-        return ServiceRequest(
+        var request = ServiceRequest(
             id: id, jurisdictionID: jurisdictionID, serviceCode: service.code, serviceName: service.name,
             status: .open, description: new.description, agencyResponsible: service.department,
             serviceNotice: service.notice,
             requestedAt: Clock.date(stamp), updatedAt: Clock.date(stamp),
             expectedAt: expected.map { Clock.date(Clock.millis($0)) }, location: new.location, mediaURL: new.mediaURL,
             attributes: new.attributes, reporter: new.reporter)
+        request.residentID = residentID
+        try await AuditStore.append(
+            AuditEvent(
+                actor: actor ?? source, action: "request.create", subject: "service_request:\(id)", person: request.person,
+                fields: request.reporter.presentFields, source: origin),
+            jurisdictionID: jurisdictionID, at: now, sql: sql)
+        return request
     }
 
     public func find(id: Int64, jurisdictionID: String, includePrivate: Bool = true) async throws -> ServiceRequest? {
@@ -132,7 +216,7 @@ public struct ServiceRequestStore: Sendable {
     /// Requests matching `query`, newest first.
     public func search(_ query: ServiceRequestQuery) async throws -> [ServiceRequest] {
         try await database.read { sql in
-            let columns = query.includePrivate ? Self.columns + Self.privateColumns : Self.columns
+            let columns = (query.includePrivate ? Self.columns + Self.privateColumns : Self.columns) + Self.staffColumns
             let select = sql.select().columns(columns.map { SQLColumn($0, table: "r") })
                 .column(SQLColumn("service_name", table: "s"))
                 .from(SQLAlias(SQLIdentifier("service_requests"), as: SQLIdentifier("r")))
@@ -162,6 +246,41 @@ public struct ServiceRequestStore: Sendable {
                 if let to = query.requestedTo {
                     select.where(SQLColumn("requested_at", table: "r"), .lessThanOrEqual, SQLBind(Clock.millis(to)))
                 }
+                if let department = query.department {
+                    select.where(SQLColumn("agency_responsible", table: "r"), .equal, SQLBind(department))
+                }
+                if let area = query.area {
+                    select.where(SQLColumn("longitude", table: "r"), .greaterThanOrEqual, SQLBind(area.minLongitude))
+                        .where(SQLColumn("longitude", table: "r"), .lessThanOrEqual, SQLBind(area.maxLongitude))
+                        .where(SQLColumn("latitude", table: "r"), .greaterThanOrEqual, SQLBind(area.minLatitude))
+                        .where(SQLColumn("latitude", table: "r"), .lessThanOrEqual, SQLBind(area.maxLatitude))
+                }
+                if let text = query.text?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+                    for word in text.lowercased().split(separator: " ").prefix(8) {
+                        let escaped = word.replacingOccurrences(of: "\\", with: "\\\\")
+                            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                        select.where(
+                            SQLBinaryExpression(
+                                SQLFunction("LOWER", args: SQLColumn("description", table: "r")), .like,
+                                SQLList([SQLBind("%" + escaped + "%"), SQLRaw("ESCAPE '\\'")], separator: SQLRaw(" "))))
+                    }
+                }
+                if let after = query.after {
+                    select.where { group in
+                        group.where(SQLColumn("requested_at", table: "r"), .lessThan, SQLBind(after.requestedAtMillis))
+                            .orWhere { inner in
+                                inner.where(SQLColumn("requested_at", table: "r"), .equal, SQLBind(after.requestedAtMillis))
+                                    .where(SQLColumn("id", table: "r"), .lessThan, SQLBind(after.id))
+                            }
+                    }
+                }
+            }
+            if let resident = query.residentID {
+                select.where(SQLColumn("resident_id", table: "r"), .equal, SQLBind(resident))
+            }
+            if case .only(let names) = query.departments {
+                guard !names.isEmpty else { return [] }
+                select.where(SQLColumn("agency_responsible", table: "r"), .in, SQLBind.group(names.sorted()))
             }
             select.orderBy(SQLOrderBy(expression: SQLColumn("requested_at", table: "r"), direction: SQLDirection.descending))
                 .orderBy(SQLOrderBy(expression: SQLColumn("id", table: "r"), direction: SQLDirection.descending))
@@ -179,23 +298,14 @@ public struct ServiceRequestStore: Sendable {
         try await database.count("service_requests", jurisdictionID: jurisdictionID)
     }
 
-    /// Opens or closes a request with an optional public note, recording who did it, in one transaction.
-    /// This is the one path every staff tool (CLI, API, console) takes.
+    /// Opens or closes a request with an optional public note, recording who did it and auditing it, in one transaction.
     public func changeStatus(
-        id: Int64, jurisdictionID: String, to status: RequestStatus, note: String?, actor: String, now: Date = Date()
+        id: Int64, jurisdictionID: String, to status: RequestStatus, note: String?, actor: String, source: String? = nil,
+        now: Date = Date()
     ) async throws -> ServiceRequest {
-        try await database.transaction { sql in
-            let current = try await sql.select().column("id").from("service_requests")
-                .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
-            guard current != nil else {
-                throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
-            }
-            try await Self.applyStatus(id: id, jurisdictionID: jurisdictionID, to: status, note: note, actor: actor, at: now, sql: sql)
-        }
-        guard let request = try await find(id: id, jurisdictionID: jurisdictionID) else {
-            throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
-        }
-        return request
+        try await update(
+            id: id, jurisdictionID: jurisdictionID, change: RequestChange(status: status, note: note),
+            by: ChangeOrigin(actor: actor, source: source), now: now)
     }
 
     /// Sets the status (and the public note, when there is one) and records the change in the history.
@@ -243,6 +353,7 @@ public struct ServiceRequestStore: Sendable {
         "longitude", "media_url",
     ]
     static let privateColumns = ["attributes", "email", "device_id", "account_id", "first_name", "last_name", "phone"]
+    static let staffColumns = ["priority", "assignee_id", "resident_id"]
 
     static func decode(_ row: any SQLRow, includePrivate: Bool = true) throws -> ServiceRequest {
         var attributes: [String: [String]] = [:]
@@ -279,6 +390,8 @@ public struct ServiceRequestStore: Sendable {
                 addressID: try row.decode(column: "address_id", as: String?.self),
                 zipcode: try row.decode(column: "zipcode", as: String?.self)),
             mediaURL: try row.decode(column: "media_url", as: String?.self), attributes: attributes,
-            reporter: reporter)
+            reporter: reporter, priority: RequestPriority(rawValue: try row.decode(column: "priority", as: String.self)) ?? .normal,
+            assigneeID: try row.decode(column: "assignee_id", as: Int64?.self),
+            residentID: try row.decode(column: "resident_id", as: Int64?.self))
     }
 }
