@@ -21,6 +21,30 @@ public struct AppConfiguration: Sendable {
     public var logLevel: String
     /// How long hot reads (API keys, service definitions, a request's public status) are served from memory.
     public var cacheTTL: Duration
+    /// Sign-in, sessions, tokens and abuse limits.
+    public var security: SecuritySettings
+    /// Outgoing mail: nil host means mail waits in the outbox until one is configured.
+    public var mail: MailSettings
+
+    public struct SecuritySettings: Sendable {
+        public var sessionIdle: TimeInterval
+        public var sessionLifetime: TimeInterval
+        public var bcryptCost: Int
+        public var lockoutAttempts: Int
+        public var lockoutDuration: TimeInterval
+        public var accessTokenLifetime: TimeInterval
+        public var signInPerMinute: Int
+        public var open311PostPerMinute: Int
+        public var apiPerMinute: Int
+        /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+        public var trustForwardedFor: Bool
+    }
+
+    public struct MailSettings: Sendable {
+        public var smtpHost: String?
+        public var smtpPort: Int
+        public var from: String
+    }
 
     /// The configuration sources in order: `values` (from CLI options) > environment > `.env` file.
     public static func reader(values: [AbsoluteConfigKey: ConfigValue]) async throws -> ConfigReader {
@@ -86,5 +110,29 @@ public struct AppConfiguration: Sendable {
             throw .invalid("config_invalid", "cache.ttlMs (CACHE_TTL_MS) must be between 0 and 60000 milliseconds.")
         }
         cacheTTL = .milliseconds(cacheMillis)
+
+        func bounded(_ key: String, _ variable: String, _ value: Int, _ range: ClosedRange<Int>) throws(CivitasError) -> Int {
+            let number = try Self.int(reader, key, variable, default: value)
+            guard range.contains(number) else {
+                throw .invalid("config_invalid", "\(key) (\(variable)) must be between \(range.lowerBound) and \(range.upperBound).")
+            }
+            return number
+        }
+        security = SecuritySettings(
+            sessionIdle: TimeInterval(try bounded("session.idleMinutes", "SESSION_IDLE_MINUTES", 30, 1...1440) * 60),
+            sessionLifetime: TimeInterval(try bounded("session.absoluteHours", "SESSION_ABSOLUTE_HOURS", 12, 1...720) * 3600),
+            bcryptCost: try bounded("auth.bcryptCost", "AUTH_BCRYPT_COST", 12, 4...16),
+            lockoutAttempts: try bounded("auth.lockoutAttempts", "AUTH_LOCKOUT_ATTEMPTS", 5, 1...100),
+            lockoutDuration: TimeInterval(try bounded("auth.lockoutMinutes", "AUTH_LOCKOUT_MINUTES", 15, 1...1440) * 60),
+            accessTokenLifetime: TimeInterval(try bounded("oauth.tokenLifetimeSeconds", "OAUTH_TOKEN_LIFETIME_SECONDS", 900, 1...86400)),
+            signInPerMinute: try bounded("rateLimit.signInPerMinute", "RATE_LIMIT_SIGN_IN_PER_MINUTE", 20, 1...1_000_000_000),
+            open311PostPerMinute: try bounded(
+                "rateLimit.open311PostPerMinute", "RATE_LIMIT_OPEN311_POST_PER_MINUTE", 120, 1...1_000_000_000),
+            apiPerMinute: try bounded("rateLimit.apiPerMinute", "RATE_LIMIT_API_PER_MINUTE", 1200, 1...1_000_000_000),
+            trustForwardedFor: reader.bool(forKey: "http.trustForwardedFor", default: false))
+        mail = MailSettings(
+            smtpHost: reader.string(forKey: "mail.smtpHost").flatMap { $0.isEmpty ? nil : $0 },
+            smtpPort: try bounded("mail.smtpPort", "MAIL_SMTP_PORT", 25, 1...65535),
+            from: reader.string(forKey: "mail.from", default: "civitas@localhost"))
     }
 }

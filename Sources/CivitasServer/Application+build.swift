@@ -9,8 +9,11 @@ import Prometheus
 /// The request context of every Civitas route.
 public struct CivitasRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The peer's IP address, when the connection has one.
+    public var remoteAddress: String?
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -51,6 +54,10 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
         stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date()
     ).addRoutes(to: router)
     OperationsController<CivitasRequestContext>(stores: stores, registry: registry).addRoutes(to: router)
+    let auth = try await Authenticator.make(stores: stores, configuration: configuration)
+    let limiter = RateLimiter(store: stores.rateLimits)
+    OAuthController(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
+    try APIv1Controller(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
     router.addMethodNotAllowedRoutes()
     return CivitasRouter(router: router)
 }

@@ -10,6 +10,12 @@ public struct Stores: Sendable {
     public let requests: ServiceRequestStore
     public let apiKeys: APIKeyStore
     public let media: MediaStore
+    public let users: UserStore
+    public let sessions: SessionStore
+    public let credentials: CredentialStore
+    public let audit: AuditStore
+    public let rateLimits: RateLimitStore
+    public let outbox: MailOutboxStore
 
     public init(database: Database) {
         self.database = database
@@ -18,6 +24,12 @@ public struct Stores: Sendable {
         requests = ServiceRequestStore(database: database)
         apiKeys = APIKeyStore(database: database)
         media = MediaStore(database: database)
+        users = UserStore(database: database)
+        sessions = SessionStore(database: database)
+        credentials = CredentialStore(database: database)
+        audit = AuditStore(database: database)
+        rateLimits = RateLimitStore(database: database)
+        outbox = MailOutboxStore(database: database)
     }
 
     /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.

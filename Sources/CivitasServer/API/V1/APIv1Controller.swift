@@ -1,0 +1,400 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The JSON REST API for staff and partner systems, `/api/v1`, described by `/api/v1/openapi.json`.
+/// Every route authenticates, counts against the caller's rate limit, and asks `Permissions` before acting.
+struct APIv1Controller: Sendable {
+    let stores: Stores
+    let configuration: AppConfiguration
+    let auth: Authenticator
+    let limiter: RateLimiter
+    let openAPIDocument: ByteBuffer
+
+    init(stores: Stores, configuration: AppConfiguration, auth: Authenticator, limiter: RateLimiter) throws {
+        self.stores = stores
+        self.configuration = configuration
+        self.auth = auth
+        self.limiter = limiter
+        guard
+            let url = Bundle.module.url(forResource: "openapi", withExtension: "json", subdirectory: "Resources/openapi"),
+            let data = try? Data(contentsOf: url)
+        else { throw CivitasError(.unavailable, code: "openapi_missing", message: "The OpenAPI document is missing from the build.") }
+        openAPIDocument = ByteBuffer(bytes: data)
+    }
+
+    func addRoutes(to router: Router<CivitasRequestContext>) {
+        let api = router.group("api/v1").add(middleware: ProblemMiddleware())
+        api.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: ResponseBody(byteBuffer: openAPIDocument))
+        }
+        api.get("me", use: me)
+        api.get("service-requests", use: list)
+        api.post("service-requests", use: create)
+        api.get("service-requests/:id", use: show)
+        api.patch("service-requests/:id", use: update)
+        api.get("service-requests/:id/notes", use: notes)
+        api.post("service-requests/:id/notes", use: addNote)
+    }
+
+    // MARK: routes
+
+    func me(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        var object: [String: Any] = ["jurisdiction_id": identity.actor.jurisdictionID ?? ""]
+        switch identity.actor {
+        case .anonymous: throw Problem.unauthenticated(nil)
+        case .resident(let id, _):
+            object.merge(["actor": "resident", "id": String(id), "role": NSNull(), "departments": [String](), "scopes": [String]()]) { $1 }
+        case .staff(let id, _, let role, let departments, let scopes):
+            object.merge([
+                "actor": "staff", "id": String(id), "role": role.rawValue, "departments": departments.names,
+                "scopes": (scopes.map { Array($0) } ?? Scope.allCases).map(\.rawValue).sorted(),
+            ]) { $1 }
+        case .partner(let client, _, let scopes, let departments):
+            object.merge([
+                "actor": "partner", "id": client, "role": NSNull(), "departments": departments.names,
+                "scopes": scopes.map(\.rawValue).sorted(),
+            ]) { $1 }
+        }
+        return json(object)
+    }
+
+    func list(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let jurisdiction = identity.actor.jurisdictionID ?? ""
+        try require(identity, .readRequests, on: .jurisdiction(jurisdiction))
+        let parameters = request.uri.queryParameters
+        var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
+        query.includePrivate = false
+        switch identity.actor {
+        case .resident(let id, _): query.residentID = id
+        case .staff(_, _, _, let departments, _), .partner(_, _, _, let departments): query.departments = departments
+        case .anonymous: throw Problem.unauthenticated(nil)
+        }
+        if let codes = parameters["service_code"].map(String.init), !codes.isEmpty {
+            query.serviceCodes = codes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let status = parameters["status"].map(String.init) {
+            guard let parsed = RequestStatus(rawValue: status) else {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "status must be open or closed.", field: "status")
+            }
+            query.statuses = [parsed]
+        }
+        if let department = parameters["department"].map(String.init) { query.department = department }
+        if let bbox = parameters["bbox"].map(String.init) { query.area = try BoundingBox.parse(bbox) }
+        query.requestedFrom = try dateParameter(parameters, "requested_after")
+        query.requestedTo = try dateParameter(parameters, "requested_before")
+        if let text = parameters["q"].map(String.init) {
+            guard text.count <= 200 else {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "q may have at most 200 characters.", field: "q")
+            }
+            query.text = text
+        }
+        var limit = 50
+        if let text = parameters["limit"].map(String.init) {
+            guard let number = Int(text), (1...200).contains(number) else {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "limit must be a whole number from 1 to 200.", field: "limit")
+            }
+            limit = number
+        }
+        if let cursor = parameters["cursor"].map(String.init) { query.after = try RequestCursor.parse(cursor) }
+        query.limit = limit + 1
+        let found = try await stores.requests.search(query)
+        let page = Array(found.prefix(limit))
+        let next: Any = found.count > limit ? (page.last.map { RequestCursor(after: $0).token } ?? NSNull()) : NSNull()
+        return json(["items": page.map { summary($0) }, "next_cursor": next])
+    }
+
+    func show(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        var body = summary(found)
+        let target = Self.target(found)
+        if Permissions.decide(identity.actor, .readPersonalData, on: target).allowed {
+            let purpose = request.uri.queryParameters["purpose"].map(String.init) ?? request.headers[.civitasPurpose]
+            if let purpose, purpose.count > 200 {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "purpose may have at most 200 characters.", field: "purpose")
+            }
+            if case .resident = identity.actor {
+                // A resident reading their own request is not someone else reading their data.
+            } else {
+                try await stores.requests.recordPersonalRead(found, by: origin(identity, request, context), purpose: purpose)
+            }
+            body["attributes"] = found.attributes
+            body["reporter"] = [
+                "email": found.reporter.email ?? NSNull(), "first_name": found.reporter.firstName ?? NSNull(),
+                "last_name": found.reporter.lastName ?? NSNull(), "phone": found.reporter.phone ?? NSNull(),
+                "device_id": found.reporter.deviceID ?? NSNull(),
+            ] as [String: Any]
+        }
+        return json(body)
+    }
+
+    func create(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let jurisdiction = identity.actor.jurisdictionID ?? ""
+        try require(identity, .createRequest, on: .jurisdiction(jurisdiction))
+        let body = try await jsonBody(request, context: context)
+        let allowed: Set<String> = ["service_code", "description", "lat", "long", "address", "zipcode", "attributes", "reporter"]
+        try rejectUnknown(body, allowed: allowed)
+        guard case .string(let code)? = body["service_code"], !code.isEmpty else {
+            throw Problem(.badRequest, code: "service_code_missing", detail: "service_code is required.", field: "service_code")
+        }
+        guard let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction) else {
+            throw Problem(.badRequest, code: "service_unknown", detail: "There is no service with service_code \(code).", field: "service_code")
+        }
+        try require(identity, .createRequest, on: .record(jurisdictionID: jurisdiction, department: service.department, residentID: nil))
+        var pairs: [(String, String)] = [("service_code", code)]
+        func text(_ key: String, as name: String) throws {
+            switch body[key] {
+            case nil, .null?: return
+            case .string(let string)?: pairs.append((name, string))
+            case .integer(let number)? where key == "lat" || key == "long": pairs.append((name, String(number)))
+            case .number(let number)? where key == "lat" || key == "long": pairs.append((name, String(number)))
+            default: throw Problem(.badRequest, code: "invalid_field", detail: "\(key) has the wrong type.", field: key)
+            }
+        }
+        try text("description", as: "description")
+        try text("lat", as: "lat")
+        try text("long", as: "long")
+        try text("address", as: "address_string")
+        try text("zipcode", as: "zipcode")
+        switch body["attributes"] {
+        case nil, .null?: break
+        case .object(let object)?:
+            for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+                switch value {
+                case .string(let one): pairs.append(("attribute[\(key)]", one))
+                case .array(let many):
+                    for item in many {
+                        guard case .string(let one) = item else {
+                            throw Problem(.badRequest, code: "invalid_field", detail: "attributes.\(key) must be a string or a list of strings.", field: "attributes")
+                        }
+                        pairs.append(("attribute[\(key)][]", one))
+                    }
+                default:
+                    throw Problem(.badRequest, code: "invalid_field", detail: "attributes.\(key) must be a string or a list of strings.", field: "attributes")
+                }
+            }
+        default: throw Problem(.badRequest, code: "invalid_field", detail: "attributes must be an object.", field: "attributes")
+        }
+        switch body["reporter"] {
+        case nil, .null?: break
+        case .object(let object)?:
+            try rejectUnknown(object, allowed: ["email", "first_name", "last_name", "phone"], prefix: "reporter.")
+            for key in ["email", "first_name", "last_name", "phone"] {
+                switch object[key] {
+                case nil, .null?: continue
+                case .string(let string)?: pairs.append((key, string))
+                default:
+                    throw Problem(.badRequest, code: "invalid_field", detail: "reporter.\(key) must be a string.", field: "reporter.\(key)")
+                }
+            }
+        default: throw Problem(.badRequest, code: "invalid_field", detail: "reporter must be an object.", field: "reporter")
+        }
+        let new: NewServiceRequest
+        switch NewServiceRequest.validate(Open311Parameters(pairs), service: service) {
+        case .success(let valid): new = valid
+        case .failure(let failures):
+            let first = failures.errors[0]
+            throw Problem(
+                .badRequest, code: first.code, detail: failures.errors.map(\.message).joined(separator: " "), field: first.field)
+        }
+        let created = try await stores.requests.create(
+            new, service: service, jurisdictionID: jurisdiction, source: "api", actor: identity.actor.auditName,
+            origin: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))
+        var response = json(summary(created), status: .created)
+        response.headers[.location] = "\(configuration.publicURL)/api/v1/service-requests/\(created.id)"
+        return response
+    }
+
+    func update(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        let body = try await jsonBody(request, context: context)
+        try rejectUnknown(body, allowed: ["status", "assignee_id", "priority", "note", "note_visibility"])
+        var change = RequestChange()
+        let target = Self.target(found)
+        if let value = body["status"] {
+            guard case .string(let text) = value, let status = RequestStatus(rawValue: text) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "status must be open or closed.", field: "status")
+            }
+            try require(identity, .changeStatus, on: target)
+            change.status = status
+        }
+        if let value = body["assignee_id"] {
+            if value == .null {
+                change.assigneeID = .some(nil)
+            } else if case .integer(let id) = value {
+                change.assigneeID = .some(id)
+            } else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "assignee_id must be a staff id or null.", field: "assignee_id")
+            }
+            try require(identity, .assignRequest, on: target)
+        }
+        if let value = body["priority"] {
+            guard case .string(let text) = value, let priority = RequestPriority(rawValue: text) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "priority must be low, normal, high or urgent.", field: "priority")
+            }
+            try require(identity, .setPriority, on: target)
+            change.priority = priority
+        }
+        if let value = body["note_visibility"] {
+            guard case .string(let text) = value, let visibility = NoteVisibility(rawValue: text) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "note_visibility must be public or internal.", field: "note_visibility")
+            }
+            change.noteVisibility = visibility
+        }
+        if let value = body["note"] {
+            guard case .string(let text) = value else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "note must be text.", field: "note")
+            }
+            try require(identity, .addNote, on: target)
+            change.note = text
+        }
+        let updated = try await stores.requests.update(
+            id: found.id, jurisdictionID: found.jurisdictionID, change: change, by: origin(identity, request, context))
+        return json(summary(updated))
+    }
+
+    func notes(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        let target = Self.target(found)
+        try require(identity, .readNotes, on: target)
+        let includeInternal = Permissions.decide(identity.actor, .readInternalNotes, on: target).allowed
+        let notes = try await stores.requests.notes(id: found.id, jurisdictionID: found.jurisdictionID, includeInternal: includeInternal)
+        return json(["items": notes.map(noteObject)])
+    }
+
+    func addNote(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        try require(identity, .addNote, on: Self.target(found))
+        let body = try await jsonBody(request, context: context)
+        try rejectUnknown(body, allowed: ["body", "visibility"])
+        guard case .string(let text)? = body["body"] else {
+            throw Problem(.badRequest, code: "note_invalid", detail: "body is required: the text of the note.", field: "body")
+        }
+        var visibility = NoteVisibility.internal
+        if let value = body["visibility"] {
+            guard case .string(let raw) = value, let parsed = NoteVisibility(rawValue: raw) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "visibility must be public or internal.", field: "visibility")
+            }
+            visibility = parsed
+        }
+        let note = try await stores.requests.addNote(
+            id: found.id, jurisdictionID: found.jurisdictionID, body: text, visibility: visibility, by: origin(identity, request, context))
+        return json(noteObject(note), status: .created)
+    }
+
+    // MARK: plumbing
+
+    /// The caller's identity, counted against its rate limit; 401 when there is none.
+    func authenticate(_ request: Request, context: CivitasRequestContext) async throws -> Identity {
+        guard let identity = try await auth.identifyAPI(request), identity.actor != .anonymous else {
+            throw Problem.unauthenticated(nil)
+        }
+        try await limiter.check("api:" + identity.actor.auditName, limit: configuration.security.apiPerMinute)
+        return identity
+    }
+
+    func require(_ identity: Identity, _ permission: Permission, on target: PermissionTarget) throws {
+        let decision = Permissions.decide(identity.actor, permission, on: target)
+        guard decision.allowed else { throw Problem.forbidden(decision.reason) }
+    }
+
+    /// The request named in the path, if the caller may read it; otherwise 404, so its existence is not revealed.
+    func readable(_ request: Request, context: CivitasRequestContext, identity: Identity) async throws -> ServiceRequest {
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = Int64(raw), id >= 1 else {
+            throw Problem(.badRequest, code: "invalid_parameter", detail: "The request id must be a positive whole number.", field: "id")
+        }
+        guard let jurisdiction = identity.actor.jurisdictionID,
+            let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction),
+            Permissions.decide(identity.actor, .readRequests, on: Self.target(found)).allowed
+        else { throw Problem.notFound("service request \(id)") }
+        return found
+    }
+
+    static func target(_ request: ServiceRequest) -> PermissionTarget {
+        .record(jurisdictionID: request.jurisdictionID, department: request.agencyResponsible, residentID: request.residentID)
+    }
+
+    func origin(_ identity: Identity, _ request: Request, _ context: CivitasRequestContext) -> ChangeOrigin {
+        ChangeOrigin(
+            actor: identity.actor.auditName,
+            source: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))
+    }
+
+    func jsonBody(_ request: Request, context: CivitasRequestContext) async throws -> [String: JSONValue] {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
+        }
+        let buffer = try await request.body.collect(upTo: 1_000_000)
+        guard case .object(let object)? = try? JSONValue.parse(Data(buffer.readableBytesView)) else {
+            throw Problem(.badRequest, code: "invalid_json", detail: "The body must be a JSON object.")
+        }
+        return object
+    }
+
+    func rejectUnknown(_ object: [String: JSONValue], allowed: Set<String>, prefix: String = "") throws {
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw Problem(.badRequest, code: "unknown_field", detail: "\(prefix)\(unknown) is not a field here.", field: prefix + unknown)
+        }
+    }
+
+    func dateParameter(_ parameters: Parameters, _ name: String) throws -> Date? {
+        guard let text = parameters[Substring(name)].map(String.init) else { return nil }
+        guard let date = W3CDateTime.parse(text) else {
+            throw Problem(.badRequest, code: "invalid_parameter", detail: "\(name) must be a date and time such as 2026-11-23T15:04:05Z.", field: name)
+        }
+        return date
+    }
+
+    func summary(_ request: ServiceRequest) -> [String: Any] {
+        [
+            "id": request.id, "service_code": request.serviceCode, "service_name": request.serviceName,
+            "status": request.status.rawValue, "status_notes": request.statusNotes ?? NSNull(),
+            "description": request.description ?? NSNull(), "department": request.agencyResponsible ?? NSNull(),
+            "priority": request.priority.rawValue, "assignee_id": request.assigneeID ?? NSNull(),
+            "requested_at": rfc3339(request.requestedAt), "updated_at": rfc3339(request.updatedAt),
+            "expected_at": request.expectedAt.map(rfc3339) ?? NSNull(),
+            "location": [
+                "lat": request.location.latitude ?? NSNull(), "long": request.location.longitude ?? NSNull(),
+                "address": request.location.address ?? NSNull(), "zipcode": request.location.zipcode ?? NSNull(),
+            ] as [String: Any],
+            "media_url": request.mediaURL ?? NSNull(),
+        ]
+    }
+
+    func noteObject(_ note: RequestNote) -> [String: Any] {
+        [
+            "id": note.id, "body": note.body, "visibility": note.visibility.rawValue, "author": note.author,
+            "status": note.status.rawValue, "created_at": rfc3339(note.createdAt),
+        ]
+    }
+
+    func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+public func rfc3339(_ date: Date) -> String {
+    date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt))
+}
+
+extension HTTPField.Name {
+    /// Why a staff member or partner reads personal data; recorded in the audit chain.
+    static let civitasPurpose = HTTPField.Name("Civitas-Purpose")!
+}

@@ -1,0 +1,77 @@
+"""Schemathesis hooks for test_api_schemathesis.py, loaded through SCHEMATHESIS_HOOKS.
+
+The OpenAPI document describes shapes. A few values in a well-shaped request must also name something that exists
+in the database, which no static document can list: a service in the catalog, a staff member to assign, a cursor
+the server issued. Schema-valid random values for them are rightly refused with 400, so the positive_data_acceptance
+check would report the server's correct answer as a failure.
+
+These hooks fix that for positive cases only: they swap such a value for one that exists (taken from the running
+server by the test and passed in CIVITAS_SCHEMATHESIS_FIXTURES as JSON). Negative cases are left exactly as
+generated, so every rejection schemathesis expects is still demanded. Every replacement is itself valid against the
+document, so a positive case stays positive.
+"""
+import json
+import os
+import zlib
+
+import schemathesis
+from schemathesis import GenerationMode
+
+FIXTURES = json.loads(os.environ.get("CIVITAS_SCHEMATHESIS_FIXTURES", "{}"))
+# Realtime services that define no attributes: any schema-valid `attributes` object is accepted for them, because
+# a service ignores attribute codes it does not define.
+SERVICE_CODES = FIXTURES.get("service_codes", [])
+# Ids of demo requests, so generated reads and changes also hit real rows (and their full response bodies).
+REQUEST_IDS = FIXTURES.get("request_ids", [])
+# `next_cursor` values the server issued; any other cursor is a 400 by design.
+CURSORS = FIXTURES.get("cursors", [])
+
+
+def _pick(values, seed):
+    """A deterministic choice, so hypothesis can replay and shrink a case."""
+    return values[zlib.crc32(repr(seed).encode()) % len(values)] if values else None
+
+
+def _is_positive(case):
+    return case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+
+
+def _phase(case):
+    return case.meta.phase.name if case.meta is not None else None
+
+
+@schemathesis.hook
+def map_case(context, case):
+    if not _is_positive(case):
+        return case
+    operation = f"{case.operation.method.upper()} {case.operation.path}"
+
+    if operation == "POST /service-requests" and isinstance(case.body, dict):
+        if case.body.get("service_code") not in SERVICE_CODES and SERVICE_CODES:
+            case.body = {**case.body, "service_code": _pick(SERVICE_CODES, case.body.get("service_code"))}
+
+    if operation == "PATCH /service-requests/{id}" and isinstance(case.body, dict):
+        # Assigning needs a staff member of the request's department; unassigning (null) always works.
+        if case.body.get("assignee_id") is not None:
+            case.body = {**case.body, "assignee_id": None}
+
+    if operation == "GET /service-requests" and "cursor" in case.query and case.query["cursor"] not in CURSORS:
+        query = dict(case.query)
+        if CURSORS:
+            query["cursor"] = _pick(CURSORS, query["cursor"])
+        else:
+            del query["cursor"]
+        case.query = query
+
+    # In the stateful phase the id comes from a link (a request schemathesis just created); keep it.
+    identifier = case.path_parameters.get("id") if case.path_parameters else None
+    if (
+        "{id}" in case.operation.path
+        and _phase(case) in ("fuzzing", "examples")
+        and isinstance(identifier, int)
+        and identifier % 2 == 0
+        and REQUEST_IDS
+    ):
+        # Half of the generated ids point at a demo request; the other half most likely miss (404).
+        case.path_parameters = {**case.path_parameters, "id": _pick(REQUEST_IDS, identifier)}
+    return case
