@@ -58,8 +58,13 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     let limiter = RateLimiter(store: stores.rateLimits)
     OAuthController(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
     try APIv1Controller(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
-    router.addMethodNotAllowedRoutes()
-    return CivitasRouter(router: router)
+    WebAuthController(
+        stores: stores, configuration: configuration, auth: auth, limiter: limiter,
+        passwords: Passwords(cost: configuration.security.bcryptCost), views: try await Views.load()
+    ).addRoutes(to: router)
+    StaticAssets().addRoutes(to: router)
+    let declared = router.addMethodNotAllowedRoutes()
+    return CivitasRouter(router: router, declaredRoutes: declared)
 }
 
 /// Builds the whole application: the router plus the background services that live as long as the server.
@@ -73,6 +78,9 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
         logger: logger)
     app.addServices(
         DatabaseService(stores: stores),
-        BatchIntakeService(requests: stores.requests, interval: configuration.batchInterval, logger: logger))
+        BatchIntakeService(requests: stores.requests, interval: configuration.batchInterval, logger: logger),
+        MailService(
+            stores: stores, settings: configuration.mail, fromName: configuration.jurisdiction.name,
+            idleTimeout: configuration.security.sessionIdle, interval: .seconds(1), logger: logger))
     return app
 }

@@ -22,12 +22,22 @@ struct TestApp: Sendable {
     let apiKey: String
     let logs: LogCapture
     let folder: URL
+    /// Every route the app's controllers declared.
+    var routes: [(method: HTTPRequest.Method, path: String)] = []
 
     static func with<R>(
         config: [AbsoluteConfigKey: ConfigValue] = [:], _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> R
     ) async throws -> R {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("civitas-app-\(UUID().uuidString)")
         var values = config
+        // Fast bcrypt and generous limits, unless a test sets its own.
+        let defaults: [AbsoluteConfigKey: ConfigValue] = [
+            "auth.bcryptCost": .init(.int(4), isSecret: false),
+            "rateLimit.signInPerMinute": .init(.int(100_000), isSecret: false),
+            "rateLimit.open311PostPerMinute": .init(.int(100_000), isSecret: false),
+            "rateLimit.apiPerMinute": .init(.int(100_000), isSecret: false),
+        ]
+        for (key, value) in defaults where values[key] == nil { values[key] = value }
         values["database.url"] = .init(.string("sqlite:" + folder.appendingPathComponent("civitas.sqlite").path), isSecret: false)
         values["jurisdiction.id"] = .init(.string("test.city"), isSecret: false)
         values["jurisdiction.timeZone"] = .init(.string("America/New_York"), isSecret: false)
@@ -38,12 +48,14 @@ struct TestApp: Sendable {
         let stores = try await Stores.open(configuration, logger: logger)
         _ = try await stores.services.upsert(try DemoCity.catalog(), jurisdictionID: "test.city")
         let (_, key) = try await stores.apiKeys.create(name: "tests", jurisdictionID: "test.city")
-        let app = TestApp(stores: stores, configuration: configuration, apiKey: key, logs: logs, folder: folder)
+        var app = TestApp(stores: stores, configuration: configuration, apiKey: key, logs: logs, folder: folder)
         let router = try await buildRouter(configuration: configuration, stores: stores, logger: logger)
+        app.routes = router.declaredRoutes
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
+            let ready = app
             let result = try await Application(router: router, logger: logger).test(.router) { client in
-                try await body(app, client)
+                try await body(ready, client)
             }
             await stores.database.shutdown()
             return result

@@ -78,9 +78,6 @@ def schemathesis_command(base, token):
         # The document's `servers` is the relative `/api/v1`; name the base explicitly so every operation resolves
         # to http://127.0.0.1:PORT/api/v1/... whatever schemathesis makes of a relative server.
         "--url", f"{base}/api/v1",
-        # Every operation, GET /openapi.json included: schemathesis leaves out the operation it loaded the document
-        # from unless a filter names it.
-        "--include-path-regex", "^/",
         "--header", f"Authorization: Bearer {token}",
         # Every check. object_level_authorization and use_after_free stay on but find nothing to do: the first needs
         # several identities that own objects (partners share their jurisdiction's requests), the second a DELETE.
@@ -99,8 +96,12 @@ def schemathesis_command(base, token):
 
 
 def test_the_json_api_keeps_to_its_openapi_document(sqlite_server, tmp_path):
+    # Schemathesis leaves out the operation it loaded the document from (naming it in a filter brings it back, but
+    # then it infers links from the document's own text to `{id}`), so that operation is checked here: no
+    # credentials needed, JSON, and exactly the repository's document.
     served = requests.get(sqlite_server.base + "/api/v1/openapi.json", timeout=10)
-    assert served.status_code == 200
+    assert served.status_code == 200, served.text
+    assert served.headers["Content-Type"].split(";")[0] == "application/json"
     assert served.json() == json.loads(DOCUMENT.read_text()), "the server should serve the repository's document"
 
     token = partner_token(sqlite_server)

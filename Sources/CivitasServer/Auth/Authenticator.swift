@@ -123,7 +123,9 @@ struct Authenticator: Sendable {
     func identifySession(_ request: Request) async throws -> Identity? {
         guard let cookie = request.cookies[Self.sessionCookie]?.value, !cookie.isEmpty, cookie.count <= 128,
             let session = try await stores.sessions.find(cookie: cookie, idle: configuration.security.sessionIdle),
-            let user = try await stores.users.find(id: session.userID), !user.disabled
+            let user = try await stores.users.find(id: session.userID), !user.disabled,
+            // This site's pages belong to its jurisdiction: another jurisdiction's session does not sign in here.
+            user.jurisdictionID == configuration.jurisdiction.id
         else { return nil }
         switch user.kind {
         case .resident:
@@ -141,10 +143,21 @@ struct Authenticator: Sendable {
 
 /// The client's address, for the audit chain and per-address limits; from X-Forwarded-For only when configured.
 func clientAddress(_ request: Request, context: CivitasRequestContext, trustForwardedFor: Bool) -> String {
+    clientAddress(request, remote: context.remoteAddress, trustForwardedFor: trustForwardedFor)
+}
+
+func clientAddress(_ request: Request, remote: String?, trustForwardedFor: Bool) -> String {
     if trustForwardedFor, let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!] {
         if let first = forwarded.split(separator: ",").first {
             return first.trimmingCharacters(in: .whitespaces)
         }
     }
-    return context.remoteAddress ?? "unknown"
+    return remote ?? "unknown"
 }
+
+/// A request context that knows the peer's address.
+public protocol ClientAddressed {
+    var remoteAddress: String? { get }
+}
+
+extension CivitasRequestContext: ClientAddressed {}

@@ -5,7 +5,10 @@ import NIOCore
 extension Router {
     /// Answers every method a path does not declare with 405, an `Allow` header listing the ones it does, and a
     /// problem+json body. Call once, after every route is added.
-    func addMethodNotAllowedRoutes() {
+    /// Returns the routes the controllers declared (method and path), before the 405 answers were added.
+    @discardableResult
+    func addMethodNotAllowedRoutes() -> [(method: HTTPRequest.Method, path: String)] {
+        let declaredRoutes = routes.map { (method: $0.method, path: $0.path.description) }
         var declared: [String: (path: RouterPath, methods: Set<HTTPRequest.Method>)] = [:]
         for route in routes {
             declared[route.path.description, default: (route.path, [])].methods.insert(route.method)
@@ -28,12 +31,15 @@ extension Router {
                 }
             }
         }
+        return declaredRoutes
     }
 }
 
 /// The router Civitas serves: Hummingbird's, plus HEAD answered by the GET route without its body (RFC 9110).
 public struct CivitasRouter: HTTPResponderBuilder {
     let router: Router<CivitasRequestContext>
+    /// Every route a controller declared (the authorization test checks it covers them all).
+    var declaredRoutes: [(method: HTTPRequest.Method, path: String)] = []
 
     public func buildResponder() -> HeadAsGetResponder {
         HeadAsGetResponder(inner: router.buildResponder())

@@ -8,7 +8,7 @@ import Metrics
 import NIOCore
 
 /// Open311 GeoReport v2 at `/open311/v2`: discovery, the service catalog, and service requests, in XML and JSON.
-struct Open311Controller<Context: RequestContext>: Sendable {
+struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
     let stores: Stores
     let configuration: AppConfiguration
     let jurisdictions: JurisdictionDirectory
@@ -17,6 +17,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
     let apiKeys: TTLCache<String, APIKey>
     let services: TTLCache<String, ServiceDefinition>
     let requests: TTLCache<String, ServiceRequest>
+    let limiter: RateLimiter
 
     init(stores: Stores, configuration: AppConfiguration, jurisdictions: JurisdictionDirectory, startedAt: Date) {
         self.stores = stores
@@ -26,6 +27,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         apiKeys = TTLCache(ttl: configuration.cacheTTL)
         services = TTLCache(ttl: configuration.cacheTTL)
         requests = TTLCache(ttl: configuration.cacheTTL)
+        limiter = RateLimiter(store: stores.rateLimits)
     }
 
     /// Requests over a longer range than this are refused, as the spec says.
@@ -53,7 +55,7 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         group.post(":document") { request, context in
             await respond(to: request, file: context.parameters.get("document") ?? "") { name, format in
                 guard name == "requests" else { throw notFound("Only requests.xml and requests.json accept POST.") }
-                return try await submit(request)
+                return try await submit(request, context: context)
             }
         }
         // The router does not fall back from `services/...` to `:document`, so the bare names answer here.
@@ -173,7 +175,12 @@ struct Open311Controller<Context: RequestContext>: Sendable {
         return Reply(root: "service_requests", Open311Mapping.requests(found, timeZone: jurisdiction.timeZone))
     }
 
-    private func submit(_ request: Request) async throws -> Reply {
+    private func submit(_ request: Request, context: Context) async throws -> Reply {
+        let address = clientAddress(request, remote: context.remoteAddress, trustForwardedFor: configuration.security.trustForwardedFor)
+        if let wait = try await limiter.exceeded("open311:ip:" + address, limit: configuration.security.open311PostPerMinute) {
+            throw Open311Failure(
+                status: .tooManyRequests, messages: ["Too many requests from this address; wait \(wait) seconds and try again."])
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodySize)
@@ -239,7 +246,8 @@ struct Open311Controller<Context: RequestContext>: Sendable {
                 Open311Mapping.created(id: nil, token: token, notice: service.notice, accountID: new.reporter.accountID))
         case .realtime, .blackbox:
             let created = try await stores.requests.create(
-                new, service: service, jurisdictionID: jurisdiction.id, source: "open311", media: upload)
+                new, service: service, jurisdictionID: jurisdiction.id, source: "open311", media: upload,
+                actor: verified.map { "apikey:\($0.id)" }, origin: address)
             createdCounter.increment()
             return Reply(
                 root: "service_requests",

@@ -1,0 +1,669 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdOTP
+import Mustache
+import NIOCore
+
+/// A field's error, shown next to it and in the summary at the top of the page.
+struct FieldError: Sendable {
+    var field: String
+    var message: String
+}
+
+/// Server-rendered pages for accounts: sign-in with a second factor for staff, registration with email
+/// confirmation, password reset, the account page, sign-out (here and everywhere) and account deletion.
+/// Every form carries a CSRF token; every state change is a POST.
+struct WebAuthController: Sendable {
+    static let csrfCookie = "civitas_csrf"
+
+    let stores: Stores
+    let configuration: AppConfiguration
+    let auth: Authenticator
+    let limiter: RateLimiter
+    let passwords: Passwords
+    let views: Views
+
+    func addRoutes(to root: Router<CivitasRequestContext>) {
+        let router = root.group().add(middleware: WebFailureMiddleware(controller: self))
+        router.get("signin", use: signInPage)
+        router.post("signin", use: signIn)
+        router.get("signin/verify", use: secondFactorPage)
+        router.post("signin/verify", use: secondFactor)
+        router.get("account/two-factor", use: twoFactorSetupPage)
+        router.post("account/two-factor", use: twoFactorSetup)
+        router.get("register", use: registerPage)
+        router.post("register", use: register)
+        router.get("verify-email", use: verifyEmailPage)
+        router.post("verify-email", use: verifyEmail)
+        router.get("password/forgot", use: forgotPage)
+        router.post("password/forgot", use: forgot)
+        router.get("password/reset", use: resetPage)
+        router.post("password/reset", use: reset)
+        router.get("account", use: account)
+        router.post("signout", use: signOut)
+        router.post("account/signout-everywhere", use: signOutEverywhere)
+        router.post("account/delete", use: deleteAccount)
+        router.get("staff", use: staffHome)
+    }
+
+    // MARK: sign-in
+
+    func signInPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await auth.identifySession(request)
+        if let identity, !identity.awaitingSecondFactor { return redirect(home(for: identity)) }
+        return page("signin", title: "Sign in", request: request, identity: nil, values: [:])
+    }
+
+    func signIn(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: nil)
+        let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
+        let email = form["email"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        let password = form["password"] ?? ""
+        var values: [String: Any] = ["email": email]
+        if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
+            return page(
+                "signin", title: "Sign in", request: request, identity: nil, values: values, status: .tooManyRequests,
+                errors: [FieldError(field: "email", message: "Too many sign-in attempts from your network. Wait \(wait) seconds and try again.")])
+        }
+        let wrong = FieldError(field: "email", message: "The email address or password is wrong.")
+        let user = email.isEmpty ? nil : try await stores.users.find(email: email, jurisdictionID: configuration.jurisdiction.id)
+        guard let user, let hash = user.passwordHash, !user.disabled else {
+            _ = try await passwords.verify(password, hash: passwords.decoy)
+            return page("signin", title: "Sign in", request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
+        }
+        if let locked = user.lockedUntil, locked > Date() {
+            let minutes = max(1, Int((locked.timeIntervalSinceNow / 60).rounded(.up)))
+            return page(
+                "signin", title: "Sign in", request: request, identity: nil, values: values, status: .unauthorized,
+                errors: [FieldError(field: "email", message: "This account is locked after too many failed attempts. Try again in \(minutes) minutes, or reset your password.")])
+        }
+        guard try await passwords.verify(password, hash: hash) else {
+            try await stores.users.recordFailedSignIn(
+                id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
+            values["email"] = email
+            return page("signin", title: "Sign in", request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
+        }
+        try await stores.users.recordSuccessfulSignIn(id: user.id)
+        // A new session id at every sign-in: whatever session cookie the browser brought is dropped, never upgraded.
+        if let old = request.cookies[Authenticator.sessionCookie]?.value { try await stores.sessions.delete(cookie: old) }
+        let (cookie, _) = try await stores.sessions.create(
+            userID: user.id, jurisdictionID: user.jurisdictionID, secondFactor: user.kind == .resident,
+            lifetime: configuration.security.sessionLifetime)
+        try await stores.audit.append(
+            AuditEvent(actor: "\(user.kind.rawValue):\(user.id)", action: "session.signin", subject: "user:\(user.id)", source: address),
+            jurisdictionID: user.jurisdictionID)
+        let next: String
+        switch user.kind {
+        case .resident: next = "/account"
+        case .staff: next = user.totpEnabled ? "/signin/verify" : "/account/two-factor"
+        }
+        var response = redirect(next)
+        response.setCookie(sessionCookie(cookie))
+        return response
+    }
+
+    func secondFactorPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), identity.awaitingSecondFactor, identity.user?.totpEnabled == true
+        else { return redirect("/signin") }
+        return page("second-factor", title: "Enter your security code", request: request, identity: identity, values: [:])
+    }
+
+    func secondFactor(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), identity.awaitingSecondFactor,
+            let session = identity.session, let user = identity.user, user.totpEnabled, let secret = user.totpSecret
+        else { return redirect("/signin") }
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: session)
+        let code = (form["code"] ?? "").filter { !$0.isWhitespace }
+        var accepted = false
+        if code.count == 6, code.allSatisfy(\.isNumber) {
+            if let step = Self.matchingStep(code: code, secret: secret) {
+                accepted = try await stores.users.useTOTPStep(id: user.id, step: step)
+            }
+        } else if !code.isEmpty {
+            accepted = try await stores.users.useRecoveryCode(id: user.id, hash: SecureRandom.sha256Hex(Self.normalizeRecovery(code)))
+        }
+        guard accepted else {
+            try await stores.users.recordFailedSignIn(
+                id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
+            if let locked = try await stores.users.find(id: user.id)?.lockedUntil, locked > Date() {
+                try await stores.sessions.deleteAll(userID: user.id)
+                var response = page(
+                    "message", title: "Account locked", request: request, identity: nil,
+                    values: ["paragraphs": ["Too many wrong codes. Your account is locked for a while; try again later."]],
+                    status: .unauthorized)
+                response.setCookie(expiredSessionCookie())
+                return response
+            }
+            return page(
+                "second-factor", title: "Enter your security code", request: request, identity: identity, values: [:],
+                status: .unauthorized, errors: [FieldError(field: "code", message: "That code is not right, or was already used. Enter the code your app shows now.")])
+        }
+        return try await upgrade(session: session, user: user, to: "/staff")
+    }
+
+    /// Replaces a password-only session with a fully signed-in one under a new id.
+    func upgrade(session: Session, user: User, to next: String, body: Response? = nil) async throws -> Response {
+        try await stores.users.recordSuccessfulSignIn(id: user.id)
+        try await stores.sessions.deleteAll(userID: user.id)
+        let (cookie, _) = try await stores.sessions.create(
+            userID: user.id, jurisdictionID: user.jurisdictionID, secondFactor: true, lifetime: configuration.security.sessionLifetime)
+        var response = body ?? redirect(next)
+        response.setCookie(sessionCookie(cookie))
+        return response
+    }
+
+    // MARK: two-factor set-up
+
+    func twoFactorSetupPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let user = identity.user, user.kind == .staff else {
+            return redirect("/signin")
+        }
+        guard !user.totpEnabled else { return redirect(identity.awaitingSecondFactor ? "/signin/verify" : "/account") }
+        var secret = user.totpSecret ?? ""
+        if secret.isEmpty {
+            secret = SecureRandom.token(bytes: 16)
+            try await stores.users.setPendingTOTP(id: user.id, secret: secret)
+        }
+        let url = TOTP(secret: secret).createAuthenticatorURL(label: user.email, issuer: configuration.jurisdiction.name)
+        let key = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
+        return page(
+            "two-factor-setup", title: "Set up two-factor sign-in", request: request, identity: identity,
+            values: ["secret": Self.grouped(key), "otpauthURL": url])
+    }
+
+    func twoFactorSetup(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let session = identity.session, let user = identity.user,
+            user.kind == .staff, !user.totpEnabled, let secret = user.totpSecret
+        else { return redirect("/signin") }
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: session)
+        let code = (form["code"] ?? "").filter { !$0.isWhitespace }
+        guard code.count == 6, let step = Self.matchingStep(code: code, secret: secret) else {
+            let url = TOTP(secret: secret).createAuthenticatorURL(label: user.email, issuer: configuration.jurisdiction.name)
+            let key = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
+            return page(
+                "two-factor-setup", title: "Set up two-factor sign-in", request: request, identity: identity,
+                values: ["secret": Self.grouped(key), "otpauthURL": url], status: .badRequest,
+                errors: [FieldError(field: "code", message: "That code does not match. Check the key you entered and try the new code.")])
+        }
+        let codes = (0..<10).map { _ in Self.recoveryCode() }
+        try await stores.users.enableTOTP(id: user.id, step: step, recoveryCodeHashes: codes.map { SecureRandom.sha256Hex($0) })
+        try await stores.audit.append(
+            AuditEvent(actor: "staff:\(user.id)", action: "user.two_factor_on", subject: "user:\(user.id)", source: nil),
+            jurisdictionID: user.jurisdictionID)
+        var upgraded = identity
+        upgraded.session?.secondFactorAt = Date()
+        let body = page("recovery-codes", title: "Save your recovery codes", request: request, identity: upgraded, values: ["codes": codes])
+        return try await upgrade(session: session, user: user, to: "/staff", body: body)
+    }
+
+    // MARK: registration and email confirmation
+
+    func registerPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        page("register", title: "Create an account", request: request, identity: nil, values: [:])
+    }
+
+    func register(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: nil)
+        let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
+        let emailText = form["email"] ?? ""
+        let password = form["password"] ?? ""
+        var errors: [FieldError] = []
+        var email = ""
+        do { email = try UserStore.validate(email: emailText) } catch let error as CivitasError {
+            errors.append(FieldError(field: "email", message: error.message))
+        }
+        do { try Passwords.validate(password, email: email) } catch let error as CivitasError {
+            errors.append(FieldError(field: "password", message: error.message))
+        }
+        if !errors.isEmpty {
+            return page("register", title: "Create an account", request: request, identity: nil, values: ["email": emailText], status: .badRequest, errors: errors)
+        }
+        if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
+            return page(
+                "register", title: "Create an account", request: request, identity: nil, values: ["email": emailText],
+                status: .tooManyRequests, errors: [FieldError(field: "email", message: "Too many attempts from your network. Wait \(wait) seconds and try again.")])
+        }
+        let jurisdiction = configuration.jurisdiction.id
+        if let existing = try await stores.users.find(email: email, jurisdictionID: jurisdiction) {
+            // The same answer either way, so the form does not reveal who has an account; the owner hears of it.
+            try await stores.outbox.enqueue(
+                to: existing.email, subject: "Someone tried to create an account with your address",
+                body: Mails.alreadyRegistered(site: configuration.jurisdiction.name, publicURL: configuration.publicURL),
+                jurisdictionID: jurisdiction)
+        } else {
+            let hash = try await passwords.hash(password)
+            let user = try await stores.users.create(
+                email: email, kind: .resident, role: nil, departments: .only([]), passwordHash: hash, jurisdictionID: jurisdiction,
+                actor: "anonymous", source: address)
+            let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .verifyEmail, lifetime: 7 * 86400)
+            try await stores.outbox.enqueue(
+                to: user.email, subject: "Confirm your email address",
+                body: Mails.confirmEmail(site: configuration.jurisdiction.name, link: "\(configuration.publicURL)/verify-email?token=\(token)"),
+                jurisdictionID: jurisdiction)
+        }
+        return page(
+            "message", title: "Check your email", request: request, identity: nil,
+            values: [
+                "paragraphs": ["We sent a message to \(email). Open the link in it to confirm your address, then sign in."],
+                "linkURL": "/signin", "linkText": "Sign in",
+            ])
+    }
+
+    func verifyEmailPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        guard token.count <= 128,
+            try await stores.users.peekToken(token, purposes: [.verifyEmail], jurisdictionID: configuration.jurisdiction.id) != nil
+        else { return expiredLink(request) }
+        return page(
+            "confirm-token", title: "Confirm your email address", request: request, identity: try await auth.identifySession(request),
+            values: ["lead": "Press the button to confirm this is your address.", "action": "/verify-email", "token": token, "button": "Confirm my email address"])
+    }
+
+    func verifyEmail(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await readForm(request)
+        let identity = try await auth.identifySession(request)
+        try checkCSRF(form, request: request, session: identity?.session)
+        guard let token = form["token"], token.count <= 128,
+            let userID = try await stores.users.consumeToken(token, purposes: [.verifyEmail], jurisdictionID: configuration.jurisdiction.id)
+        else { return expiredLink(request) }
+        try await stores.users.markEmailVerified(id: userID)
+        return page(
+            "message", title: "Email address confirmed", request: request, identity: identity,
+            values: ["paragraphs": ["Thank you. Your email address is confirmed."], "linkURL": identity == nil ? "/signin" : "/account",
+                     "linkText": identity == nil ? "Sign in" : "Go to your account"])
+    }
+
+    // MARK: password reset and staff set-up
+
+    func forgotPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        page("forgot", title: "Reset your password", request: request, identity: nil, values: [:])
+    }
+
+    func forgot(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: nil)
+        let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
+        let emailText = form["email"] ?? ""
+        guard let email = try? UserStore.validate(email: emailText) else {
+            return page(
+                "forgot", title: "Reset your password", request: request, identity: nil, values: ["email": emailText], status: .badRequest,
+                errors: [FieldError(field: "email", message: "Enter an email address like name@example.com.")])
+        }
+        if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
+            return page(
+                "forgot", title: "Reset your password", request: request, identity: nil, values: ["email": emailText],
+                status: .tooManyRequests, errors: [FieldError(field: "email", message: "Too many attempts from your network. Wait \(wait) seconds and try again.")])
+        }
+        let jurisdiction = configuration.jurisdiction.id
+        if let user = try await stores.users.find(email: email, jurisdictionID: jurisdiction), !user.disabled {
+            let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .resetPassword, lifetime: 3600)
+            try await stores.outbox.enqueue(
+                to: user.email, subject: "Reset your password",
+                body: Mails.resetPassword(site: configuration.jurisdiction.name, link: "\(configuration.publicURL)/password/reset?token=\(token)"),
+                jurisdictionID: jurisdiction)
+        }
+        return page(
+            "message", title: "Check your email", request: request, identity: nil,
+            values: ["paragraphs": ["If there is an account for \(email), we sent it a link to choose a new password. The link works for 1 hour."]])
+    }
+
+    func resetPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        guard token.count <= 128,
+            let userID = try await stores.users.peekToken(token, purposes: [.resetPassword, .setUp], jurisdictionID: configuration.jurisdiction.id),
+            let user = try await stores.users.find(id: userID)
+        else { return expiredLink(request) }
+        let heading = user.passwordHash == nil ? "Choose your password" : "Choose a new password"
+        return page("reset", title: heading, request: request, identity: nil, values: ["heading": heading, "token": token])
+    }
+
+    func reset(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: nil)
+        let token = form["token"] ?? ""
+        let password = form["password"] ?? ""
+        let jurisdiction = configuration.jurisdiction.id
+        guard token.count <= 128,
+            let peeked = try await stores.users.peekToken(token, purposes: [.resetPassword, .setUp], jurisdictionID: jurisdiction),
+            let user = try await stores.users.find(id: peeked)
+        else { return expiredLink(request) }
+        do { try Passwords.validate(password, email: user.email) } catch let error as CivitasError {
+            let heading = user.passwordHash == nil ? "Choose your password" : "Choose a new password"
+            return page(
+                "reset", title: heading, request: request, identity: nil, values: ["heading": heading, "token": token], status: .badRequest,
+                errors: [FieldError(field: "password", message: error.message)])
+        }
+        let hash = try await passwords.hash(password)
+        guard try await stores.users.consumeToken(token, purposes: [.resetPassword, .setUp], jurisdictionID: jurisdiction) == user.id else {
+            return expiredLink(request)
+        }
+        try await stores.users.setPassword(id: user.id, hash: hash, verifiesEmail: true)
+        try await stores.sessions.deleteAll(userID: user.id)
+        try await stores.audit.append(
+            AuditEvent(actor: "\(user.kind.rawValue):\(user.id)", action: "user.password_set", subject: "user:\(user.id)", source: nil),
+            jurisdictionID: jurisdiction)
+        var response = page(
+            "message", title: "Password saved", request: request, identity: nil,
+            values: ["paragraphs": ["Your password is saved, and you were signed out everywhere else."] + (user.kind == .staff && !user.totpEnabled
+                ? ["When you sign in, you will set up two-factor sign-in."] : []), "linkURL": "/signin", "linkText": "Sign in"])
+        response.setCookie(expiredSessionCookie())
+        return response
+    }
+
+    // MARK: account
+
+    func account(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
+        if identity.awaitingSecondFactor { return redirect(user.totpEnabled ? "/signin/verify" : "/account/two-factor") }
+        return try await accountPage(request, identity: identity, user: user)
+    }
+
+    func accountPage(
+        _ request: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = []
+    ) async throws -> Response {
+        let sessions = try await stores.sessions.count(userID: user.id)
+        var values: [String: Any] = [
+            "email": user.email, "verified": user.emailVerified, "isStaff": user.kind == .staff, "isResident": user.kind == .resident,
+            "role": user.role?.rawValue ?? "", "departments": departmentText(user.departments), "sessionCount": sessions,
+            "sessionWord": sessions == 1 ? "device" : "devices",
+        ]
+        if user.kind == .resident {
+            var query = ServiceRequestQuery(jurisdictionID: user.jurisdictionID)
+            query.residentID = user.id
+            query.limit = 100
+            let mine = try await stores.requests.search(query)
+            values["hasRequests"] = !mine.isEmpty
+            values["requests"] = mine.map { request -> [String: Any] in
+                [
+                    "id": request.id, "service": request.serviceName, "status": request.status == .open ? "open" : "closed",
+                    "address": request.location.address ?? "",
+                    "requested": request.requestedAt.formatted(Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone)),
+                ]
+            }
+        }
+        return page("account", title: "Your account", request: request, identity: identity, values: values, status: status, errors: errors)
+    }
+
+    func signOut(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await readForm(request)
+        let identity = try await auth.identifySession(request)
+        try checkCSRF(form, request: request, session: identity?.session)
+        if let cookie = request.cookies[Authenticator.sessionCookie]?.value { try await stores.sessions.delete(cookie: cookie) }
+        var response = redirect("/")
+        response.setCookie(expiredSessionCookie())
+        return response
+    }
+
+    func signOutEverywhere(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: identity.session)
+        try await stores.sessions.deleteAll(userID: user.id)
+        var response = page(
+            "message", title: "Signed out everywhere", request: request, identity: nil,
+            values: ["paragraphs": ["You are signed out on every device, this one included."], "linkURL": "/signin", "linkText": "Sign in again"])
+        response.setCookie(expiredSessionCookie())
+        return response
+    }
+
+    func deleteAccount(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let user = identity.user, user.kind == .resident,
+            let hash = user.passwordHash
+        else { return redirect("/signin") }
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: identity.session)
+        guard try await passwords.verify(form["password"] ?? "", hash: hash) else {
+            try await stores.users.recordFailedSignIn(
+                id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
+            return try await accountPage(
+                request, identity: identity, user: user, status: .unauthorized,
+                errors: [FieldError(field: "password", message: "The password is wrong; your account was not deleted.")])
+        }
+        let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
+        try await stores.users.deleteAccount(id: user.id, jurisdictionID: user.jurisdictionID, source: address)
+        var response = page(
+            "message", title: "Your account was deleted", request: request, identity: nil,
+            values: ["paragraphs": ["Your account and your contact details are deleted. Thank you for helping your city."]])
+        response.setCookie(expiredSessionCookie())
+        return response
+    }
+
+    // MARK: staff
+
+    func staffHome(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
+        if identity.awaitingSecondFactor { return redirect(user.totpEnabled ? "/signin/verify" : "/account/two-factor") }
+        let decision = Permissions.decide(identity.actor, .useStaffConsole, on: .jurisdiction(user.jurisdictionID))
+        guard decision.allowed else {
+            return page(
+                "message", title: "Staff only", request: request, identity: identity,
+                values: ["paragraphs": ["This part of the site is for city staff."], "linkURL": "/account", "linkText": "Go to your account"],
+                status: .forbidden)
+        }
+        var query = ServiceRequestQuery(jurisdictionID: user.jurisdictionID)
+        query.departments = user.departments
+        query.statuses = [.open]
+        query.includePrivate = false
+        query.limit = 100_000
+        let open = try await stores.requests.search(query).count
+        return page(
+            "staff", title: "Staff console", request: request, identity: identity,
+            values: ["email": user.email, "role": user.role?.rawValue ?? "", "departments": departmentText(user.departments), "openCount": open])
+    }
+
+    // MARK: plumbing
+
+    func home(for identity: Identity) -> String { identity.user?.kind == .staff ? "/staff" : "/account" }
+
+    func departmentText(_ scope: DepartmentScope) -> String {
+        switch scope {
+        case .all: "all departments"
+        case .only(let names): names.sorted().joined(separator: ", ")
+        }
+    }
+
+    func expiredLink(_ request: Request) -> Response {
+        page(
+            "message", title: "This link has expired", request: request, identity: nil,
+            values: ["paragraphs": ["The link is no longer valid: it was used already, or it is too old."],
+                     "linkURL": "/password/forgot", "linkText": "Ask for a new link"],
+            status: .notFound)
+    }
+
+    func readForm(_ request: Request) async throws -> [String: String] {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/x-www-form-urlencoded" else {
+            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded.")
+        }
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        var form: [String: String] = [:]
+        for (name, value) in FormBody.urlEncoded(String(buffer: buffer)) where form[name] == nil { form[name] = value }
+        return form
+    }
+
+    /// A state-changing form must carry the token of the session it was shown in, or (before sign-in) the
+    /// token in the browser's CSRF cookie. Another site can make a browser post, but cannot read either token.
+    func checkCSRF(_ form: [String: String], request: Request, session: Session?) throws {
+        let expected = session?.csrfToken ?? request.cookies[Self.csrfCookie]?.value ?? ""
+        guard let given = form["csrf"], !expected.isEmpty, constantTimeEqual(given, expected) else {
+            throw WebFailure(
+                status: .forbidden, title: "This form has expired",
+                message: "This form has expired or did not come from this site. Go back, reload the page and try again.")
+        }
+    }
+
+    func page(
+        _ template: String, title: String, request: Request, identity: Identity?, values: [String: Any],
+        status: HTTPResponse.Status = .ok, errors: [FieldError] = []
+    ) -> Response {
+        var context = values
+        context["title"] = title
+        context["site"] = configuration.jurisdiction.name
+        let signedIn = identity.map { !$0.awaitingSecondFactor && $0.user != nil } ?? false
+        context["signedIn"] = signedIn
+        var newCSRF: String?
+        if let session = identity?.session {
+            context["csrf"] = session.csrfToken
+        } else if let existing = request.cookies[Self.csrfCookie]?.value, existing.count == 64, existing.allSatisfy(\.isHexDigit) {
+            context["csrf"] = existing
+        } else {
+            let token = SecureRandom.token(bytes: 32)
+            newCSRF = token
+            context["csrf"] = token
+        }
+        context["hasErrors"] = !errors.isEmpty
+        context["errors"] = errors.map { ["field": $0.field, "message": $0.message] }
+        let html = views.render(template, context)
+        var response = Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: Self.htmlPolicy],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        if let newCSRF {
+            response.setCookie(
+                Cookie(name: Self.csrfCookie, value: newCSRF, path: "/", secure: secureCookies, httpOnly: true, sameSite: .strict))
+        }
+        return response
+    }
+
+    /// No script at all on these pages; styles only from our own stylesheet.
+    static let htmlPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    var secureCookies: Bool { configuration.publicURL.hasPrefix("https://") }
+
+    func sessionCookie(_ value: String) -> Cookie {
+        Cookie(
+            name: Authenticator.sessionCookie, value: value, maxAge: Int(configuration.security.sessionLifetime), path: "/",
+            secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    func expiredSessionCookie() -> Cookie {
+        Cookie(name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    /// The time step of the current, previous or next 30-second window whose code matches (clock drift allowance).
+    static func matchingStep(code: String, secret: String, now: Date = Date()) -> Int64? {
+        guard let number = Int(code) else { return nil }
+        let totp = TOTP(secret: secret)
+        for offset in [0, -1, 1] {
+            let date = now.addingTimeInterval(TimeInterval(offset * 30))
+            if totp.compute(date: date) == number { return Int64(date.timeIntervalSince1970 / 30) }
+        }
+        return nil
+    }
+
+    /// A recovery code: 10 characters from an alphabet without look-alikes, shown as xxxxx-xxxxx.
+    static func recoveryCode() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyz23456789")
+        var generator = SystemRandomNumberGenerator()
+        let chars = (0..<10).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }
+        return String(chars[0..<5]) + "-" + String(chars[5..<10])
+    }
+
+    static func normalizeRecovery(_ text: String) -> String {
+        let plain = text.lowercased().filter { $0.isLetter || $0.isNumber }
+        guard plain.count == 10 else { return plain }
+        return String(plain.prefix(5)) + "-" + String(plain.suffix(5))
+    }
+
+    static func grouped(_ key: String) -> String {
+        stride(from: 0, to: key.count, by: 4).map { start -> String in
+            let from = key.index(key.startIndex, offsetBy: start)
+            let to = key.index(from, offsetBy: min(4, key.count - start))
+            return String(key[from..<to])
+        }.joined(separator: " ")
+    }
+}
+
+/// A failure on a page, shown as a page (not JSON) with its status.
+struct WebFailure: Error {
+    var status: HTTPResponse.Status
+    var title: String
+    var message: String
+}
+
+struct WebFailureMiddleware: RouterMiddleware {
+    let controller: WebAuthController
+
+    func handle(
+        _ request: Request, context: CivitasRequestContext, next: (Request, CivitasRequestContext) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let failure as WebFailure {
+            return controller.page(
+                "message", title: failure.title, request: request, identity: nil, values: ["paragraphs": [failure.message]],
+                status: failure.status)
+        }
+    }
+}
+
+/// The page templates, loaded once at start.
+struct Views: Sendable {
+    let library: MustacheLibrary
+
+    static func load() async throws -> Views {
+        guard let url = Bundle.module.url(forResource: "templates", withExtension: nil, subdirectory: "Resources") else {
+            throw CivitasError(.unavailable, code: "templates_missing", message: "The page templates are missing from the build.")
+        }
+        return Views(library: try await MustacheLibrary(directory: url.path))
+    }
+
+    func render(_ template: String, _ context: [String: Any]) -> String {
+        library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>Page template \(template) is missing.</p>"
+    }
+}
+
+/// The words of the mails Civitas sends about accounts.
+enum Mails {
+    static func confirmEmail(site: String, link: String) -> String {
+        """
+        Hello,
+
+        You created an account with \(site). To confirm this is your email address, open this link:
+
+        \(link)
+
+        The link works for 7 days. If you did not create an account, you can ignore this message.
+
+        \(site)
+        """
+    }
+
+    static func resetPassword(site: String, link: String) -> String {
+        """
+        Hello,
+
+        Someone asked to reset the password of your \(site) account. To choose a new password, open this link:
+
+        \(link)
+
+        The link works for 1 hour and only once. If it was not you, ignore this message: your password has not changed.
+
+        \(site)
+        """
+    }
+
+    static func alreadyRegistered(site: String, publicURL: String) -> String {
+        """
+        Hello,
+
+        Someone tried to create a \(site) account with your email address, but you already have one.
+        If it was you, sign in at \(publicURL)/signin, or reset your password at \(publicURL)/password/forgot.
+        If it was not you, you can ignore this message.
+
+        \(site)
+        """
+    }
+}

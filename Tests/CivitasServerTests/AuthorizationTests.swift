@@ -1,0 +1,301 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import CivitasServer
+
+/// Everyone who might knock: the table below says what each of them gets on every route.
+enum TestActor: String, CaseIterable, Sendable {
+    case anonymous
+    case residentOwner, residentOther
+    case admin, supervisor, agent, crew, analyst
+    case adminOut, supervisorOut, agentOut, crewOut, analystOut
+    case partnerRead, partnerWrite, partnerBoth, partnerReadOut
+    case foreignAdmin
+
+    static let inside: [TestActor] = [.admin, .supervisor, .agent, .crew, .analyst]
+    static let outside: [TestActor] = [.adminOut, .supervisorOut, .agentOut, .crewOut, .analystOut]
+    static let staff = inside + outside
+    static let residents: [TestActor] = [.residentOwner, .residentOther]
+    static let partners: [TestActor] = [.partnerRead, .partnerWrite, .partnerBoth, .partnerReadOut]
+}
+
+/// The credentials each actor holds in a test app, and the request they are all about.
+struct ActorWorld: Sendable {
+    var cookies: [TestActor: String] = [:]
+    var bearers: [TestActor: String] = [:]
+    var userIDs: [TestActor: Int64] = [:]
+    var request: Int64 = 0
+    var otherRequest: Int64 = 0
+
+    /// Makes every actor: residents and staff with sessions (staff past their second factor), staff personal
+    /// tokens, partner clients with OAuth tokens from /oauth/token, and an admin of another jurisdiction.
+    static func make(_ app: TestApp, _ client: any TestClientProtocol) async throws -> ActorWorld {
+        var world = ActorWorld()
+        let stores = app.stores
+        try await stores.jurisdictions.ensure(Jurisdiction(id: "other.city", name: "Other City", timeZone: .gmt))
+        func account(_ actor: TestActor, email: String, kind: User.Kind, role: StaffRole?, departments: DepartmentScope, jurisdiction: String = "test.city") async throws {
+            let user = try await stores.users.create(
+                email: email, kind: kind, role: role, departments: departments, passwordHash: "$2b$04$unused", jurisdictionID: jurisdiction,
+                actor: "test", source: nil)
+            world.userIDs[actor] = user.id
+            if kind == .staff {
+                try await stores.users.setPendingTOTP(id: user.id, secret: SecureRandom.token(bytes: 16))
+                try await stores.users.enableTOTP(id: user.id, step: 1, recoveryCodeHashes: [])
+                let (_, token) = try await stores.credentials.createPersonalToken(
+                    userID: user.id, name: "test", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: jurisdiction)
+                world.bearers[actor] = token
+            }
+            let (cookie, _) = try await stores.sessions.create(
+                userID: user.id, jurisdictionID: jurisdiction, secondFactor: true, lifetime: 3600)
+            world.cookies[actor] = cookie
+        }
+        try await account(.residentOwner, email: "owner@example.org", kind: .resident, role: nil, departments: .only([]))
+        try await account(.residentOther, email: "other@example.org", kind: .resident, role: nil, departments: .only([]))
+        for (actor, role) in zip(TestActor.inside, StaffRole.allCases) {
+            try await account(actor, email: "\(actor.rawValue)@city.gov", kind: .staff, role: role, departments: .only(["Transportation"]))
+        }
+        for (actor, role) in zip(TestActor.outside, StaffRole.allCases) {
+            try await account(actor, email: "\(actor.rawValue)@city.gov", kind: .staff, role: role, departments: .only(["Public Works"]))
+        }
+        try await account(.foreignAdmin, email: "admin@other.gov", kind: .staff, role: .admin, departments: .all, jurisdiction: "other.city")
+
+        let partners: [(TestActor, [Scope], DepartmentScope)] = [
+            (.partnerRead, [.requestsRead], .all), (.partnerWrite, [.requestsWrite], .all),
+            (.partnerBoth, [.requestsRead, .requestsWrite], .all), (.partnerReadOut, [.requestsRead], .only(["Public Works"])),
+        ]
+        for (actor, scopes, departments) in partners {
+            let (registered, secret) = try await stores.credentials.createClient(
+                name: actor.rawValue, scopes: scopes, departments: departments, jurisdictionID: "test.city", actor: "test")
+            let response = try await client.execute(
+                uri: "/oauth/token", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", .authorization: basic(registered.id, secret)],
+                body: ByteBuffer(string: "grant_type=client_credentials"))
+            #expect(response.status == .ok, "\(response.text)")
+            let object = try #require(try response.json() as? [String: Any])
+            world.bearers[actor] = try #require(object["access_token"] as? String)
+        }
+
+        let pothole = try #require(try await stores.services.find(code: "POTHOLE", jurisdictionID: "test.city"))
+        let parameters = Open311Parameters([
+            ("service_code", "POTHOLE"), ("lat", "39.2904"), ("long", "-76.6122"), ("attribute[SIZE]", "large"),
+            ("description", "Deep hole by the school"), ("email", "owner@example.org"), ("first_name", "Olu"), ("phone", "555 0101"),
+        ])
+        let new = try NewServiceRequest.validate(parameters, service: pothole).get()
+        world.request = try await stores.requests.create(
+            new, service: pothole, jurisdictionID: "test.city", source: "web", residentID: world.userIDs[.residentOwner]
+        ).id
+        let bulky = try #require(try await stores.services.find(code: "BULKY", jurisdictionID: "test.city"))
+        let other = try NewServiceRequest.validate(
+            Open311Parameters([("service_code", "BULKY"), ("lat", "39.3"), ("long", "-76.6"), ("attribute[ITEMS][]", "furniture"), ("attribute[COUNT]", "1"), ("email", "other@example.org")]),
+            service: bulky
+        ).get()
+        world.otherRequest = try await stores.requests.create(
+            other, service: bulky, jurisdictionID: "test.city", source: "web", residentID: world.userIDs[.residentOther]
+        ).id
+        return world
+    }
+
+    /// Sends a request as `actor`: their bearer token on the API, their session cookie everywhere.
+    func send(
+        _ client: any TestClientProtocol, as actor: TestActor, _ method: HTTPRequest.Method, _ uri: String, json: String? = nil,
+        form: String? = nil
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if uri.hasPrefix("/api/"), let bearer = bearers[actor] { headers[.authorization] = "Bearer \(bearer)" }
+        if let cookie = cookies[actor] { headers[.cookie] = "\(Authenticator.sessionCookie)=\(cookie)" }
+        var body: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(string: json)
+        } else if let form {
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            body = ByteBuffer(string: form)
+        }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body)
+    }
+}
+
+func basic(_ id: String, _ secret: String) -> String {
+    "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()
+}
+
+/// One line of the authorization table: a declared route, a concrete call of it, and each actor's answer.
+struct RouteRule: Sendable, CustomStringConvertible {
+    var method: HTTPRequest.Method
+    /// The route as declared, e.g. `/api/v1/service-requests/:id`.
+    var route: String
+    /// The call made, with `{R}` standing for the request everyone is about.
+    var uri: String
+    var json: String? = nil
+    var form: String? = nil
+    var expected: [TestActor: Int]
+
+    init(
+        _ method: HTTPRequest.Method, _ route: String, _ uri: String? = nil, json: String? = nil, form: String? = nil,
+        all status: Int, except: [([TestActor], Int)] = []
+    ) {
+        self.method = method
+        self.route = route
+        self.uri = uri ?? route
+        self.json = json
+        self.form = form
+        var expected = Dictionary(uniqueKeysWithValues: TestActor.allCases.map { ($0, status) })
+        for (actors, answer) in except { for actor in actors { expected[actor] = answer } }
+        self.expected = expected
+    }
+
+    var description: String { "\(method.rawValue) \(uri)" }
+}
+
+/// The table: every route, every actor. Derived from `Permissions.table`, the API's 404-when-unreadable rule,
+/// and the pages' redirects; a new route without a line here fails `tableCoversEveryRoute`.
+let authorizationTable: [RouteRule] = {
+    let inside = TestActor.inside
+    let outside = TestActor.outside
+    let residents = TestActor.residents
+    let working: [TestActor] = [.admin, .supervisor, .agent, .crew]
+    let signedIn = residents + TestActor.staff
+    let item = "/api/v1/service-requests/{id}"
+    return [
+        // Public
+        RouteRule(.get, "/", all: 200),
+        RouteRule(.get, "/healthz", all: 200),
+        RouteRule(.get, "/metrics", all: 200),
+        RouteRule(.get, "/media/{id}", "/media/unknown", all: 404),
+        RouteRule(.get, "/assets/{name}", "/assets/civitas.css", all: 200),
+        RouteRule(.get, "/open311/v2/{document}", "/open311/v2/services.json", all: 200),
+        RouteRule(.get, "/open311/{document}", "/open311/discovery.json", all: 200),
+        // Open311 answers only with a format extension, as the spec's URLs have one.
+        RouteRule(.get, "/open311/v2/services", all: 404),
+        RouteRule(.get, "/open311/v2/requests", all: 404),
+        RouteRule(.post, "/open311/v2/services", all: 404),
+        RouteRule(.post, "/open311/v2/requests", all: 404),
+        RouteRule(.post, "/open311/v2/tokens", all: 404),
+        RouteRule(.get, "/open311/v2/tokens", all: 404),
+        RouteRule(.get, "/open311/v2/services/{file}", "/open311/v2/services/POTHOLE.json", all: 200),
+        RouteRule(.get, "/open311/v2/requests/{file}", "/open311/v2/requests/{R}.json", all: 200),
+        RouteRule(.get, "/open311/v2/tokens/{file}", "/open311/v2/tokens/none.json", all: 404),
+        // Open311 submissions answer to the api_key, not to sessions or bearer tokens.
+        RouteRule(.post, "/open311/v2/{document}", "/open311/v2/requests.json", form: "service_code=POTHOLE", all: 403),
+        RouteRule(.post, "/oauth/token", form: "grant_type=client_credentials", all: 401),
+        // API v1
+        RouteRule(.get, "/api/v1/openapi.json", all: 200),
+        RouteRule(.get, "/api/v1/me", all: 200, except: [([.anonymous], 401)]),
+        RouteRule(.get, "/api/v1/service-requests", all: 200, except: [([.anonymous], 401), ([.partnerWrite], 403)]),
+        RouteRule(
+            .get, item, "/api/v1/service-requests/{R}", all: 404,
+            except: [([.anonymous], 401), ([.residentOwner] + inside + [.partnerRead, .partnerBoth], 200)]),
+        RouteRule(
+            .patch, item, "/api/v1/service-requests/{R}", json: #"{"priority":"high"}"#, all: 404,
+            except: [
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .partnerBoth], 200), ([.agent, .crew, .analyst, .partnerRead], 403),
+            ]),
+        RouteRule(
+            .patch, item, "/api/v1/service-requests/{R}", json: #"{"status":"open"}"#, all: 404,
+            except: [([.anonymous] + residents, 401), (working + [.partnerBoth], 200), ([.analyst, .partnerRead], 403)]),
+        RouteRule(
+            .get, item + "/notes", "/api/v1/service-requests/{R}/notes", all: 404,
+            except: [([.anonymous], 401), ([.residentOwner] + inside + [.partnerRead, .partnerBoth], 200)]),
+        RouteRule(
+            .post, item + "/notes", "/api/v1/service-requests/{R}/notes", json: #"{"body":"Checked on site","visibility":"internal"}"#,
+            all: 404,
+            except: [([.anonymous] + residents, 401), (working + [.partnerBoth], 201), ([.analyst, .partnerRead], 403)]),
+        RouteRule(
+            .post, "/api/v1/service-requests",
+            json: #"{"service_code":"POTHOLE","lat":39.29,"long":-76.61,"attributes":{"SIZE":"large"}}"#, all: 403,
+            except: [
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerWrite, .partnerBoth], 201),
+                ([.foreignAdmin], 400),
+            ]),
+        // Pages
+        RouteRule(.get, "/signin", all: 200, except: [(signedIn, 303)]),
+        RouteRule(.post, "/signin", form: "email=a%40b.org&password=x", all: 403),
+        RouteRule(.get, "/signin/verify", all: 303),
+        RouteRule(.post, "/signin/verify", form: "code=123456", all: 303),
+        RouteRule(.get, "/account/two-factor", all: 303),
+        RouteRule(.post, "/account/two-factor", form: "code=123456", all: 303),
+        RouteRule(.get, "/register", all: 200),
+        RouteRule(.post, "/register", form: "email=a%40b.org&password=x", all: 403),
+        RouteRule(.get, "/verify-email", "/verify-email?token=nope", all: 404),
+        RouteRule(.post, "/verify-email", form: "token=nope", all: 403),
+        RouteRule(.get, "/password/forgot", all: 200),
+        RouteRule(.post, "/password/forgot", form: "email=a%40b.org", all: 403),
+        RouteRule(.get, "/password/reset", "/password/reset?token=nope", all: 404),
+        RouteRule(.post, "/password/reset", form: "token=nope&password=x", all: 403),
+        RouteRule(.get, "/account", all: 303, except: [(signedIn, 200)]),
+        RouteRule(.post, "/signout", form: "", all: 403),
+        RouteRule(.post, "/account/signout-everywhere", form: "", all: 303, except: [(signedIn, 403)]),
+        RouteRule(.post, "/account/delete", form: "password=x", all: 303, except: [(residents, 403)]),
+        RouteRule(.get, "/staff", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+    ]
+}()
+
+@Suite("Authorization: one table of route × actor → answer")
+struct AuthorizationTests {
+    @Test("the table covers every route the app declares")
+    func tableCoversEveryRoute() async throws {
+        try await TestApp.with { app, _ in
+            let declared = Set(app.routes.map { "\($0.method.rawValue) \($0.path)" })
+            let covered = Set(authorizationTable.map { "\($0.method.rawValue) \($0.route)" })
+            #expect(declared.subtracting(covered).sorted() == [], "routes with no line in the authorization table")
+            #expect(covered.subtracting(declared).sorted() == [], "table lines for routes that do not exist")
+        }
+    }
+
+    @Test("every actor gets the table's answer on every route", arguments: authorizationTable)
+    func answers(rule: RouteRule) async throws {
+        try await TestApp.with { app, client in
+            let world = try await ActorWorld.make(app, client)
+            var wrong: [String] = []
+            for actor in TestActor.allCases {
+                let uri = rule.uri.replacingOccurrences(of: "{R}", with: String(world.request))
+                let response = try await world.send(client, as: actor, rule.method, uri, json: rule.json, form: rule.form)
+                let expected = rule.expected[actor]!
+                if Int(response.status.code) != expected {
+                    wrong.append("\(actor.rawValue): expected \(expected), got \(response.status.code) \(response.text.prefix(100))")
+                }
+            }
+            #expect(wrong.isEmpty, "\(rule): \(wrong.joined(separator: "\n"))")
+        }
+    }
+
+    @Test("lists and reads show each actor only what is theirs to see")
+    func visibility() async throws {
+        try await TestApp.with { app, client in
+            let world = try await ActorWorld.make(app, client)
+            let canSee: Set<TestActor> = Set([.residentOwner] + TestActor.inside + [.partnerRead, .partnerBoth])
+            for actor in TestActor.allCases where actor != .anonymous && actor != .partnerWrite {
+                let list = try await world.send(client, as: actor, .get, "/api/v1/service-requests?limit=200")
+                #expect(list.status == .ok, "\(actor)")
+                let items = try #require((try list.json() as? [String: Any])?["items"] as? [[String: Any]])
+                let ids = Set(items.compactMap { ($0["id"] as? NSNumber)?.int64Value })
+                #expect(ids.contains(world.request) == canSee.contains(actor), "\(actor) list visibility")
+                // A resident's list holds only their own requests.
+                if actor == .residentOwner { #expect(ids == [world.request]) }
+                if actor == .residentOther { #expect(ids == [world.otherRequest]) }
+                // Lists never carry personal data.
+                #expect(items.allSatisfy { $0["reporter"] == nil })
+            }
+            // Who gets the reporter's details on a single read.
+            let personal: Set<TestActor> = [.residentOwner, .admin, .supervisor, .agent, .crew, .partnerRead, .partnerBoth]
+            for actor in canSee {
+                let read = try await world.send(client, as: actor, .get, "/api/v1/service-requests/\(world.request)?purpose=callback")
+                let object = try #require(try read.json() as? [String: Any])
+                let reporter = object["reporter"] as? [String: Any]
+                #expect((reporter != nil) == personal.contains(actor), "\(actor) personal data")
+                if let reporter { #expect(reporter["email"] as? String == "owner@example.org") }
+            }
+            // Every staff and partner read of personal data is in the audit chain, with its purpose.
+            let entries = try await app.stores.audit.entries(person: "user:\(world.userIDs[.residentOwner]!)", jurisdictionID: "test.city")
+            let reads = entries.filter { $0.event.action == "request.read_personal" }
+            #expect(Set(reads.map(\.event.actor)).count == personal.count - 1)
+            #expect(reads.allSatisfy { $0.event.purpose == "callback" && $0.event.fields.contains("email") })
+            #expect(try await app.stores.audit.verify(jurisdictionID: "test.city").intact)
+        }
+    }
+}
