@@ -127,7 +127,7 @@ public struct AppConfiguration: Sendable {
             accessTokenLifetime: TimeInterval(try bounded("oauth.tokenLifetimeSeconds", "OAUTH_TOKEN_LIFETIME_SECONDS", 900, 1...86400)),
             signInPerMinute: try bounded("rateLimit.signInPerMinute", "RATE_LIMIT_SIGN_IN_PER_MINUTE", 20, 1...1_000_000_000),
             open311PostPerMinute: try bounded(
-                "rateLimit.open311PostPerMinute", "RATE_LIMIT_OPEN311_POST_PER_MINUTE", 120, 1...1_000_000_000),
+                "rateLimit.submissionsPerMinute", "RATE_LIMIT_SUBMISSIONS_PER_MINUTE", 120, 1...1_000_000_000),
             apiPerMinute: try bounded("rateLimit.apiPerMinute", "RATE_LIMIT_API_PER_MINUTE", 1200, 1...1_000_000_000),
             trustForwardedFor: reader.bool(forKey: "http.trustForwardedFor", default: false))
         mail = MailSettings(

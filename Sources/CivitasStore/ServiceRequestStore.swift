@@ -155,6 +155,9 @@ public struct ServiceRequestStore: Sendable {
                     try await Self.applyStatus(
                         id: id, jurisdictionID: jurisdictionID, to: .closed, note: closed.note, actor: source, at: closed.at,
                         sql: sql)
+                    try await AuditStore.append(
+                        AuditEvent(actor: source, action: "request.update", subject: "service_request:\(id)", fields: ["status", "public_note"]),
+                        jurisdictionID: jurisdictionID, at: closed.at, sql: sql)
                 }
                 ids.append(id)
             }

@@ -34,7 +34,7 @@ struct TestApp: Sendable {
         let defaults: [AbsoluteConfigKey: ConfigValue] = [
             "auth.bcryptCost": .init(.int(4), isSecret: false),
             "rateLimit.signInPerMinute": .init(.int(100_000), isSecret: false),
-            "rateLimit.open311PostPerMinute": .init(.int(100_000), isSecret: false),
+            "rateLimit.submissionsPerMinute": .init(.int(100_000), isSecret: false),
             "rateLimit.apiPerMinute": .init(.int(100_000), isSecret: false),
         ]
         for (key, value) in defaults where values[key] == nil { values[key] = value }

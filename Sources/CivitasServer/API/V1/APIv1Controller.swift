@@ -69,7 +69,7 @@ struct APIv1Controller: Sendable {
         let identity = try await authenticate(request, context: context)
         let jurisdiction = identity.actor.jurisdictionID ?? ""
         try require(identity, .readRequests, on: .jurisdiction(jurisdiction))
-        let parameters = request.uri.queryParameters
+        let parameters = Self.query(request)
         var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
         query.includePrivate = false
         switch identity.actor {
@@ -77,33 +77,33 @@ struct APIv1Controller: Sendable {
         case .staff(_, _, _, let departments, _), .partner(_, _, _, let departments): query.departments = departments
         case .anonymous: throw Problem.unauthenticated(nil)
         }
-        if let codes = parameters["service_code"].map(String.init), !codes.isEmpty {
+        if let codes = parameters["service_code"], !codes.isEmpty {
             query.serviceCodes = codes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        if let status = parameters["status"].map(String.init) {
+        if let status = parameters["status"] {
             guard let parsed = RequestStatus(rawValue: status) else {
                 throw Problem(.badRequest, code: "invalid_parameter", detail: "status must be open or closed.", field: "status")
             }
             query.statuses = [parsed]
         }
-        if let department = parameters["department"].map(String.init) { query.department = department }
-        if let bbox = parameters["bbox"].map(String.init) { query.area = try BoundingBox.parse(bbox) }
+        if let department = parameters["department"] { query.department = department }
+        if let bbox = parameters["bbox"] { query.area = try BoundingBox.parse(bbox) }
         query.requestedFrom = try dateParameter(parameters, "requested_after")
         query.requestedTo = try dateParameter(parameters, "requested_before")
-        if let text = parameters["q"].map(String.init) {
+        if let text = parameters["q"] {
             guard text.count <= 200 else {
                 throw Problem(.badRequest, code: "invalid_parameter", detail: "q may have at most 200 characters.", field: "q")
             }
             query.text = text
         }
         var limit = 50
-        if let text = parameters["limit"].map(String.init) {
+        if let text = parameters["limit"] {
             guard let number = Int(text), (1...200).contains(number) else {
                 throw Problem(.badRequest, code: "invalid_parameter", detail: "limit must be a whole number from 1 to 200.", field: "limit")
             }
             limit = number
         }
-        if let cursor = parameters["cursor"].map(String.init) { query.after = try RequestCursor.parse(cursor) }
+        if let cursor = parameters["cursor"] { query.after = try RequestCursor.parse(cursor) }
         query.limit = limit + 1
         let found = try await stores.requests.search(query)
         let page = Array(found.prefix(limit))
@@ -117,7 +117,7 @@ struct APIv1Controller: Sendable {
         var body = summary(found)
         let target = Self.target(found)
         if Permissions.decide(identity.actor, .readPersonalData, on: target).allowed {
-            let purpose = request.uri.queryParameters["purpose"].map(String.init) ?? request.headers[.civitasPurpose]
+            let purpose = Self.query(request)["purpose"] ?? request.headers[.civitasPurpose]
             if let purpose, purpose.count > 200 {
                 throw Problem(.badRequest, code: "invalid_parameter", detail: "purpose may have at most 200 characters.", field: "purpose")
             }
@@ -351,8 +351,15 @@ struct APIv1Controller: Sendable {
         }
     }
 
-    func dateParameter(_ parameters: Parameters, _ name: String) throws -> Date? {
-        guard let text = parameters[Substring(name)].map(String.init) else { return nil }
+    /// The query string decoded as a form (`+` is a space); the first value of each name.
+    static func query(_ request: Request) -> [String: String] {
+        var values: [String: String] = [:]
+        for (name, value) in FormBody.urlEncoded(request.uri.query ?? "") where values[name] == nil { values[name] = value }
+        return values
+    }
+
+    func dateParameter(_ parameters: [String: String], _ name: String) throws -> Date? {
+        guard let text = parameters[name] else { return nil }
         guard let date = W3CDateTime.parse(text) else {
             throw Problem(.badRequest, code: "invalid_parameter", detail: "\(name) must be a date and time such as 2026-11-23T15:04:05Z.", field: name)
         }
