@@ -5,7 +5,9 @@ import time
 
 import requests
 
-from conftest import Server, _postgres_database
+import re
+
+from conftest import Server, _postgres_database, run
 
 
 def test_two_instances_share_one_postgres(tmp_path):
@@ -47,3 +49,39 @@ def test_two_instances_share_one_postgres(tmp_path):
     finally:
         assert second.stop() == 0
         assert first.stop() == 0
+
+
+def test_limits_and_sessions_hold_across_instances(tmp_path):
+    """A rate limit counts every instance's requests; a session made on one instance is good on the other."""
+    database = _postgres_database()
+    limits = {"RATE_LIMIT_SUBMISSIONS_PER_MINUTE": "6", "AUTH_BCRYPT_COST": "4"}
+    first = Server(tmp_path, database, env=limits)
+    second = Server(tmp_path, database, demo=False, env=limits)
+    try:
+        key = first.apikey()
+        form = {"api_key": key, "service_code": "SEWER", "address_string": "1 Limit St"}
+        # Windows are whole minutes: start well inside one so the ten posts fall in the same window.
+        if time.time() % 60 > 50:
+            time.sleep(61 - time.time() % 60)
+        answers = [requests.post(target.open311 + "/requests.json", data=form).status_code
+                   for target in [first, second] * 5]
+        # Six in the window, whichever instance took them; then 429 from both.
+        assert answers == [200] * 6 + [429] * 4, answers
+
+        code, out, err = run(["users", "add", "--email", "sam@city.gov", "--role", "admin", "--database", database], cwd=tmp_path)
+        assert code == 0, err
+        browser = requests.Session()
+        link = re.search(r"/password/reset\?token=[0-9a-f]+", out).group(0)
+        form_page = browser.get(first.base + link)
+        token = re.search(r'name="token" value="([0-9a-f]+)"', form_page.text).group(1)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form_page.text).group(1)
+        browser.post(first.base + "/password/reset", data={"csrf": csrf, "token": token, "password": "admin passphrase here"})
+        page = browser.get(second.base + "/signin")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+        answer = browser.post(second.base + "/signin", data={"csrf": csrf, "email": "sam@city.gov", "password": "admin passphrase here"})
+        # Signed in on the second instance; the first knows the session (it is waiting for the second factor).
+        assert answer.url.endswith("/account/two-factor")
+        assert browser.get(first.base + "/account/two-factor").status_code == 200
+    finally:
+        first.stop()
+        second.stop()
