@@ -29,7 +29,7 @@ case "$engine" in
 esac
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LOG_LEVEL=warning "$binary" serve --demo --http-port "$port" --database "$database" > "$work/serve.log" 2>&1 &
+RATE_LIMIT_SUBMISSIONS_PER_MINUTE=1000000000 RATE_LIMIT_API_PER_MINUTE=1000000000 LOG_LEVEL=warning "$binary" serve --demo --http-port "$port" --database "$database" > "$work/serve.log" 2>&1 &
 server=$!
 cleanup() { kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"; }
 trap 'cleanup; type stop_throwaway_postgres >/dev/null 2>&1 && stop_throwaway_postgres || true' EXIT
@@ -38,6 +38,11 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && 
 export CIVITAS_API_KEY=$("$binary" apikey create --name bench --database "$database")
 export CIVITAS_MAX_ID=360
 base="http://127.0.0.1:$port"
+credentials=$("$binary" clients create --name bench --scopes requests:read --database "$database" 2>/dev/null)
+client_id=$(echo "$credentials" | sed -n 's/^client_id: //p')
+client_secret=$(echo "$credentials" | sed -n 's/^client_secret: //p')
+export CIVITAS_TOKEN=$(curl -fs -u "$client_id:$client_secret" -d grant_type=client_credentials "$base/oauth/token" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 echo "civitas $engine, $connections connections, $threads wrk threads, $duration each, $(nproc) cores"
 
 echo; echo "### POST /open311/v2/requests.json"
@@ -46,4 +51,6 @@ echo; echo "### GET /open311/v2/requests/{id}.json"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency -s Benchmarks/open311/get_one.lua "$base"
 echo; echo "### GET /open311/v2/requests.json?service_code=POTHOLE&status=open (newest first, up to 1000)"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency "$base/open311/v2/requests.json?service_code=POTHOLE&status=open"
+echo; echo "### GET /api/v1/service-requests/{id} (partner token; each read of personal data is audited)"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency -s Benchmarks/open311/api_get.lua "$base"
 echo; echo "server memory (max RSS, KiB): $(grep VmHWM /proc/$server/status | awk '{print $2}')"

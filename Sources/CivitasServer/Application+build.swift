@@ -50,12 +50,12 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
 
                         """)))
     }
+    let limiter = RateLimiter(stores: stores)
     Open311Controller<CivitasRequestContext>(
-        stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date()
+        stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date(), limiter: limiter
     ).addRoutes(to: router)
     OperationsController<CivitasRequestContext>(stores: stores, registry: registry).addRoutes(to: router)
     let auth = try await Authenticator.make(stores: stores, configuration: configuration)
-    let limiter = RateLimiter(store: stores.rateLimits)
     OAuthController(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
     try APIv1Controller(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
     WebAuthController(

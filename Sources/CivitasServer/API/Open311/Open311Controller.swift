@@ -19,7 +19,9 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
     let requests: TTLCache<String, ServiceRequest>
     let limiter: RateLimiter
 
-    init(stores: Stores, configuration: AppConfiguration, jurisdictions: JurisdictionDirectory, startedAt: Date) {
+    init(
+        stores: Stores, configuration: AppConfiguration, jurisdictions: JurisdictionDirectory, startedAt: Date, limiter: RateLimiter
+    ) {
         self.stores = stores
         self.configuration = configuration
         self.jurisdictions = jurisdictions
@@ -27,7 +29,7 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
         apiKeys = TTLCache(ttl: configuration.cacheTTL)
         services = TTLCache(ttl: configuration.cacheTTL)
         requests = TTLCache(ttl: configuration.cacheTTL)
-        limiter = RateLimiter(store: stores.rateLimits)
+        self.limiter = limiter
     }
 
     /// Requests over a longer range than this are refused, as the spec says.
