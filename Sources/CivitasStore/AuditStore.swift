@@ -71,13 +71,21 @@ public struct AuditStore: Sendable {
     public static func append(_ event: AuditEvent, jurisdictionID: String, at date: Date = Date(), sql: any SQLDatabase)
         async throws
     {
-        try await sql.insert(into: "audit_heads").columns("jurisdiction_id", "seq", "hash")
-            .values(SQLBind(jurisdictionID), SQLBind(Int64(0)), SQLBind(genesis))
-            .ignoringConflicts().run()
-        let select = sql.select().columns("seq", "hash").from("audit_heads").where("jurisdiction_id", .equal, jurisdictionID)
-        // PostgreSQL: lock the head so concurrent appends queue; SQLite has one writer already.
-        if sql.dialect.name == "postgresql" { select.lockingClause(SQLRaw("FOR UPDATE")) }
-        guard let head = try await select.first() else {
+        func lockedHead() async throws -> (any SQLRow)? {
+            let select = sql.select().columns("seq", "hash").from("audit_heads").where("jurisdiction_id", .equal, jurisdictionID)
+            // PostgreSQL: lock the head so concurrent appends queue; SQLite has one writer already.
+            if sql.dialect.name == "postgresql" { select.lockingClause(SQLRaw("FOR UPDATE")) }
+            return try await select.first()
+        }
+        var found = try await lockedHead()
+        if found == nil {
+            // The jurisdiction's first entry: make the head (another transaction may be making it too).
+            try await sql.insert(into: "audit_heads").columns("jurisdiction_id", "seq", "hash")
+                .values(SQLBind(jurisdictionID), SQLBind(Int64(0)), SQLBind(genesis))
+                .ignoringConflicts().run()
+            found = try await lockedHead()
+        }
+        guard let head = found else {
             throw CivitasError(.unavailable, code: "audit_unavailable", message: "The audit chain could not be read.")
         }
         let seq = try head.decode(column: "seq", as: Int64.self) + 1

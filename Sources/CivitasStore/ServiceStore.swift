@@ -14,7 +14,7 @@ public struct ServiceStore: Sendable {
     }
 
     /// Creates or updates services by `service_code`, all in one transaction.
-    public func upsert(_ services: [ServiceDefinition], jurisdictionID: String, now: Date = Date()) async throws
+    public func upsert(_ services: [ServiceDefinition], jurisdictionID: String, actor: String = "cli", now: Date = Date()) async throws
         -> ImportResult
     {
         try await database.transaction { sql in
@@ -46,11 +46,16 @@ public struct ServiceStore: Sendable {
                             .set(excludedValueOf: "updated_at")
                     }
                     .run()
-                if existing.contains(service.code) {
+                let updated = existing.contains(service.code)
+                if updated {
                     result.updated.append(service.code)
                 } else {
                     result.created.append(service.code)
                 }
+                try await AuditStore.append(
+                    AuditEvent(
+                        actor: actor, action: updated ? "service.update" : "service.create", subject: "service:\(service.code)"),
+                    jurisdictionID: jurisdictionID, at: now, sql: sql)
             }
             return result
         }

@@ -102,7 +102,7 @@ struct IdentityStoreTests {
             #expect(after?.assigneeID == nil)
             let verification = try await audit.verify(jurisdictionID: test.jurisdiction)
             #expect(verification.intact)
-            #expect(verification.entries == 2)
+            #expect(verification.entries == 3)
         }
     }
 
