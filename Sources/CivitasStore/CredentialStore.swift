@@ -99,8 +99,13 @@ public struct CredentialStore: Sendable {
     // MARK: personal tokens
 
     public func createPersonalToken(
-        userID: Int64, name: String, scopes: [Scope], lifetime: TimeInterval?, jurisdictionID: String, now: Date = Date()
+        userID: Int64, name: String, scopes: [Scope], lifetime: TimeInterval?, jurisdictionID: String, source: String? = "cli",
+        now: Date = Date()
     ) async throws -> (PersonalToken, token: String) {
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 100 else {
+            throw CivitasError.invalid("token_name_invalid", "Give the token a name of 1 to 100 characters.", field: "name")
+        }
         guard !scopes.isEmpty else {
             throw CivitasError.invalid("scope_required", "Give the token at least one scope.", field: "scopes")
         }
@@ -117,7 +122,7 @@ public struct CredentialStore: Sendable {
                     ).returning("id").first()?.decode(column: "id", as: Int64.self)
             else { throw CivitasError(.unavailable, code: "insert_failed", message: "The token could not be stored.") }
             try await AuditStore.append(
-                AuditEvent(actor: "staff:\(userID)", action: "token.create", subject: "personal_token:\(id)", source: "cli"),
+                AuditEvent(actor: "staff:\(userID)", action: "token.create", subject: "personal_token:\(id)", source: source),
                 jurisdictionID: jurisdictionID, at: now, sql: sql)
             return id
         }
@@ -146,14 +151,34 @@ public struct CredentialStore: Sendable {
         }
     }
 
-    public func revokePersonalToken(id: Int64, jurisdictionID: String, actor: String, now: Date = Date()) async throws {
+    /// A staff member's live tokens, newest first.
+    public func personalTokens(userID: Int64, now: Date = Date()) async throws -> [PersonalToken] {
+        try await database.read { sql in
+            try await sql.select().column("*").from("personal_tokens").where("user_id", .equal, userID)
+                .where("revoked_at", .is, SQLLiteral.null).orderBy("id", .descending).all()
+                .map { row in
+                    PersonalToken(
+                        id: try row.decode(column: "id", as: Int64.self),
+                        jurisdictionID: try row.decode(column: "jurisdiction_id", as: String.self),
+                        userID: try row.decode(column: "user_id", as: Int64.self),
+                        name: try row.decode(column: "name", as: String.self),
+                        scopes: (try? Scope.parseList(try row.decode(column: "scopes", as: String.self))) ?? [],
+                        expiresAt: try row.decode(column: "expires_at", as: Int64?.self).map(Clock.date))
+                }
+                .filter { $0.expiresAt.map { $0 > now } ?? true }
+        }
+    }
+
+    public func revokePersonalToken(id: Int64, jurisdictionID: String, actor: String, source: String? = "cli", now: Date = Date())
+        async throws
+    {
         try await database.transaction { sql in
             let found = try await sql.select().column("id").from("personal_tokens").where("id", .equal, id)
                 .where("jurisdiction_id", .equal, jurisdictionID).first()
             guard found != nil else { throw CivitasError.notFound("token_not_found", "There is no token \(id).") }
             try await sql.update("personal_tokens").set("revoked_at", to: Clock.millis(now)).where("id", .equal, id).run()
             try await AuditStore.append(
-                AuditEvent(actor: actor, action: "token.revoke", subject: "personal_token:\(id)", source: "cli"),
+                AuditEvent(actor: actor, action: "token.revoke", subject: "personal_token:\(id)", source: source),
                 jurisdictionID: jurisdictionID, at: now, sql: sql)
         }
     }

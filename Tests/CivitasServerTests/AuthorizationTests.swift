@@ -231,6 +231,8 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.post, "/signout", form: "", all: 403),
         RouteRule(.post, "/account/signout-everywhere", form: "", all: 303, except: [(signedIn, 403)]),
         RouteRule(.post, "/account/delete", form: "password=x", all: 303, except: [(residents, 403)]),
+        RouteRule(.post, "/account/tokens", form: "name=x&scope=requests%3Aread", all: 303, except: [(TestActor.staff, 403)]),
+        RouteRule(.post, "/account/tokens/{id}/revoke", "/account/tokens/1/revoke", form: "", all: 303, except: [(TestActor.staff, 403)]),
         RouteRule(.get, "/staff", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
     ]
 }()

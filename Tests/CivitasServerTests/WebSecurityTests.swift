@@ -210,6 +210,37 @@ struct WebSecurityTests {
         }
     }
 
+    @Test("staff make and revoke their own personal tokens on the account page; the token is shown once")
+    func personalTokens() async throws {
+        try await TestApp.with { app, client in
+            let id = try await makeStaff(app)
+            let (cookie, _) = try await app.stores.sessions.create(userID: id, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
+            let browser = Browser(client)
+            browser.cookies[Authenticator.sessionCookie] = cookie
+            try await browser.get("/account")
+            let noScope = try await browser.post("/account/tokens", [("name", "nightly export")])
+            #expect(noScope.status == .badRequest)
+            let made = try await browser.post("/account/tokens", [("name", "nightly export"), ("scope", "requests:read")])
+            #expect(made.status == .created)
+            let token = try #require(made.text.firstMatch(of: /civp_[0-9a-f]{64}/).map { String($0.0) })
+            let me = try await client.execute(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer \(token)"])
+            #expect(me.status == .ok)
+            let shown = try await browser.get("/account")
+            #expect(shown.text.contains("nightly export") && !shown.text.contains(token))
+            let tokenID = try #require(try await app.stores.credentials.personalTokens(userID: id).first?.id)
+            // Another staff member cannot revoke it.
+            let other = try await makeStaff(app, email: "other@city.gov")
+            let (otherCookie, _) = try await app.stores.sessions.create(userID: other, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
+            let stranger = Browser(client)
+            stranger.cookies[Authenticator.sessionCookie] = otherCookie
+            try await stranger.get("/account")
+            #expect(try await stranger.post("/account/tokens/\(tokenID)/revoke", []).status == .notFound)
+            #expect(try await browser.post("/account/tokens/\(tokenID)/revoke", []).status == .seeOther)
+            let after = try await client.execute(uri: "/api/v1/me", method: .get, headers: [.authorization: "Bearer \(token)"])
+            #expect(after.status == .unauthorized)
+        }
+    }
+
     @Test("idle sessions end; signing out everywhere ends them all")
     func sessionEnds() async throws {
         try await TestApp.with { app, client in

@@ -46,6 +46,8 @@ struct WebAuthController: Sendable {
         router.post("signout", use: signOut)
         router.post("account/signout-everywhere", use: signOutEverywhere)
         router.post("account/delete", use: deleteAccount)
+        router.post("account/tokens", use: createToken)
+        router.post("account/tokens/:id/revoke", use: revokeToken)
         router.get("staff", use: staffHome)
     }
 
@@ -366,7 +368,8 @@ struct WebAuthController: Sendable {
     }
 
     func accountPage(
-        _ request: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = []
+        _ request: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = [],
+        extra: [String: Any] = [:]
     ) async throws -> Response {
         let sessions = try await stores.sessions.count(userID: user.id)
         var values: [String: Any] = [
@@ -374,6 +377,18 @@ struct WebAuthController: Sendable {
             "role": user.role?.rawValue ?? "", "departments": departmentText(user.departments), "sessionCount": sessions,
             "sessionWord": sessions == 1 ? "device" : "devices",
         ]
+        if user.kind == .staff {
+            let tokens = try await stores.credentials.personalTokens(userID: user.id)
+            values["hasTokens"] = !tokens.isEmpty
+            values["tokens"] = tokens.map { token -> [String: Any] in
+                [
+                    "id": token.id, "name": token.name, "scopes": token.scopes.map(\.rawValue).joined(separator: ", "),
+                    "expires": token.expiresAt.map {
+                        "expires " + $0.formatted(Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone))
+                    } ?? "does not expire",
+                ]
+            }
+        }
         if user.kind == .resident {
             var query = ServiceRequestQuery(jurisdictionID: user.jurisdictionID)
             query.residentID = user.id
@@ -388,6 +403,7 @@ struct WebAuthController: Sendable {
                 ]
             }
         }
+        values.merge(extra) { $1 }
         return page("account", title: "Your account", request: request, identity: identity, values: values, status: status, errors: errors)
     }
 
@@ -433,6 +449,51 @@ struct WebAuthController: Sendable {
             values: ["paragraphs": ["Your account and your contact details are deleted. Thank you for helping your city."]])
         response.setCookie(expiredSessionCookie())
         return response
+    }
+
+    // MARK: personal tokens
+
+    /// The signed-in staff member, past the second factor, or nil.
+    func signedInStaff(_ request: Request) async throws -> (Identity, User)? {
+        guard let identity = try await auth.identifySession(request), !identity.awaitingSecondFactor, let user = identity.user,
+            user.kind == .staff
+        else { return nil }
+        return (identity, user)
+    }
+
+    func createToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let pairs = FormBody.urlEncoded(String(buffer: buffer))
+        var form: [String: String] = [:]
+        for (name, value) in pairs where form[name] == nil { form[name] = value }
+        try checkCSRF(form, request: request, session: identity.session)
+        let scopes = pairs.filter { $0.0 == "scope" }.compactMap { Scope(rawValue: $0.1) }
+        do {
+            let (_, token) = try await stores.credentials.createPersonalToken(
+                userID: user.id, name: form["name"] ?? "", scopes: scopes, lifetime: 90 * 86400, jurisdictionID: user.jurisdictionID,
+                source: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))
+            var response = try await accountPage(request, identity: identity, user: user, extra: ["newToken": token])
+            response.status = .created
+            return response
+        } catch let error as CivitasError {
+            return try await accountPage(
+                request, identity: identity, user: user, status: .badRequest,
+                errors: [FieldError(field: error.field == "scopes" ? "scope-read" : "name", message: error.message)])
+        }
+    }
+
+    func revokeToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: identity.session)
+        guard let id = context.parameters.get("id").flatMap(Int64.init),
+            try await stores.credentials.personalTokens(userID: user.id).contains(where: { $0.id == id })
+        else { throw WebFailure(status: .notFound, title: "No such token", message: "You have no live token with that number.") }
+        try await stores.credentials.revokePersonalToken(
+            id: id, jurisdictionID: user.jurisdictionID, actor: "staff:\(user.id)",
+            source: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))
+        return redirect("/account")
     }
 
     // MARK: staff
