@@ -63,11 +63,11 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
         }
 
         let description = parameters["description"]
-        if let description, description.count > maximumDescriptionLength {
+        if let description, description.unicodeScalars.count > maximumDescriptionLength {
             errors.append(
                 .invalid(
                     "description_too_long",
-                    "description is \(description.count) characters long; the limit is \(maximumDescriptionLength).",
+                    "description is \(description.unicodeScalars.count) characters long; the limit is \(maximumDescriptionLength).",
                     field: "description"))
         }
 
@@ -75,7 +75,7 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
             ("first_name", 200), ("last_name", 200), ("phone", 50), ("device_id", 200), ("account_id", 200),
             ("address_string", 1000), ("address_id", 100), ("zipcode", 20), ("media_url", 2048),
         ] {
-            if let value = parameters[name], value.count > limit {
+            if let value = parameters[name], value.unicodeScalars.count > limit {
                 errors.append(.invalid("\(name)_too_long", "\(name) must be at most \(limit) characters.", field: name))
             }
         }
@@ -131,7 +131,7 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
         switch attribute.datatype {
         case .string, .text:
             let limit = attribute.datatype == .string ? 1000 : 4000
-            if values.contains(where: { $0.count > limit }) {
+            if values.contains(where: { $0.unicodeScalars.count > limit }) {
                 return .invalid("attribute_too_long", "\(name) must be at most \(limit) characters.", field: name)
             }
             return values.count > 1
@@ -182,11 +182,15 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
         return ((1...12).contains(a) && (1...31).contains(b)) || ((1...31).contains(a) && (1...12).contains(b))
     }
 
-    static func isPlausibleEmail(_ email: String) -> Bool {
-        guard email.count <= 254, !email.contains(where: \.isWhitespace) else { return false }
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !parts[1].hasPrefix(".")
-            && !parts[1].hasSuffix(".")
+    public static func isPlausibleEmail(_ email: String) -> Bool {
+        // Unicode scalars, not characters: a combining mark after `@` must not hide it, and lengths are counted as
+        // JSON Schema counts them (the OpenAPI document states the same rule as a pattern).
+        let scalars = email.unicodeScalars
+        guard scalars.count <= 254, !scalars.contains(where: \.properties.isWhitespace) else { return false }
+        let parts = scalars.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let first = parts[1].first, let last = parts[1].last else { return false }
+        return parts[1].contains(".") && first != "." && last != "."
+
     }
 }
 

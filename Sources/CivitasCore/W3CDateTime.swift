@@ -80,7 +80,7 @@ public enum W3CDateTime {
                     offset = 0
                 } else if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") || sign == UInt8(ascii: " ") {
                     index += 1
-                    guard let oh = number(2), oh <= 14 else { return nil }
+                    guard let oh = number(2), oh <= 23 else { return nil }  // RFC 3339 allows any offset below 24 hours
                     var om = 0
                     if expect(UInt8(ascii: ":")) {
                         guard let value = number(2) else { return nil }

@@ -61,7 +61,7 @@ extension ServiceRequestStore {
             throw CivitasError.invalid("change_empty", "Say what to change: status, assignee, priority or a note.")
         }
         if let note = change.note {
-            guard !note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, note.count <= 5000 else {
+            guard !note.unicodeScalars.allSatisfy(\.properties.isWhitespace), note.unicodeScalars.count <= 5000 else {
                 throw CivitasError.invalid("note_invalid", "A note needs 1 to 5000 characters.", field: "note")
             }
         }

@@ -103,6 +103,27 @@ struct SubmissionTests {
         #expect(codes(validate(base + [("first_name", String(repeating: "a", count: 200))])).isEmpty)
     }
 
+    @Test("lengths are counted in Unicode scalars, as JSON Schema counts them")
+    func lengthsInScalars() {
+        // "e" + a combining acute accent is one character but two scalars: 101 of them are 202 scalars.
+        let accented = String(repeating: "e\u{301}", count: 101)
+        #expect(accented.count == 101)
+        #expect(codes(validate(base + [("first_name", accented)])) == ["first_name_too_long"])
+    }
+
+    @Test(
+        "an email address needs one @, no whitespace and a dotted domain, scalar by scalar",
+        arguments: [
+            ("ana@example.org", true), ("ana.diaz+311@mail.example.org", true), ("josé@correo.example", true),
+            ("ana@example", false), ("ana@@example.org", false), ("@example.org", false), ("ana@.example.org", false),
+            ("ana@example.org.", false), ("ana @example.org", false), ("ana@example.org\u{2028}", false),
+            // A combining mark after the @ joins it into one Character; it must not hide the @ from the check.
+            ("s-0r@\u{E01C1}ç.W", true), ("a\u{301}@b.c", true), ("a@\u{301}@b.c", false),
+        ])
+    func emails(address: String, valid: Bool) {
+        #expect(NewServiceRequest.isPlausibleEmail(address) == valid)
+    }
+
     @Test("every problem is reported at once")
     func allProblems() {
         #expect(codes(validate([("email", "not-an-email")])).sorted() == ["attribute_required", "attribute_required", "email_invalid", "location_missing"])

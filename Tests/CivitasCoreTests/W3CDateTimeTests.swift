@@ -25,6 +25,8 @@ struct W3CDateTimeTests {
             ("2010-04-14T14:37:38+00", 1_271_255_858.0),
             ("2010-04-14T20:07:38 05:30", 1_271_255_858.0),  // a '+' decoded to a space
             ("2010-04-14", 1_271_203_200.0),
+            ("2010-04-13T21:39:38-16:58", 1_271_255_858.0),  // RFC 3339 allows any offset below 24 hours
+            ("0231-01-27T07:00:56Z", -54_875_293_144.0),
         ])
     func parses(text: String, seconds: Double) {
         #expect(W3CDateTime.parse(text)?.timeIntervalSince1970 == seconds)
@@ -36,7 +38,7 @@ struct W3CDateTimeTests {
         #expect(W3CDateTime.parse("2026-07-01T08:00:00", defaultZone: eastern)?.timeIntervalSince1970 == 1_782_907_200)
     }
 
-    @Test("rejects what is not a date", arguments: ["", "yesterday", "2010-13-01", "2010-02-30T00:00:00Z", "2010/04/14", "2010-04-14T25:00:00Z", "2010-04-14T10:00:00Zjunk"])
+    @Test("rejects what is not a date", arguments: ["", "yesterday", "2010-13-01", "2010-02-30T00:00:00Z", "2010/04/14", "2010-04-14T25:00:00Z", "2010-04-14T10:00:00Zjunk", "2010-04-14T10:00:00+24:00"])
     func rejects(text: String) {
         #expect(W3CDateTime.parse(text) == nil)
     }

@@ -16,7 +16,25 @@ import os
 import zlib
 
 import schemathesis
+from hypothesis.internal import lambda_sources
 from schemathesis import GenerationMode
+
+
+def _describe_lambda_safely(describe):
+    # CPython 3.11 before 3.11.9 (Debian 12 ships 3.11.2) can raise "SystemError: AST constructor recursion depth
+    # mismatch" from ast.parse when it is called deep in a stack (python/cpython#106905). Hypothesis calls it only
+    # to print a filter's lambda in a strategy's repr; a crash there aborts a schemathesis phase without testing
+    # anything, so the description falls back to the one hypothesis itself uses when it cannot find the source.
+    def wrapped(f):
+        try:
+            return describe(f)
+        except SystemError:
+            return "lambda: <unknown>"
+
+    return wrapped
+
+
+lambda_sources._lambda_description = _describe_lambda_safely(lambda_sources._lambda_description)
 
 FIXTURES = json.loads(os.environ.get("CIVITAS_SCHEMATHESIS_FIXTURES", "{}"))
 # Realtime services that define no attributes: any schema-valid `attributes` object is accepted for them, because

@@ -13,16 +13,22 @@ extension Router {
         for route in routes {
             declared[route.path.description, default: (route.path, [])].methods.insert(route.method)
         }
-        let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+        let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .trace]
         for (_, entry) in declared {
             var allowed = entry.methods
             if allowed.contains(.get) { allowed.insert(.head) }
             let allow = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+            if !allowed.contains(.options) {
+                // OPTIONS says what the path allows (RFC 9110 §9.3.7).
+                on(entry.path, method: .options) { _, _ -> Response in
+                    Response(status: .noContent, headers: [.allow: allow])
+                }
+            }
             for method in candidates where !allowed.contains(method) {
-                on(entry.path, method: method) { request, _ -> Response in
+                on(entry.path, method: method) { _, _ -> Response in
                     let body = """
                         {"type":"about:blank","title":"Method Not Allowed","status":405,"code":"method_not_allowed",\
-                        "detail":"\(request.method.rawValue) is not allowed here; use \(allow)."}
+                        "detail":"This address answers only \(allow)."}
                         """
                     return Response(
                         status: .methodNotAllowed,
@@ -48,8 +54,16 @@ public struct CivitasRouter: HTTPResponderBuilder {
 
 public struct HeadAsGetResponder: HTTPResponder {
     let inner: RouterResponder<CivitasRequestContext>
+    static let routed: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
 
     public func respond(to request: Request, context: CivitasRequestContext) async throws -> Response {
+        if !Self.routed.contains(request.method) {
+            // A method no route can declare (QUERY, PROPFIND, ...) is routed as TRACE, which no route declares either:
+            // 405 with `Allow` where the path exists, 404 where it does not.
+            var head = request.head
+            head.method = .trace
+            return try await inner.respond(to: Request(head: head, body: request.body), context: context)
+        }
         guard request.method == .head else { return try await inner.respond(to: request, context: context) }
         var head = request.head
         head.method = .get

@@ -91,7 +91,7 @@ struct APIv1Controller: Sendable {
         query.requestedFrom = try dateParameter(parameters, "requested_after")
         query.requestedTo = try dateParameter(parameters, "requested_before")
         if let text = parameters["q"] {
-            guard text.count <= 200 else {
+            guard text.unicodeScalars.count <= 200 else {
                 throw Problem(.badRequest, code: "invalid_parameter", detail: "q may have at most 200 characters.", field: "q")
             }
             query.text = text
@@ -116,11 +116,16 @@ struct APIv1Controller: Sendable {
         let found = try await readable(request, context: context, identity: identity)
         var body = summary(found)
         let target = Self.target(found)
-        if Permissions.decide(identity.actor, .readPersonalData, on: target).allowed {
-            let purpose = Self.query(request)["purpose"] ?? request.headers[.civitasPurpose]
-            if let purpose, purpose.count > 200 {
-                throw Problem(.badRequest, code: "invalid_parameter", detail: "purpose may have at most 200 characters.", field: "purpose")
+        // Both places a purpose can come from are checked, whoever asks; the query parameter wins when both are sent.
+        let fromQuery = Self.query(request)["purpose"]
+        let fromHeader = request.headers[.civitasPurpose]
+        for (given, field) in [(fromQuery, "purpose"), (fromHeader, "Civitas-Purpose")] {
+            if let given, given.unicodeScalars.count > 200 {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "\(field) may have at most 200 characters.", field: field)
             }
+        }
+        if Permissions.decide(identity.actor, .readPersonalData, on: target).allowed {
+            let purpose = fromQuery ?? fromHeader
             if case .resident = identity.actor {
                 // A resident reading their own request is not someone else reading their data.
             } else {
@@ -151,9 +156,17 @@ struct APIv1Controller: Sendable {
         }
         try require(identity, .createRequest, on: .record(jurisdictionID: jurisdiction, department: service.department, residentID: nil))
         var pairs: [(String, String)] = [("service_code", code)]
+        // The document gives no field null as a value: a field without an answer is left out, and null is refused
+        // with a message that says so rather than being read as a blank.
+        func noNull(_ value: JSONValue?, _ field: String) throws {
+            if value == .null {
+                throw Problem(.badRequest, code: "invalid_field", detail: "\(field) may not be null; leave it out instead.", field: field)
+            }
+        }
         func text(_ key: String, as name: String) throws {
+            try noNull(body[key], key)
             switch body[key] {
-            case nil, .null?: return
+            case nil: return
             case .string(let string)?: pairs.append((name, string))
             case .integer(let number)? where key == "lat" || key == "long": pairs.append((name, String(number)))
             case .number(let number)? where key == "lat" || key == "long": pairs.append((name, String(number)))
@@ -163,10 +176,15 @@ struct APIv1Controller: Sendable {
         try text("description", as: "description")
         try text("lat", as: "lat")
         try text("long", as: "long")
+        if case .string(let address)? = body["address"], address.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+            // A blank address is a mistake, not "no address" (Open311 forms drop empty fields; JSON says what it means).
+            throw Problem(.badRequest, code: "address_blank", detail: "address is blank; leave it out or give the address.", field: "address")
+        }
         try text("address", as: "address_string")
         try text("zipcode", as: "zipcode")
+        try noNull(body["attributes"], "attributes")
         switch body["attributes"] {
-        case nil, .null?: break
+        case nil: break
         case .object(let object)?:
             for (key, value) in object.sorted(by: { $0.key < $1.key }) {
                 switch value {
@@ -184,14 +202,23 @@ struct APIv1Controller: Sendable {
             }
         default: throw Problem(.badRequest, code: "invalid_field", detail: "attributes must be an object.", field: "attributes")
         }
+        try noNull(body["reporter"], "reporter")
         switch body["reporter"] {
-        case nil, .null?: break
+        case nil: break
         case .object(let object)?:
             try rejectUnknown(object, allowed: ["email", "first_name", "last_name", "phone"], prefix: "reporter.")
             for key in ["email", "first_name", "last_name", "phone"] {
+                try noNull(object[key], "reporter.\(key)")
                 switch object[key] {
-                case nil, .null?: continue
-                case .string(let string)?: pairs.append((key, string))
+                case nil: continue
+                case .string(let string)?:
+                    // JSON clients get the address checked as sent (Open311 forms have theirs trimmed first).
+                    if key == "email", !string.isEmpty, !NewServiceRequest.isPlausibleEmail(string) {
+                        throw Problem(
+                            .badRequest, code: "email_invalid", detail: "reporter.email is not a valid email address.",
+                            field: "reporter.email")
+                    }
+                    pairs.append((key, string))
                 default:
                     throw Problem(.badRequest, code: "invalid_field", detail: "reporter.\(key) must be a string.", field: "reporter.\(key)")
                 }
@@ -347,7 +374,8 @@ struct APIv1Controller: Sendable {
 
     func rejectUnknown(_ object: [String: JSONValue], allowed: Set<String>, prefix: String = "") throws {
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw Problem(.badRequest, code: "unknown_field", detail: "\(prefix)\(unknown) is not a field here.", field: prefix + unknown)
+            let name = unknown.isEmpty ? "\(prefix)(a field with an empty name)" : prefix + unknown
+            throw Problem(.badRequest, code: "unknown_field", detail: "\(name) is not a field here.", field: name)
         }
     }
 
