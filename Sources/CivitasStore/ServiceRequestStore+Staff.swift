@@ -67,7 +67,7 @@ extension ServiceRequestStore {
         }
         try await database.transaction { sql in
             guard
-                let row = try await sql.select().columns("status", "email", "resident_id").from("service_requests")
+                let row = try await sql.select().columns("status", "email", "resident_id", "agency_responsible").from("service_requests")
                     .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
             else { throw CivitasError.notFound("request_not_found", "There is no service request \(id).") }
             var status = RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open
@@ -81,12 +81,20 @@ extension ServiceRequestStore {
             }
             if let assignee = change.assigneeID {
                 if let assignee {
-                    let staff = try await sql.select().column("id").from("users").where("id", .equal, assignee)
+                    let staff = try await sql.select().column("departments").from("users").where("id", .equal, assignee)
                         .where("jurisdiction_id", .equal, jurisdictionID).where("kind", .equal, "staff")
                         .where("disabled_at", .is, SQLLiteral.null).where("deleted_at", .is, SQLLiteral.null).first()
-                    guard staff != nil else {
+                    guard let staff else {
                         throw CivitasError.invalid(
                             "assignee_unknown", "There is no active staff member \(assignee) to assign.", field: "assignee_id")
+                    }
+                    // Work goes to someone who can act on it: a member of the request's department.
+                    let department = try row.decode(column: "agency_responsible", as: String?.self)
+                    guard DepartmentScope(stored: try staff.decode(column: "departments", as: String.self)).contains(department) else {
+                        throw CivitasError.invalid(
+                            "assignee_unknown",
+                            "Staff member \(assignee) is not in \(department ?? "the request's department"), so cannot be assigned this request.",
+                            field: "assignee_id")
                     }
                     update.set("assignee_id", to: assignee)
                 } else {

@@ -106,6 +106,42 @@ struct IdentityStoreTests {
         }
     }
 
+    @Test("a request is assigned only to active staff of its department", arguments: Engine.allCases)
+    func assignees(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            let requests = ServiceRequestStore(database: test.database)
+            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "open311", actor: "apikey:1")
+            let users = UserStore(database: test.database)
+            func staff(_ email: String, _ departments: DepartmentScope) async throws -> Int64 {
+                try await users.create(
+                    email: email, kind: .staff, role: .crew, departments: departments, passwordHash: "x",
+                    jurisdictionID: test.jurisdiction, actor: "test", source: nil
+                ).id
+            }
+            let inside = try await staff("crew@city.gov", .only(["Transportation", "Water"]))
+            let outside = try await staff("parks@city.gov", .only(["Parks"]))
+            let everywhere = try await staff("lead@city.gov", .all)
+            let resident = try await users.create(
+                email: "ana@example.org", kind: .resident, role: nil, departments: .only([]), passwordHash: "x",
+                jurisdictionID: test.jurisdiction, actor: "test", source: nil
+            ).id
+            for refused in [outside, resident, 99_999] {
+                await #expect(throws: CivitasError.self) {
+                    try await requests.update(
+                        id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(assigneeID: .some(refused)),
+                        by: ChangeOrigin(actor: "staff:1"))
+                }
+            }
+            for accepted in [inside, everywhere] {
+                let updated = try await requests.update(
+                    id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(assigneeID: .some(accepted)),
+                    by: ChangeOrigin(actor: "staff:1"))
+                #expect(updated.assigneeID == accepted)
+            }
+        }
+    }
+
     @Test("accounts: unique email per jurisdiction, lockout counting, one-time tokens, TOTP steps", arguments: Engine.allCases)
     func accounts(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in

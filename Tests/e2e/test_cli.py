@@ -75,12 +75,25 @@ def test_requests_update_closes_a_request_and_refuses_bad_input(tmp_path, databa
         first = requests.get(server.open311 + "/requests.json?status=open").json()[0]["service_request_id"]
         code, out, err = run(["requests", "update", first, "--status", "closed", "--note", "Collected.", "--database", database_url], cwd=tmp_path)
         assert code == 0, err
-        assert f"Request {first} is now closed." in out
+        assert f"Request {first} is now closed, normal priority, unassigned." in out
         request = requests.get(f"{server.open311}/requests/{first}.json").json()[0]
         assert request["status"] == "closed" and request["status_notes"] == "Collected."
 
+        # Priority and an internal note: the public status note stays as it was, the change is audited.
+        code, out, err = run(["requests", "update", first, "--priority", "urgent", "--note", "Caller is elderly.",
+                              "--internal", "--database", database_url], cwd=tmp_path)
+        assert code == 0, err
+        assert f"Request {first} is now closed, urgent priority, unassigned." in out
+        request = requests.get(f"{server.open311}/requests/{first}.json").json()[0]
+        assert request["status_notes"] == "Collected.", "an internal note is never shown to the public"
+
         for args, message in [
             ([first, "--status", "done"], "--status must be open or closed"),
+            ([first, "--priority", "asap"], "--priority must be low, normal, high or urgent"),
+            ([first, "--assignee", "bob"], "--assignee takes a staff id"),
+            ([first, "--assignee", "4242"], "assign"),
+            ([first, "--internal"], "give one with --note"),
+            ([first], "Say what to change"),
             (["99999999", "--status", "open"], "no service request 99999999"),
             (["abc", "--status", "open"], "not a service request id"),
         ]:
