@@ -16,6 +16,7 @@ public struct Migrator: Sendable {
         Migration0001Foundation.migration,
         Migration0002RequestIndexes.migration,
         Migration0003Identity.migration,
+        Migration0004Reporting.migration,
     ]
 
     let database: Database

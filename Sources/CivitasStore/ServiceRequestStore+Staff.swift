@@ -67,10 +67,12 @@ extension ServiceRequestStore {
         }
         try await database.transaction { sql in
             guard
-                let row = try await sql.select().columns("status", "email", "resident_id", "agency_responsible").from("service_requests")
+                let row = try await sql.select().columns("status", "email", "resident_id", "agency_responsible", "service_code")
+                    .from("service_requests")
                     .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
             else { throw CivitasError.notFound("request_not_found", "There is no service request \(id).") }
             var status = RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open
+            let previousStatus = status
             let stamp = Clock.millis(now)
             var changed: [String] = []
             let update = sql.update("service_requests").set("updated_at", to: stamp)
@@ -122,6 +124,17 @@ extension ServiceRequestStore {
                     actor: origin.actor, action: "request.update", subject: "service_request:\(id)", fields: changed,
                     source: origin.source),
                 jurisdictionID: jurisdictionID, at: now, sql: sql)
+            // Everyone following hears about a public change (a new status, or a note for the public), in the same
+            // transaction: the mail is sent if and only if the change is kept.
+            let publicNote = change.noteVisibility == .public ? change.note : nil
+            if let notices, status != previousStatus || publicNote != nil {
+                let code = try row.decode(column: "service_code", as: String.self)
+                let name = try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
+                    .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
+                try await Self.enqueueStatusNotices(
+                    requestID: id, jurisdictionID: jurisdictionID, serviceName: name, status: status, note: publicNote, settings: notices,
+                    now: now, sql: sql)
+            }
         }
         guard let request = try await find(id: id, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("request_not_found", "There is no service request \(id).")

@@ -112,18 +112,31 @@ public struct RequestToken: Sendable, Equatable {
 /// Service requests, their history, and batch tokens.
 public struct ServiceRequestStore: Sendable {
     let database: Database
-    public init(database: Database) { self.database = database }
+    /// Set when followers should be mailed about public changes (the server sets it; tools that only import do not).
+    public var notices: NoticeSettings?
+
+    public init(database: Database, notices: NoticeSettings? = nil) {
+        self.database = database
+        self.notices = notices
+    }
 
     /// Stores a validated request and its first history entry in one transaction.
     public func create(
         _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String,
-        media: MediaUpload? = nil, actor: String? = nil, residentID: Int64? = nil, origin: String? = nil, now: Date = Date()
+        media: MediaUpload? = nil, photos: [MediaUpload] = [], actor: String? = nil, residentID: Int64? = nil, origin: String? = nil,
+        language: Language = .english, now: Date = Date()
     ) async throws -> ServiceRequest {
         try await database.transaction { sql in
             if let media { try await MediaStore.insert(media, jurisdictionID: jurisdictionID, now: now, sql: sql) }
-            return try await insert(
+            for photo in photos { try await MediaStore.insert(photo, jurisdictionID: jurisdictionID, now: now, sql: sql) }
+            let request = try await insert(
                 new, service: service, jurisdictionID: jurisdictionID, source: source, now: now, actor: actor ?? source,
-                residentID: residentID, origin: origin, sql: sql)
+                residentID: residentID, origin: origin, language: language, sql: sql)
+            for (position, photo) in photos.enumerated() {
+                try await sql.insert(into: "request_photos").columns("jurisdiction_id", "service_request_id", "position", "media_id")
+                    .values(SQLBind(jurisdictionID), SQLBind(request.id), SQLBind(position), SQLBind(photo.id)).run()
+            }
+            return request
         }
     }
 
@@ -167,7 +180,7 @@ public struct ServiceRequestStore: Sendable {
 
     func insert(
         _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String, now: Date,
-        actor: String? = nil, residentID: Int64? = nil, origin: String? = nil, sql: any SQLDatabase
+        actor: String? = nil, residentID: Int64? = nil, origin: String? = nil, language: Language = .english, sql: any SQLDatabase
     ) async throws -> ServiceRequest {
         let stamp = Clock.millis(now)
         let expected = service.slaHours.map { now.addingTimeInterval(TimeInterval($0) * 3600) }
@@ -206,6 +219,12 @@ public struct ServiceRequestStore: Sendable {
                 actor: actor ?? source, action: "request.create", subject: "service_request:\(id)", person: request.person,
                 fields: request.reporter.presentFields, source: origin),
             jurisdictionID: jurisdictionID, at: now, sql: sql)
+        // Whoever reported it with an email address hears about it, until they unsubscribe.
+        if let email = new.reporter.email, !email.isEmpty {
+            _ = try await Self.addFollower(
+                requestID: id, jurisdictionID: jurisdictionID, email: email, userID: residentID, kind: .reporter,
+                language: language, now: now, sql: sql)
+        }
         return request
     }
 

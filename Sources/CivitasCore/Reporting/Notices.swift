@@ -1,0 +1,102 @@
+import Foundation
+
+/// The languages resident-facing text is written in.
+public enum Language: String, Sendable, CaseIterable, Equatable {
+    case english = "en"
+    case spanish = "es"
+
+    /// The best of ours for an `Accept-Language` header (RFC 9110 §12.5.4), English when none fits.
+    public static func preferred(_ header: String?) -> Language {
+        guard let header else { return .english }
+        var best: (Language, Double)?
+        for part in header.split(separator: ",") {
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let tag = pieces.first?.lowercased(), !tag.isEmpty else { continue }
+            var quality = 1.0
+            for parameter in pieces.dropFirst() where parameter.hasPrefix("q=") {
+                quality = Double(parameter.dropFirst(2)) ?? 0
+            }
+            let primary = String(tag.split(separator: "-").first ?? "")
+            guard quality > 0, let language = Language(rawValue: primary) else { continue }
+            if best == nil || quality > best!.1 { best = (language, quality) }
+        }
+        return best?.0 ?? .english
+    }
+}
+
+/// The mails residents get about requests they reported or follow, in their language.
+public enum RequestNotice {
+    public struct Mail: Sendable, Equatable {
+        public var subject: String
+        public var body: String
+    }
+
+    /// A public change: the status, and the note staff wrote for the public (if any).
+    public static func statusChanged(
+        site: String, requestID: Int64, serviceName: String, status: RequestStatus, note: String?, link: String,
+        unsubscribe: String, language: Language
+    ) -> Mail {
+        switch language {
+        case .english:
+            let headline = status == .closed ? "Your request \(requestID) is closed" : "Your request \(requestID) was updated"
+            var body = "Hello,\n\n"
+            body += status == .closed
+                ? "The \(serviceName) request \(requestID) you reported or follow is now closed.\n"
+                : "There is news about the \(serviceName) request \(requestID) you reported or follow. It is open.\n"
+            if let note, !note.isEmpty { body += "\nWhat the team says:\n\(note)\n" }
+            body += "\nSee the request and its history: \(link)\n"
+            body += "\nTo stop getting mail about this request: \(unsubscribe)\n\n\(site)\n"
+            return Mail(subject: "\(headline) – \(site)", body: body)
+        case .spanish:
+            let headline = status == .closed ? "Su solicitud \(requestID) está cerrada" : "Su solicitud \(requestID) tiene novedades"
+            var body = "Hola:\n\n"
+            body += status == .closed
+                ? "La solicitud \(requestID) de \(serviceName) que usted reportó o sigue ya está cerrada.\n"
+                : "Hay novedades sobre la solicitud \(requestID) de \(serviceName) que usted reportó o sigue. Sigue abierta.\n"
+            if let note, !note.isEmpty { body += "\nLo que dice el equipo:\n\(note)\n" }
+            body += "\nVea la solicitud y su historial: \(link)\n"
+            body += "\nPara dejar de recibir correos sobre esta solicitud: \(unsubscribe)\n\n\(site)\n"
+            return Mail(subject: "\(headline) – \(site)", body: body)
+        }
+    }
+
+    /// A duplicate merged into another request: its reporters now follow that one.
+    public static func merged(
+        site: String, requestID: Int64, parentID: Int64, serviceName: String, link: String, unsubscribe: String, language: Language
+    ) -> Mail {
+        switch language {
+        case .english:
+            return Mail(
+                subject: "Your request \(requestID) is now followed as \(parentID) – \(site)",
+                body: """
+                    Hello,
+
+                    Your \(serviceName) request \(requestID) is about the same problem as request \(parentID), so we \
+                    joined them. You now follow \(parentID) and will hear when it changes.
+
+                    See it here: \(link)
+
+                    To stop getting mail about it: \(unsubscribe)
+
+                    \(site)
+
+                    """)
+        case .spanish:
+            return Mail(
+                subject: "Su solicitud \(requestID) ahora se sigue como \(parentID) – \(site)",
+                body: """
+                    Hola:
+
+                    Su solicitud \(requestID) de \(serviceName) trata del mismo problema que la solicitud \(parentID), \
+                    así que las unimos. Ahora usted sigue la \(parentID) y sabrá cuando cambie.
+
+                    Véala aquí: \(link)
+
+                    Para dejar de recibir correos sobre ella: \(unsubscribe)
+
+                    \(site)
+
+                    """)
+        }
+    }
+}
