@@ -25,6 +25,29 @@ public struct AppConfiguration: Sendable {
     public var security: SecuritySettings
     /// Outgoing mail: nil host means mail waits in the outbox until one is configured.
     public var mail: MailSettings
+    /// Where the map comes from: Leaflet's files on this machine, and the tile server (none: a plain map still works).
+    public var map: MapSettings
+
+    public struct MapSettings: Sendable {
+        /// The folder holding leaflet.js, leaflet.css, images/ and leaflet.markercluster.js (Debian's libjs-leaflet and
+        /// libjs-leaflet.markercluster install them in /usr/share/javascript/leaflet); served at /assets/leaflet/.
+        public var scriptsPath: String
+        /// A tile URL template such as https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty for no tiles.
+        public var tileURL: String
+        public var tileAttribution: String
+
+        /// The tile server's origin, for the pages' Content-Security-Policy.
+        public var tileOrigin: String? {
+            guard let url = URL(string: tileURL.replacingOccurrences(of: "{s}", with: "a")), let scheme = url.scheme, let host = url.host else {
+                return nil
+            }
+            let origin = "\(scheme)://\(tileURL.contains("{s}.") ? "*." + host.split(separator: ".").dropFirst().joined(separator: ".") : host)"
+            return url.port.map { "\(origin):\($0)" } ?? origin
+        }
+
+        /// Whether the files are there; pages fall back to address and coordinates only when they are not.
+        public var available: Bool { FileManager.default.fileExists(atPath: scriptsPath + "/leaflet.js") }
+    }
 
     public struct SecuritySettings: Sendable {
         public var sessionIdle: TimeInterval
@@ -134,5 +157,9 @@ public struct AppConfiguration: Sendable {
             smtpHost: reader.string(forKey: "mail.smtpHost").flatMap { $0.isEmpty ? nil : $0 },
             smtpPort: try bounded("mail.smtpPort", "MAIL_SMTP_PORT", 25, 1...65535),
             from: reader.string(forKey: "mail.from", default: "civitas@localhost"))
+        map = MapSettings(
+            scriptsPath: reader.string(forKey: "map.scriptsPath", default: "/usr/share/javascript/leaflet"),
+            tileURL: reader.string(forKey: "map.tileURL", default: "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+            tileAttribution: reader.string(forKey: "map.tileAttribution", default: "© OpenStreetMap contributors"))
     }
 }

@@ -31,6 +31,8 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     let registry = Observability.registry
     let known = try await stores.jurisdictions.all()
     let primary = known.first { $0.id == configuration.jurisdiction.id } ?? configuration.jurisdiction
+    var stores = stores
+    stores.requests.notices = NoticeSettings(site: primary.name, publicURL: configuration.publicURL)
     let directory = JurisdictionDirectory(
         primary: primary, all: Dictionary(known.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
 
@@ -38,18 +40,6 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: SecurityHeadersMiddleware(tls: configuration.publicURL.hasPrefix("https://")))
-    router.get("/") { _, _ -> Response in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: ResponseBody(
-                byteBuffer: .init(
-                    string: """
-                        Civitas: \(primary.name)
-                        Open311 GeoReport v2: \(configuration.publicURL)/open311/v2/discovery.xml
-                        Services: \(configuration.publicURL)/open311/v2/services.xml
-
-                        """)))
-    }
     let limiter = RateLimiter(stores: stores)
     Open311Controller<CivitasRequestContext>(
         stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date(), limiter: limiter
@@ -58,10 +48,12 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     let auth = try await Authenticator.make(stores: stores, configuration: configuration)
     OAuthController(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
     try APIv1Controller(stores: stores, configuration: configuration, auth: auth, limiter: limiter).addRoutes(to: router)
-    WebAuthController(
+    let web = WebAuthController(
         stores: stores, configuration: configuration, auth: auth, limiter: limiter,
-        passwords: Passwords(cost: configuration.security.bcryptCost), views: try await Views.load()
-    ).addRoutes(to: router)
+        passwords: Passwords(cost: configuration.security.bcryptCost), views: try await Views.load(), catalog: try Catalog.load())
+    web.addRoutes(to: router)
+    ReportController(web: web).addRoutes(to: router)
+    RequestPagesController(web: web).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()
     return CivitasRouter(router: router, declaredRoutes: declared)

@@ -7,7 +7,7 @@ public struct Stores: Sendable {
     public let database: Database
     public let jurisdictions: JurisdictionStore
     public let services: ServiceStore
-    public let requests: ServiceRequestStore
+    public var requests: ServiceRequestStore
     public let apiKeys: APIKeyStore
     public let media: MediaStore
     public let users: UserStore
@@ -16,6 +16,9 @@ public struct Stores: Sendable {
     public let audit: AuditStore
     public let rateLimits: RateLimitStore
     public let outbox: MailOutboxStore
+    public let addresses: AddressStore
+    public let serviceSettings: ServiceSettingsStore
+    public let drafts: ReportDraftStore
 
     public init(database: Database) {
         self.database = database
@@ -30,6 +33,9 @@ public struct Stores: Sendable {
         audit = AuditStore(database: database)
         rateLimits = RateLimitStore(database: database)
         outbox = MailOutboxStore(database: database)
+        addresses = AddressStore(database: database)
+        serviceSettings = ServiceSettingsStore(database: database)
+        drafts = ReportDraftStore(database: database)
     }
 
     /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.
@@ -37,7 +43,9 @@ public struct Stores: Sendable {
         let database = try Database.open(configuration.database, logger: logger)
         do {
             try await Migrator(database: database).migrate()
-            let stores = Stores(database: database)
+            var stores = Stores(database: database)
+            // Followers hear about changes made through any door: the web, the API or the command line.
+            stores.requests.notices = NoticeSettings(site: configuration.jurisdiction.name, publicURL: configuration.publicURL)
             let known = try await stores.jurisdictions.all().first { $0.id == configuration.jurisdiction.id }
             if known == nil || configuration.jurisdictionConfigured {
                 try await stores.jurisdictions.ensure(configuration.jurisdiction)

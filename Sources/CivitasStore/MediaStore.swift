@@ -35,6 +35,11 @@ public struct MediaStore: Sendable {
             .run()
     }
 
+    /// Stores an upload on its own (a photo added to a report in progress), to be linked to its request later.
+    public func store(_ upload: MediaUpload, jurisdictionID: String, now: Date = Date()) async throws {
+        try await database.transaction { sql in try await Self.insert(upload, jurisdictionID: jurisdictionID, now: now, sql: sql) }
+    }
+
     public func find(id: String) async throws -> Media? {
         try await database.read { sql in
             try await sql.select().columns("id", "content_type", "bytes").from("media").where("id", .equal, id).first()

@@ -184,3 +184,53 @@ extension ServiceRequestStore {
         }
     }
 }
+
+extension ServiceRequestStore {
+    /// The middle of the jurisdiction's open requests (where a map should open), or nil when there are none.
+    public func centre(jurisdictionID: String) async throws -> Coordinate? {
+        try await database.read { sql in
+            let row = try await sql.select()
+                .column(SQLFunction("AVG", args: SQLColumn("latitude")), as: "lat")
+                .column(SQLFunction("AVG", args: SQLColumn("longitude")), as: "long")
+                .from("service_requests").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("status", .equal, RequestStatus.open.rawValue).where("latitude", .isNot, SQLLiteral.null).first()
+            guard let lat = try row?.decode(column: "lat", as: Double?.self), let long = try row?.decode(column: "long", as: Double?.self) else {
+                return nil
+            }
+            return Coordinate(latitude: lat, longitude: long)
+        }
+    }
+}
+
+/// One public step in a request's history: what anyone may see on its page.
+public struct PublicStep: Sendable, Equatable {
+    public var status: RequestStatus
+    public var note: String?
+    public var at: Date
+}
+
+extension ServiceRequestStore {
+    /// The changes anyone may see, oldest first: status changes and public notes, never internal notes or who made them.
+    public func publicHistory(id: Int64, jurisdictionID: String) async throws -> [PublicStep] {
+        try await database.read { sql in
+            try await sql.select().columns("status", "note", "visibility", "created_at").from("request_updates")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, id)
+                .orderBy("created_at").orderBy("id").all()
+                .map { row in
+                    let visible = try row.decode(column: "visibility", as: String.self) == NoteVisibility.public.rawValue
+                    return PublicStep(
+                        status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                        note: visible ? try row.decode(column: "note", as: String?.self) : nil,
+                        at: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
+                }
+        }
+    }
+
+    /// The request a merged duplicate now lives on, if it was merged.
+    public func parent(of id: Int64, jurisdictionID: String) async throws -> Int64? {
+        try await database.read { sql in
+            try await sql.select().column("parent_id").from("service_requests").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("id", .equal, id).first()?.decode(column: "parent_id", as: Int64?.self)
+        }
+    }
+}

@@ -123,18 +123,32 @@ public struct ServiceRequestStore: Sendable {
     /// Stores a validated request and its first history entry in one transaction.
     public func create(
         _ new: NewServiceRequest, service: ServiceDefinition, jurisdictionID: String, source: String,
-        media: MediaUpload? = nil, photos: [MediaUpload] = [], actor: String? = nil, residentID: Int64? = nil, origin: String? = nil,
-        language: Language = .english, now: Date = Date()
+        media: MediaUpload? = nil, photoIDs: [String] = [], actor: String? = nil, residentID: Int64? = nil, origin: String? = nil,
+        language: Language = .english, confirm: Bool = false, now: Date = Date()
     ) async throws -> ServiceRequest {
         try await database.transaction { sql in
             if let media { try await MediaStore.insert(media, jurisdictionID: jurisdictionID, now: now, sql: sql) }
-            for photo in photos { try await MediaStore.insert(photo, jurisdictionID: jurisdictionID, now: now, sql: sql) }
             let request = try await insert(
                 new, service: service, jurisdictionID: jurisdictionID, source: source, now: now, actor: actor ?? source,
                 residentID: residentID, origin: origin, language: language, sql: sql)
-            for (position, photo) in photos.enumerated() {
+            // The reporter's confirmation is written with the request: no request without it, no mail without a request.
+            if confirm, let notices, let email = new.reporter.email, !email.isEmpty,
+                let reporter = try await sql.select().columns(Self.followerColumns).from("request_followers")
+                    .where("service_request_id", .equal, request.id).where("email", .equal, email.lowercased()).first()
+                    .map(Self.follower)
+            {
+                let unsubscribe = "\(notices.publicURL)/unsubscribe/\(reporter.unsubscribeToken)"
+                let mail = RequestNotice.received(
+                    site: notices.site, requestID: request.id, serviceName: service.name,
+                    link: "\(notices.publicURL)/requests/\(request.id)", unsubscribe: unsubscribe, language: language)
+                try await MailOutboxStore.enqueue(
+                    to: email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID,
+                    now: now, sql: sql)
+            }
+            // Photos stored while the report was written are linked to it now.
+            for (position, photo) in photoIDs.enumerated() {
                 try await sql.insert(into: "request_photos").columns("jurisdiction_id", "service_request_id", "position", "media_id")
-                    .values(SQLBind(jurisdictionID), SQLBind(request.id), SQLBind(position), SQLBind(photo.id)).run()
+                    .values(SQLBind(jurisdictionID), SQLBind(request.id), SQLBind(position), SQLBind(photo)).run()
             }
             return request
         }
@@ -226,6 +240,14 @@ public struct ServiceRequestStore: Sendable {
                 language: language, now: now, sql: sql)
         }
         return request
+    }
+
+    /// The media ids of a request's photos, in order.
+    public func photoIDs(id: Int64, jurisdictionID: String) async throws -> [String] {
+        try await database.read { sql in
+            try await sql.select().column("media_id").from("request_photos").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("service_request_id", .equal, id).orderBy("position").all().map { try $0.decode(column: "media_id", as: String.self) }
+        }
     }
 
     public func find(id: Int64, jurisdictionID: String, includePrivate: Bool = true) async throws -> ServiceRequest? {

@@ -14,8 +14,8 @@ struct Civitas: AsyncParsableCommand {
         commandName: "civitas",
         abstract: "Civitas: citizen services for a city, county, state or agency.",
         subcommands: [
-            Serve.self, Migrate.self, Services.self, APIKeyCommand.self, Requests.self, Routes.self, Users.self, Clients.self,
-            Tokens.self, Audit.self,
+            Serve.self, Migrate.self, Services.self, Addresses.self, APIKeyCommand.self, Requests.self, Routes.self, Users.self,
+            Clients.self, Tokens.self, Audit.self,
         ]
     )
 }
@@ -151,6 +151,42 @@ struct Services: AsyncParsableCommand {
                 let result = try await Commands.importServices(
                     file: file, stores: stores, jurisdictionID: configuration.jurisdiction.id)
                 print("Imported \(result.created.count + result.updated.count) services: \(result.created.count) new, \(result.updated.count) updated.")
+            }
+        }
+    }
+}
+
+struct Addresses: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the address points residents' typing is matched against.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the address points with those in a CSV file.",
+            discussion: """
+                The file needs a header row with an address column (address) and latitude and longitude columns (lat or \
+                latitude; long, lon, lng or longitude); a zip code column is used when present. A city's 311 export or \
+                address-point file usually works as it is. Rows without coordinates, with placeholder coordinates or \
+                repeating an address are left out and counted.
+                """)
+
+        @Argument(help: "The CSV file.")
+        var file: String
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let file = file
+            try await withStores(options) { configuration, stores, _ in
+                let result = try AddressImport.read(URL(fileURLWithPath: file))
+                guard !result.points.isEmpty else {
+                    throw CivitasError.invalid("no_addresses", "\(file) has no usable address points; nothing was changed.")
+                }
+                let stored = try await stores.addresses.replaceAll(result.points, jurisdictionID: configuration.jurisdiction.id)
+                print("Imported \(stored) address points.")
+                for (reason, count) in result.skipped.sorted(by: { $0.key < $1.key }) {
+                    print("  left out \(count): \(reason)")
+                }
             }
         }
     }

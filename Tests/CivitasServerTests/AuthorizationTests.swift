@@ -234,6 +234,26 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.post, "/account/tokens", form: "name=x&scope=requests%3Aread", all: 303, except: [(TestActor.staff, 403)]),
         RouteRule(.post, "/account/tokens/{id}/revoke", "/account/tokens/1/revoke", form: "", all: 303, except: [(TestActor.staff, 403)]),
         RouteRule(.get, "/staff", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        // Resident pages: public, with state changes behind the form token (none is sent here, so 403); a report in
+        // progress is named by its draft id, and an unknown one is 404 for everyone.
+        RouteRule(.get, "/find", "/find?reference={R}", all: 303),
+        RouteRule(.get, "/requests", all: 200),
+        RouteRule(.get, "/requests/map.json", all: 200),
+        RouteRule(.get, "/requests/{id}", "/requests/{R}", all: 200),
+        RouteRule(.post, "/requests/{id}/follow", "/requests/{R}/follow", form: "email=a%40b.org", all: 403),
+        RouteRule(.get, "/my/requests", all: 303, except: [(signedIn, 200)]),
+        RouteRule(.get, "/unsubscribe/{token}", "/unsubscribe/nope", all: 200),
+        RouteRule(.post, "/unsubscribe/{token}", "/unsubscribe/nope", form: "", all: 404),
+        RouteRule(.get, "/assets/leaflet/**", "/assets/leaflet/unknown.js", all: 404),
+        RouteRule(.get, "/addresses", "/addresses?q=main", all: 200),
+        RouteRule(.get, "/report", all: 200),
+        RouteRule(.post, "/report", form: "service=POTHOLE", all: 403),
+    ] + ["details", "location", "duplicates", "description", "contact", "check"].flatMap { step in
+        [RouteRule(.get, "/report/{draft}/\(step)", "/report/nope/\(step)", all: 404)]
+            + (step == "duplicates" ? [] : [RouteRule(.post, "/report/{draft}/\(step)", "/report/nope/\(step)", form: "", all: 404)])
+    } + [
+        RouteRule(.get, "/report/{draft}/follow/{id}", "/report/nope/follow/{R}", all: 404),
+        RouteRule(.post, "/report/{draft}/follow/{id}", "/report/nope/follow/{R}", form: "email=a%40b.org", all: 404),
     ]
 }()
 

@@ -134,7 +134,7 @@ public enum DuplicateScoring {
         "near", "next", "front", "please", "again", "still", "los", "las", "del", "que", "una", "por", "con", "para",
     ]
 
-    static func words(_ text: String) -> Set<String> {
+    public static func words(_ text: String) -> Set<String> {
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
         let tokens = folded.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
         return Set(tokens.filter { $0.count >= 3 && !stopWords.contains($0) }.map(stem))

@@ -60,6 +60,46 @@ public enum RequestNotice {
         }
     }
 
+    /// The report arrived: its reference number, and where to follow it.
+    public static func received(
+        site: String, requestID: Int64, serviceName: String, link: String, unsubscribe: String, language: Language
+    ) -> Mail {
+        switch language {
+        case .english:
+            return Mail(
+                subject: "We received your report \(requestID) – \(site)",
+                body: """
+                    Hello,
+
+                    Thank you for reporting a problem (\(serviceName)). Your reference number is \(requestID).
+
+                    See what happens to it: \(link)
+                    We will email you when its status changes.
+
+                    To stop getting mail about it: \(unsubscribe)
+
+                    \(site)
+
+                    """)
+        case .spanish:
+            return Mail(
+                subject: "Recibimos su reporte \(requestID) – \(site)",
+                body: """
+                    Hola:
+
+                    Gracias por reportar un problema (\(serviceName)). Su número de referencia es \(requestID).
+
+                    Vea lo que pasa con él: \(link)
+                    Le escribiremos cuando cambie su estado.
+
+                    Para dejar de recibir correos sobre él: \(unsubscribe)
+
+                    \(site)
+
+                    """)
+        }
+    }
+
     /// A duplicate merged into another request: its reporters now follow that one.
     public static func merged(
         site: String, requestID: Int64, parentID: Int64, serviceName: String, link: String, unsubscribe: String, language: Language

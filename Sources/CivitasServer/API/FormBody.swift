@@ -13,6 +13,8 @@ struct UploadedFile: Sendable {
 struct FormBody: Sendable {
     var fields: [(String, String)] = []
     var files: [String: UploadedFile] = [:]
+    /// Every file, in order, several per name when a form field takes several.
+    var uploads: [(name: String, file: UploadedFile)] = []
 
     /// Decodes `a=1&b=2` with `+` as space and percent escapes, keys included (`attribute%5Bx%5D`).
     static func urlEncoded(_ text: String) -> [(String, String)] {
@@ -58,7 +60,9 @@ struct FormBody: Sendable {
             if let name = Self.parameter("name", in: disposition) {
                 if let filename = Self.parameter("filename", in: disposition) {
                     if !data.isEmpty {
-                        form.files[name] = UploadedFile(filename: filename, contentType: headers["content-type"], bytes: data)
+                        let file = UploadedFile(filename: filename, contentType: headers["content-type"], bytes: data)
+                        form.files[name] = file
+                        form.uploads.append((name, file))
                     }
                 } else {
                     form.fields.append((name, String(decoding: data, as: UTF8.self)))

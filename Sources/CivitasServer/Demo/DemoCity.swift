@@ -13,12 +13,14 @@ public enum DemoCity {
         public var requests: Int
         public var open: Int
         public var closed: Int
+        public var addresses: Int = 0
 
         public var description: String {
             """
             Demo city loaded: \(city)
               \(services) services in \(departments.count) departments (\(departments.joined(separator: ", ")))
               \(requests) service requests over the last 28 days: \(open) open, \(closed) closed
+              \(addresses) address points for matching what residents type
             """
         }
     }
@@ -103,10 +105,46 @@ public enum DemoCity {
         items.sort { $0.requestedAt < $1.requestedAt }
         _ = try await stores.requests.createAll(items, jurisdictionID: jurisdictionID, source: "demo")
         let closedCount = items.filter { $0.closed != nil }.count
+        let addresses = try await loadAddresses(into: stores, jurisdictionID: jurisdictionID, places: places)
         return Summary(
             city: places.city, services: services.count,
             departments: Array(Set(services.compactMap(\.department))).sorted(), requests: items.count,
-            open: items.count - closedCount, closed: closedCount)
+            open: items.count - closedCount, closed: closedCount, addresses: addresses)
+    }
+
+    /// Where the demo's address points come from: Baltimore's public 311 records next to the repository
+    /// (../shared/data/311), or CIVITAS_DEMO_ADDRESSES; without them, points along each demo neighborhood's streets.
+    static func addressFiles() -> [URL] {
+        var files: [URL] = []
+        if let given = ProcessInfo.processInfo.environment["CIVITAS_DEMO_ADDRESSES"], !given.isEmpty {
+            files.append(URL(fileURLWithPath: given))
+        }
+        let name = "shared/data/311/baltimore_2014_2019_sample.csv"
+        files.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("../" + name))
+        files.append(URL(fileURLWithPath: #filePath).appendingPathComponent("../../../../../" + name))
+        return files.map(\.standardizedFileURL)
+    }
+
+    static func loadAddresses(into stores: Stores, jurisdictionID: String, places: Places) async throws -> Int {
+        for file in addressFiles() where FileManager.default.fileExists(atPath: file.path) {
+            if let result = try? AddressImport.read(file), !result.points.isEmpty {
+                return try await stores.addresses.replaceAll(result.points, jurisdictionID: jurisdictionID)
+            }
+        }
+        var points: [AddressPoint] = []
+        for place in places.places {
+            for (index, street) in place.streets.enumerated() {
+                for block in 1...8 {
+                    let number = block * 100 + 1 + index * 2
+                    points.append(
+                        AddressPoint(
+                            address: "\(number) \(street)", zipcode: place.zipcode,
+                            location: Coordinate(
+                                latitude: place.lat + Double(block - 4) * 0.0009, longitude: place.long + Double(index - 1) * 0.0012)))
+                }
+            }
+        }
+        return try await stores.addresses.replaceAll(points, jurisdictionID: jurisdictionID)
     }
 
     private static func description(for service: ServiceDefinition, in neighborhood: String, random: inout SplitMix64) -> String {

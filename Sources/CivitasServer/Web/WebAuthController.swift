@@ -25,6 +25,7 @@ struct WebAuthController: Sendable {
     let limiter: RateLimiter
     let passwords: Passwords
     let views: Views
+    let catalog: Catalog
 
     func addRoutes(to root: Router<CivitasRequestContext>) {
         let router = root.group().add(middleware: WebFailureMiddleware(controller: self))
@@ -562,11 +563,14 @@ struct WebAuthController: Sendable {
 
     func page(
         _ template: String, title: String, request: Request, identity: Identity?, values: [String: Any],
-        status: HTTPResponse.Status = .ok, errors: [FieldError] = []
+        status: HTTPResponse.Status = .ok, errors: [FieldError] = [], script: Bool = false, map: Bool = false
     ) -> Response {
         var context = values
+        let language = Catalog.language(of: request)
         context["title"] = title
         context["site"] = configuration.jurisdiction.name
+        context["lang"] = language.rawValue
+        context["t"] = catalog.all(language)
         let signedIn = identity.map { !$0.awaitingSecondFactor && $0.user != nil } ?? false
         context["signedIn"] = signedIn
         var newCSRF: String?
@@ -579,23 +583,65 @@ struct WebAuthController: Sendable {
             newCSRF = token
             context["csrf"] = token
         }
+        let withMap = map && configuration.map.available
+        context["script"] = script || withMap
+        if withMap {
+            context["map"] = true
+            context["leafletBase"] = "/assets/leaflet"
+            context["cluster"] = FileManager.default.fileExists(atPath: configuration.map.scriptsPath + "/leaflet.markercluster.js")
+            context["clusterBase"] = "/assets/leaflet"
+            context["tileURL"] = configuration.map.tileURL
+            context["tileAttribution"] = configuration.map.tileAttribution
+        }
         context["hasErrors"] = !errors.isEmpty
         context["errors"] = errors.map { ["field": $0.field, "message": $0.message] }
-        let html = views.render(template, context)
+        var fieldErrors: [String: String] = [:]
+        for error in errors where fieldErrors[error.field] == nil { fieldErrors[error.field] = error.message }
+        context["fieldError"] = fieldErrors
+        let html = views.render(template, Self.withoutBlanks(context))
         var response = Response(
             status: status,
-            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: Self.htmlPolicy],
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                .contentSecurityPolicy: script || withMap ? scriptPolicy : Self.htmlPolicy,
+                .contentLanguage: language.rawValue,
+            ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
         if let newCSRF {
             response.setCookie(
                 Cookie(name: Self.csrfCookie, value: newCSRF, path: "/", secure: secureCookies, httpOnly: true, sameSite: .strict))
         }
+        if let asked = request.uri.queryParameters.get("lang"), Language(rawValue: asked) != nil {
+            response.setCookie(
+                Cookie(name: Catalog.cookie, value: asked, maxAge: 365 * 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax))
+        }
         return response
+    }
+
+    /// Mustache treats "" as true in sections; a blank text means "nothing to show", so blank values are dropped.
+    static func withoutBlanks(_ value: [String: Any]) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for (key, item) in value {
+            switch item {
+            case let text as String where text.isEmpty: continue
+            case let nested as [String: Any]: out[key] = withoutBlanks(nested)
+            case let list as [[String: Any]]: out[key] = list.map(withoutBlanks)
+            default: out[key] = item
+            }
+        }
+        return out
     }
 
     /// No script at all on these pages; styles only from our own stylesheet.
     static let htmlPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    /// Pages enhanced with our own script (and the map): still no inline script; map tiles from the configured server.
+    var scriptPolicy: String {
+        let tiles = configuration.map.tileOrigin.map { " " + $0 } ?? ""
+        return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:\(tiles); connect-src 'self'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    }
 
     var secureCookies: Bool { configuration.publicURL.hasPrefix("https://") }
 

@@ -1,0 +1,140 @@
+// Civitas pages work without this file. Where it runs, it adds the map, address suggestions and the device's location.
+(function () {
+  "use strict";
+
+  function $(id) { return document.getElementById(id); }
+
+  function tiles(map, element) {
+    var url = element.getAttribute("data-tiles");
+    if (url) {
+      L.tileLayer(url, { maxZoom: 19, attribution: element.getAttribute("data-attribution") || "" }).addTo(map);
+    }
+  }
+
+  function setSpot(lat, long) {
+    var latField = $("lat"), longField = $("long");
+    if (latField && longField) {
+      latField.value = lat.toFixed(6);
+      longField.value = long.toFixed(6);
+    }
+  }
+
+  // The map where a resident puts a pin.
+  function pickerMap(element) {
+    var map = L.map(element, { keyboard: true }).setView([+element.getAttribute("data-lat"), +element.getAttribute("data-long")], 15);
+    tiles(map, element);
+    var marker = null;
+    var status = $("pin-status");
+    function place(lat, long, announce) {
+      if (marker) { marker.setLatLng([lat, long]); } else { marker = L.marker([lat, long], { keyboard: false, alt: "" }).addTo(map); }
+      setSpot(lat, long);
+      if (announce && status) { status.textContent = element.getAttribute("data-pin-set"); }
+    }
+    var lat = parseFloat(($("lat") || {}).value), long = parseFloat(($("long") || {}).value);
+    if (!isNaN(lat) && !isNaN(long)) { place(lat, long, false); map.setView([lat, long], 17); }
+    map.on("click", function (event) { place(event.latlng.lat, event.latlng.lng, true); });
+    var device = $("use-device");
+    if (device && navigator.geolocation) {
+      device.hidden = false;
+      device.addEventListener("click", function () {
+        navigator.geolocation.getCurrentPosition(function (position) {
+          place(position.coords.latitude, position.coords.longitude, true);
+          map.setView([position.coords.latitude, position.coords.longitude], 17);
+        }, function () {
+          if (status) { status.textContent = device.getAttribute("data-denied"); }
+        }, { enableHighAccuracy: true, timeout: 10000 });
+      });
+    }
+    return { place: function (lat, long) { place(lat, long, true); map.setView([lat, long], 17); } };
+  }
+
+  // A request's own spot.
+  function markerMap(element) {
+    var lat = +element.getAttribute("data-lat"), long = +element.getAttribute("data-long");
+    var map = L.map(element, { keyboard: false, scrollWheelZoom: false }).setView([lat, long], 16);
+    tiles(map, element);
+    L.marker([lat, long], { keyboard: false, alt: "" }).addTo(map);
+  }
+
+  // Many requests, clustered, from a GeoJSON address; moving the map narrows the list to what is shown.
+  function listMap(element) {
+    var map = L.map(element, { keyboard: true });
+    tiles(map, element);
+    var layer = L.markerClusterGroup ? L.markerClusterGroup() : L.layerGroup();
+    map.addLayer(layer);
+    fetch(element.getAttribute("data-source"), { credentials: "same-origin" }).then(function (response) { return response.json(); }).then(function (data) {
+      var bounds = [];
+      data.features.forEach(function (feature) {
+        var c = feature.geometry.coordinates, p = feature.properties;
+        var link = document.createElement("a");
+        link.href = p.url;
+        link.textContent = "#" + p.id + " " + p.service + " (" + p.status + ")";
+        L.marker([c[1], c[0]], { keyboard: false, alt: "" }).bindPopup(link).addTo(layer);
+        bounds.push([c[1], c[0]]);
+      });
+      if (bounds.length) { map.fitBounds(bounds, { maxZoom: 16 }); } else { map.setView([0, 0], 2); }
+      map.on("moveend", function () {
+        var b = map.getBounds(), box = $("bbox");
+        if (box) { box.value = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (n) { return n.toFixed(5); }).join(","); }
+      });
+    });
+  }
+
+  // Suggestions while typing an address, as a listbox the keyboard can use.
+  function suggestions(input, picker) {
+    var list = $(input.getAttribute("aria-controls"));
+    var timer = null, items = [], active = -1;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-expanded", "false");
+    function close() { list.hidden = true; list.innerHTML = ""; items = []; active = -1; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); }
+    function choose(item) {
+      input.value = item.address;
+      setSpot(item.lat, item.long);
+      if (picker) { picker.place(item.lat, item.long); }
+      close();
+    }
+    function highlight(index) {
+      var nodes = list.querySelectorAll("li");
+      nodes.forEach(function (node, i) { node.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      active = index;
+      if (nodes[index]) { input.setAttribute("aria-activedescendant", nodes[index].id); }
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var text = input.value.trim();
+      if (text.length < 2) { close(); return; }
+      timer = setTimeout(function () {
+        fetch(input.getAttribute("data-suggest") + "?q=" + encodeURIComponent(text)).then(function (r) { return r.json(); }).then(function (found) {
+          close();
+          items = found;
+          found.forEach(function (item, i) {
+            var li = document.createElement("li");
+            li.id = "suggestion-" + i;
+            li.setAttribute("role", "option");
+            li.textContent = item.address + (item.zipcode ? " " + item.zipcode : "");
+            li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(item); });
+            list.appendChild(li);
+          });
+          if (found.length) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+        });
+      }, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (!items.length) { return; }
+      if (event.key === "ArrowDown") { event.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (event.key === "Enter" && active >= 0) { event.preventDefault(); choose(items[active]); }
+      else if (event.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+  }
+
+  var map = $("map"), picker = null;
+  if (map && window.L) {
+    if (map.getAttribute("data-pick")) { picker = pickerMap(map); }
+    else if (map.getAttribute("data-marker")) { markerMap(map); }
+    else if (map.getAttribute("data-source")) { listMap(map); }
+  }
+  var address = document.querySelector("input[data-suggest]");
+  if (address) { suggestions(address, picker); }
+})();
