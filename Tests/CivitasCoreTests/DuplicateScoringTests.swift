@@ -195,3 +195,34 @@ struct CoordinateTests {
         #expect(Coordinate(latitude: 39.29041, longitude: -76.61221).blurred(toCell: 200) == blurred)
     }
 }
+
+@Suite("Photos: type from the bytes, metadata removed")
+struct PhotoTests {
+    func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let length = UInt32(data.count)
+        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + Array(type.utf8) + data + [0, 0, 0, 0]
+    }
+
+    @Test("PNG text and Exif chunks are dropped; the picture chunks stay in order")
+    func png() throws {
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        let header = chunk("IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0])
+        let bytes = signature + header + chunk("tEXt", Array("Location\u{0}39.29,-76.61".utf8)) + chunk("eXIf", [1, 2, 3])
+            + chunk("IDAT", [1, 2, 3, 4]) + chunk("IEND", [])
+        let (kind, stripped) = try #require(Photo.stripped(bytes))
+        #expect(kind == .png)
+        #expect(stripped == signature + header + chunk("IDAT", [1, 2, 3, 4]) + chunk("IEND", []))
+    }
+
+    @Test("JPEG APP1 (Exif, GPS) goes, JFIF and the scan stay; not-images and truncated files are refused")
+    func jpeg() throws {
+        let app0: [UInt8] = [0xFF, 0xE0, 0x00, 0x06, 0x4A, 0x46, 0x49, 0x46]
+        let exif: [UInt8] = [0xFF, 0xE1, 0x00, 0x08] + Array("GPS:39".utf8)
+        let scan: [UInt8] = [0xFF, 0xDA, 0x00, 0x04, 0x01, 0x00, 0x12, 0x34, 0xFF, 0xD9]
+        let (kind, stripped) = try #require(Photo.stripped([0xFF, 0xD8] + app0 + exif + scan))
+        #expect(kind == .jpeg)
+        #expect(stripped == [0xFF, 0xD8] + app0 + scan)
+        #expect(Photo.stripped(Array("GIF89a....".utf8)) == nil)
+        #expect(Photo.stripped([0xFF, 0xD8] + app0 + [0xFF, 0xE1, 0x40, 0x00]) == nil)
+    }
+}

@@ -720,8 +720,11 @@ struct WebFailureMiddleware: RouterMiddleware {
 struct Views: Sendable {
     let library: MustacheLibrary
 
+    /// Where the templates are in the build.
+    static var folder: URL? { Bundle.module.url(forResource: "templates", withExtension: nil, subdirectory: "Resources") }
+
     static func load() async throws -> Views {
-        guard let url = Bundle.module.url(forResource: "templates", withExtension: nil, subdirectory: "Resources") else {
+        guard let url = folder else {
             throw CivitasError(.unavailable, code: "templates_missing", message: "The page templates are missing from the build.")
         }
         return Views(library: try await MustacheLibrary(directory: url.path))
