@@ -54,6 +54,7 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     web.addRoutes(to: router)
     ReportController(web: web).addRoutes(to: router)
     RequestPagesController(web: web).addRoutes(to: router)
+    StaffController(web: web).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()
     return CivitasRouter(router: router, declaredRoutes: declared)

@@ -19,6 +19,8 @@ public struct Stores: Sendable {
     public let addresses: AddressStore
     public let serviceSettings: ServiceSettingsStore
     public let drafts: ReportDraftStore
+    public let templates: ResponseTemplateStore
+    public let savedViews: SavedViewStore
 
     public init(database: Database) {
         self.database = database
@@ -36,6 +38,8 @@ public struct Stores: Sendable {
         addresses = AddressStore(database: database)
         serviceSettings = ServiceSettingsStore(database: database)
         drafts = ReportDraftStore(database: database)
+        templates = ResponseTemplateStore(database: database)
+        savedViews = SavedViewStore(database: database)
     }
 
     /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.

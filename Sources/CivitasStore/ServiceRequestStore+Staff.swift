@@ -66,81 +66,96 @@ extension ServiceRequestStore {
             }
         }
         try await database.transaction { sql in
-            guard
-                let row = try await sql.select().columns("status", "email", "resident_id", "agency_responsible", "service_code")
-                    .from("service_requests")
-                    .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
-            else { throw CivitasError.notFound("request_not_found", "There is no service request \(id).") }
-            var status = RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open
-            let previousStatus = status
-            let stamp = Clock.millis(now)
-            var changed: [String] = []
-            let update = sql.update("service_requests").set("updated_at", to: stamp)
-            if let newStatus = change.status {
-                status = newStatus
-                update.set("status", to: newStatus.rawValue)
-                changed.append("status")
-            }
-            if let assignee = change.assigneeID {
-                if let assignee {
-                    let staff = try await sql.select().column("departments").from("users").where("id", .equal, assignee)
-                        .where("jurisdiction_id", .equal, jurisdictionID).where("kind", .equal, "staff")
-                        .where("disabled_at", .is, SQLLiteral.null).where("deleted_at", .is, SQLLiteral.null).first()
-                    guard let staff else {
-                        throw CivitasError.invalid(
-                            "assignee_unknown", "There is no active staff member \(assignee) to assign.", field: "assignee_id")
-                    }
-                    // Work goes to someone who can act on it: a member of the request's department.
-                    let department = try row.decode(column: "agency_responsible", as: String?.self)
-                    guard DepartmentScope(stored: try staff.decode(column: "departments", as: String.self)).contains(department) else {
-                        throw CivitasError.invalid(
-                            "assignee_unknown",
-                            "Staff member \(assignee) is not in \(department ?? "the request's department"), so cannot be assigned this request.",
-                            field: "assignee_id")
-                    }
-                    update.set("assignee_id", to: assignee)
-                } else {
-                    update.set("assignee_id", to: SQLLiteral.null)
-                }
-                changed.append("assignee_id")
-            }
-            if let priority = change.priority {
-                update.set("priority", to: priority.rawValue)
-                changed.append("priority")
-            }
-            if let note = change.note, change.noteVisibility == .public { update.set("status_notes", to: note) }
-            try await update.where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).run()
-
-            let kind = change.status != nil ? "status" : (change.note != nil ? "note" : "change")
-            try await sql.insert(into: "request_updates")
-                .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at", "visibility", "kind")
-                .values(
-                    SQLBind(jurisdictionID), SQLBind(id), SQLBind(status.rawValue), SQLBind(change.note), SQLBind(origin.actor),
-                    SQLBind(stamp), SQLBind(change.noteVisibility.rawValue), SQLBind(kind)
-                ).run()
-            if change.note != nil { changed.append(change.noteVisibility == .public ? "public_note" : "internal_note") }
-            try await AuditStore.append(
-                AuditEvent(
-                    actor: origin.actor, action: "request.update", subject: "service_request:\(id)", fields: changed,
-                    source: origin.source),
-                jurisdictionID: jurisdictionID, at: now, sql: sql)
-            // Everyone following hears about a public change (a new status, or a note for the public), in the same
-            // transaction: the mail is sent if and only if the change is kept.
-            let publicNote = change.noteVisibility == .public ? change.note : nil
-            if let notices, status != previousStatus || publicNote != nil {
-                let code = try row.decode(column: "service_code", as: String.self)
-                let name = try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
-                    .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
-                try await Self.enqueueStatusNotices(
-                    requestID: id, jurisdictionID: jurisdictionID, serviceName: name, status: status, note: publicNote, settings: notices,
-                    now: now, sql: sql)
-            }
+            try await apply(id: id, jurisdictionID: jurisdictionID, change: change, by: origin, now: now, sql: sql)
         }
         guard let request = try await find(id: id, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
         }
         return request
     }
+
+    /// The same change to several requests in one transaction: all of them change, or none does.
+    public func updateAll(_ ids: [Int64], jurisdictionID: String, change: RequestChange, by origin: ChangeOrigin, now: Date = Date()) async throws {
+        guard !change.isEmpty else {
+            throw CivitasError.invalid("change_empty", "Say what to change: status, assignee, priority or a note.")
+        }
+        try await database.transaction { sql in
+            for id in ids { try await apply(id: id, jurisdictionID: jurisdictionID, change: change, by: origin, now: now, sql: sql) }
+        }
+    }
+
+    /// Applies a checked change inside the caller's transaction: the row, its history, the audit entry, the mail.
+    func apply(id: Int64, jurisdictionID: String, change: RequestChange, by origin: ChangeOrigin, now: Date, sql: any SQLDatabase) async throws {
+        guard
+            let row = try await sql.select().columns("status", "email", "resident_id", "agency_responsible", "service_code")
+                .from("service_requests")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).first()
+        else { throw CivitasError.notFound("request_not_found", "There is no service request \(id).") }
+        var status = RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open
+        let previousStatus = status
+        let stamp = Clock.millis(now)
+        var changed: [String] = []
+        let update = sql.update("service_requests").set("updated_at", to: stamp)
+        if let newStatus = change.status {
+            status = newStatus
+            update.set("status", to: newStatus.rawValue)
+            changed.append("status")
+        }
+        if let assignee = change.assigneeID {
+            if let assignee {
+                let staff = try await sql.select().column("departments").from("users").where("id", .equal, assignee)
+                    .where("jurisdiction_id", .equal, jurisdictionID).where("kind", .equal, "staff")
+                    .where("disabled_at", .is, SQLLiteral.null).where("deleted_at", .is, SQLLiteral.null).first()
+                guard let staff else {
+                    throw CivitasError.invalid(
+                        "assignee_unknown", "There is no active staff member \(assignee) to assign.", field: "assignee_id")
+                }
+                // Work goes to someone who can act on it: a member of the request's department.
+                let department = try row.decode(column: "agency_responsible", as: String?.self)
+                guard DepartmentScope(stored: try staff.decode(column: "departments", as: String.self)).contains(department) else {
+                    throw CivitasError.invalid(
+                        "assignee_unknown",
+                        "Staff member \(assignee) is not in \(department ?? "the request's department"), so cannot be assigned this request.",
+                        field: "assignee_id")
+                }
+                update.set("assignee_id", to: assignee)
+            } else {
+                update.set("assignee_id", to: SQLLiteral.null)
+            }
+            changed.append("assignee_id")
+        }
+        if let priority = change.priority {
+            update.set("priority", to: priority.rawValue)
+            changed.append("priority")
+        }
+        if let note = change.note, change.noteVisibility == .public { update.set("status_notes", to: note) }
+        try await update.where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).run()
+
+        let kind = change.status != nil ? "status" : (change.note != nil ? "note" : "change")
+        try await sql.insert(into: "request_updates")
+            .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at", "visibility", "kind")
+            .values(
+                SQLBind(jurisdictionID), SQLBind(id), SQLBind(status.rawValue), SQLBind(change.note), SQLBind(origin.actor),
+                SQLBind(stamp), SQLBind(change.noteVisibility.rawValue), SQLBind(kind)
+            ).run()
+        if change.note != nil { changed.append(change.noteVisibility == .public ? "public_note" : "internal_note") }
+        try await AuditStore.append(
+            AuditEvent(
+                actor: origin.actor, action: "request.update", subject: "service_request:\(id)", fields: changed,
+                source: origin.source),
+            jurisdictionID: jurisdictionID, at: now, sql: sql)
+        // Everyone following hears about a public change (a new status, or a note for the public), in the same
+        // transaction: the mail is sent if and only if the change is kept.
+        let publicNote = change.noteVisibility == .public ? change.note : nil
+        if let notices, status != previousStatus || publicNote != nil {
+            let code = try row.decode(column: "service_code", as: String.self)
+            let name = try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
+            try await Self.enqueueStatusNotices(
+                requestID: id, jurisdictionID: jurisdictionID, serviceName: name, status: status, note: publicNote, settings: notices,
+                now: now, sql: sql)
+        }
+            }
 
     /// Adds a note without changing anything else.
     public func addNote(

@@ -26,6 +26,8 @@ public struct ServiceRequestQuery: Sendable, Equatable {
     public var text: String?
     /// Only requests filed by this resident account.
     public var residentID: Int64?
+    /// Only requests assigned to this staff member; `.some(nil)` for unassigned ones.
+    public var assigneeID: Int64??
     /// Keyset paging: only requests after this one in the listing order (newest first).
     public var after: RequestCursor?
 
@@ -292,6 +294,13 @@ public struct ServiceRequestStore: Sendable {
                 }
                 if let department = query.department {
                     select.where(SQLColumn("agency_responsible", table: "r"), .equal, SQLBind(department))
+                }
+                if let assignee = query.assigneeID {
+                    if let assignee {
+                        select.where(SQLColumn("assignee_id", table: "r"), .equal, SQLBind(assignee))
+                    } else {
+                        select.where(SQLColumn("assignee_id", table: "r"), .is, SQLLiteral.null)
+                    }
                 }
                 if let area = query.area {
                     select.where(SQLColumn("longitude", table: "r"), .greaterThanOrEqual, SQLBind(area.minLongitude))

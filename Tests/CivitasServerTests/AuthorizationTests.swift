@@ -234,6 +234,19 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.post, "/account/tokens", form: "name=x&scope=requests%3Aread", all: 303, except: [(TestActor.staff, 403)]),
         RouteRule(.post, "/account/tokens/{id}/revoke", "/account/tokens/1/revoke", form: "", all: 303, except: [(TestActor.staff, 403)]),
         RouteRule(.get, "/staff", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        RouteRule(.get, "/staff/map.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        RouteRule(.get, "/staff/templates", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        // A request outside the staff member's departments is not found for them.
+        RouteRule(.get, "/staff/requests/{id}", "/staff/requests/{R}", all: 303, except: [(inside, 200), (outside, 404), (residents, 403)]),
+    ] + [
+        ("/staff/requests/{id}", "/staff/requests/{R}", "status=closed"), ("/staff/requests/{id}/merge", "/staff/requests/{R}/merge", "parent=1"),
+        ("/staff/bulk", "/staff/bulk", "ids=1&action=close"), ("/staff/views", "/staff/views", "name=x"),
+        ("/staff/views/{id}/delete", "/staff/views/1/delete", ""), ("/staff/templates", "/staff/templates", "title=x&body=y"),
+        ("/staff/templates/{id}/delete", "/staff/templates/1/delete", ""),
+    ].map { route, uri, form in
+        // Console actions: staff without the form token are refused before anything changes.
+        RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])
+    } + [
         // Resident pages: public, with state changes behind the form token (none is sent here, so 403); a report in
         // progress is named by its draft id, and an unknown one is 404 for everyone.
         RouteRule(.get, "/find", "/find?reference={R}", all: 303),

@@ -223,7 +223,7 @@ struct ReportFlowTests {
         }
         #expect(!used.isEmpty)
         #expect(used.subtracting(english.keys).sorted() == [], "keys used by templates but missing from en.json")
-        let resident = Set(english.keys.filter { !$0.hasPrefix("staff.") })
+        let resident = Set(english.keys.filter { !$0.hasPrefix("staff_") })
         #expect(resident.subtracting(spanish.keys).sorted() == [], "resident texts without a Spanish version")
         #expect(spanish.filter { $0.value.isEmpty }.isEmpty)
     }

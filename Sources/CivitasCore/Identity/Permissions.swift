@@ -12,6 +12,10 @@ public enum Permission: String, Sendable, CaseIterable {
     /// Read the notes on a request; internal notes need `readInternalNotes` as well.
     case readNotes = "requests.read_notes"
     case readInternalNotes = "requests.read_internal_notes"
+    /// Join duplicates into one request: the children close, their reporters follow the parent.
+    case mergeRequests = "requests.merge"
+    /// Write the response templates staff pick from when they change a status.
+    case manageTemplates = "templates.manage"
     case useStaffConsole = "staff.console"
     case manageUsers = "users.manage"
     case manageClients = "clients.manage"
@@ -61,6 +65,8 @@ public enum Permissions {
         .addNote: Grant(roles: working, scope: .requestsWrite, residentOwn: false),
         .readNotes: Grant(roles: everyRole, scope: .requestsRead, residentOwn: true),
         .readInternalNotes: Grant(roles: everyRole, scope: nil, residentOwn: false),
+        .mergeRequests: Grant(roles: [.admin, .supervisor, .agent], scope: .requestsWrite, residentOwn: false),
+        .manageTemplates: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
         .useStaffConsole: Grant(roles: everyRole, scope: nil, residentOwn: false),
         .manageUsers: Grant(roles: [.admin], scope: nil, residentOwn: false),
         .manageClients: Grant(roles: [.admin], scope: nil, residentOwn: false),

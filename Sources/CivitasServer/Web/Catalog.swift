@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 
 /// Every piece of text a page shows, by key, in each language (Resources/locales/<code>.json). Keys starting with
-/// `staff.` are for staff pages and exist in English only; every other key is complete in every language (a test
+/// `staff_` are for staff pages and exist in English only; every other key is complete in every language (a test
 /// checks this and that every key a template uses exists).
 struct Catalog: Sendable {
     let texts: [Language: [String: String]]

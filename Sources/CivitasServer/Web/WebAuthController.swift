@@ -49,7 +49,6 @@ struct WebAuthController: Sendable {
         router.post("account/delete", use: deleteAccount)
         router.post("account/tokens", use: createToken)
         router.post("account/tokens/:id/revoke", use: revokeToken)
-        router.get("staff", use: staffHome)
     }
 
     // MARK: sign-in
@@ -498,29 +497,6 @@ struct WebAuthController: Sendable {
     }
 
     // MARK: staff
-
-    func staffHome(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
-        if identity.awaitingSecondFactor { return redirect(user.totpEnabled ? "/signin/verify" : "/account/two-factor") }
-        let decision = Permissions.decide(identity.actor, .useStaffConsole, on: .jurisdiction(user.jurisdictionID))
-        guard decision.allowed else {
-            return page(
-                "message", title: "Staff only", request: request, identity: identity,
-                values: ["paragraphs": ["This part of the site is for city staff."], "linkURL": "/account", "linkText": "Go to your account"],
-                status: .forbidden)
-        }
-        var query = ServiceRequestQuery(jurisdictionID: user.jurisdictionID)
-        query.departments = user.departments
-        query.statuses = [.open]
-        query.includePrivate = false
-        query.limit = 100_000
-        let open = try await stores.requests.search(query).count
-        return page(
-            "staff", title: "Staff console", request: request, identity: identity,
-            values: ["email": user.email, "role": user.role?.rawValue ?? "", "departments": departmentText(user.departments), "openCount": open])
-    }
-
-    // MARK: plumbing
 
     func home(for identity: Identity) -> String { identity.user?.kind == .staff ? "/staff" : "/account" }
 

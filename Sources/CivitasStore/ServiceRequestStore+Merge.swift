@@ -1,0 +1,232 @@
+import CivitasCore
+import Foundation
+import SQLKit
+
+extension ServiceRequestStore {
+    /// Joins duplicates into `parentID`, all in one transaction: each child is closed as a duplicate with a public note
+    /// naming the parent, remembers its parent, and its reporter and followers now follow the parent (and are told
+    /// so); the parent's history says what was joined into it. Every child must be of the same jurisdiction, not the
+    /// parent, not already merged, and (when `departments` is limited) in the caller's departments.
+    @discardableResult
+    public func merge(
+        _ childIDs: [Int64], into parentID: Int64, jurisdictionID: String, departments: DepartmentScope = .all, by origin: ChangeOrigin,
+        now: Date = Date()
+    ) async throws -> ServiceRequest {
+        let children = Array(Set(childIDs)).sorted()
+        guard !children.isEmpty else {
+            throw CivitasError.invalid("merge_empty", "Choose at least one duplicate to merge.", field: "duplicates")
+        }
+        guard !children.contains(parentID) else {
+            throw CivitasError.invalid("merge_self", "A request cannot be merged into itself.", field: "duplicates")
+        }
+        let stamp = Clock.millis(now)
+        try await database.transaction { sql in
+            let rows = try await sql.select().columns("id", "status", "parent_id", "agency_responsible", "service_code").from("service_requests")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("id", .in, children + [parentID]).all()
+            var found: [Int64: (status: String, parent: Int64?, department: String?, service: String)] = [:]
+            for row in rows {
+                found[try row.decode(column: "id", as: Int64.self)] = (
+                    try row.decode(column: "status", as: String.self), try row.decode(column: "parent_id", as: Int64?.self),
+                    try row.decode(column: "agency_responsible", as: String?.self), try row.decode(column: "service_code", as: String.self)
+                )
+            }
+            for id in children + [parentID] {
+                guard let item = found[id], departments.contains(item.department) else {
+                    throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
+                }
+                if item.parent != nil {
+                    throw CivitasError.invalid(
+                        "merge_merged", "Request \(id) is already merged into request \(item.parent!).", field: "duplicates")
+                }
+            }
+            let names = try await sql.select().columns("service_code", "service_name").from("services")
+                .where("jurisdiction_id", .equal, jurisdictionID).all()
+                .reduce(into: [String: String]()) { $0[try $1.decode(column: "service_code", as: String.self)] = try $1.decode(column: "service_name", as: String.self) }
+            for child in children {
+                let note = "Closed as a duplicate of request \(parentID), where the work continues."
+                try await sql.update("service_requests").set("status", to: RequestStatus.closed.rawValue).set("status_notes", to: note)
+                    .set("parent_id", to: parentID).set("merged_at", to: stamp).set("updated_at", to: stamp)
+                    .where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, child).run()
+                try await sql.insert(into: "request_updates")
+                    .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at", "visibility", "kind")
+                    .values(
+                        SQLBind(jurisdictionID), SQLBind(child), SQLBind(RequestStatus.closed.rawValue), SQLBind(note), SQLBind(origin.actor),
+                        SQLBind(stamp), SQLBind(NoteVisibility.public.rawValue), SQLBind("merge")
+                    ).run()
+                // Everyone who heard about the child now hears about the parent, and is told why.
+                let followers = try await sql.select().columns(Self.followerColumns).from("request_followers")
+                    .where("service_request_id", .equal, child).where("unsubscribed_at", .is, SQLLiteral.null).all().map(Self.follower)
+                for follower in followers {
+                    let moved = try await Self.addFollower(
+                        requestID: parentID, jurisdictionID: jurisdictionID, email: follower.email, userID: follower.userID,
+                        kind: .follower, language: follower.language, now: now, sql: sql)
+                    if let notices {
+                        let unsubscribe = "\(notices.publicURL)/unsubscribe/\(moved.unsubscribeToken)"
+                        let mail = RequestNotice.merged(
+                            site: notices.site, requestID: child, parentID: parentID,
+                            serviceName: names[found[child]!.service] ?? found[child]!.service,
+                            link: "\(notices.publicURL)/requests/\(parentID)", unsubscribe: unsubscribe, language: follower.language)
+                        try await MailOutboxStore.enqueue(
+                            to: follower.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe,
+                            jurisdictionID: jurisdictionID, now: now, sql: sql)
+                    }
+                }
+                try await AuditStore.append(
+                    AuditEvent(
+                        actor: origin.actor, action: "request.merge", subject: "service_request:\(child)", fields: ["status", "parent_id"],
+                        purpose: "duplicate of \(parentID)", source: origin.source),
+                    jurisdictionID: jurisdictionID, at: now, sql: sql)
+            }
+            let list = children.map { "\($0)" }.joined(separator: ", ")
+            let parentStatus = RequestStatus(rawValue: found[parentID]!.status) ?? .open
+            try await sql.update("service_requests").set("updated_at", to: stamp).where("jurisdiction_id", .equal, jurisdictionID)
+                .where("id", .equal, parentID).run()
+            try await sql.insert(into: "request_updates")
+                .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at", "visibility", "kind")
+                .values(
+                    SQLBind(jurisdictionID), SQLBind(parentID), SQLBind(parentStatus.rawValue),
+                    SQLBind("Joined with \(children.count == 1 ? "request" : "requests") \(list), about the same problem."),
+                    SQLBind(origin.actor), SQLBind(stamp), SQLBind(NoteVisibility.public.rawValue), SQLBind("merge")
+                ).run()
+        }
+        guard let parent = try await find(id: parentID, jurisdictionID: jurisdictionID) else {
+            throw CivitasError.notFound("request_not_found", "There is no service request \(parentID).")
+        }
+        return parent
+    }
+
+    /// Requests merged into `id`.
+    public func children(of id: Int64, jurisdictionID: String) async throws -> [Int64] {
+        try await database.read { sql in
+            try await sql.select().column("id").from("service_requests").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("parent_id", .equal, id).orderBy("id").all().map { try $0.decode(column: "id", as: Int64.self) }
+        }
+    }
+
+    /// Who read a request's personal data, newest first (its audit entries), for the staff timeline.
+    public func views(of id: Int64, jurisdictionID: String, limit: Int = 50) async throws -> [(actor: String, purpose: String?, at: Date)] {
+        try await database.read { sql in
+            try await sql.select().columns("actor", "purpose", "at").from("audit_log")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("subject", .equal, "service_request:\(id)")
+                .where("action", .equal, "request.read_personal")
+                .orderBy(SQLOrderBy(expression: SQLColumn("seq"), direction: SQLDirection.descending)).limit(limit).all()
+                .map {
+                    (try $0.decode(column: "actor", as: String.self), try $0.decode(column: "purpose", as: String?.self),
+                     Clock.date(try $0.decode(column: "at", as: Int64.self)))
+                }
+        }
+    }
+}
+
+/// A prepared answer staff pick when they change a status (managed per service, or for all services).
+public struct ResponseTemplate: Sendable, Equatable {
+    public var id: Int64
+    public var serviceCode: String?
+    public var title: String
+    public var body: String
+    public var status: RequestStatus?
+}
+
+public struct ResponseTemplateStore: Sendable {
+    let database: Database
+    public init(database: Database) { self.database = database }
+
+    /// The templates for a service (and those for every service), by title.
+    public func list(serviceCode: String?, jurisdictionID: String) async throws -> [ResponseTemplate] {
+        try await database.read { sql in
+            let select = sql.select().columns("id", "service_code", "title", "body", "status").from("response_templates")
+                .where("jurisdiction_id", .equal, jurisdictionID)
+            if let serviceCode {
+                select.where { $0.where("service_code", .equal, serviceCode).orWhere("service_code", .is, SQLLiteral.null) }
+            }
+            return try await select.orderBy("title").all().map { row in
+                ResponseTemplate(
+                    id: try row.decode(column: "id", as: Int64.self), serviceCode: try row.decode(column: "service_code", as: String?.self),
+                    title: try row.decode(column: "title", as: String.self), body: try row.decode(column: "body", as: String.self),
+                    status: try row.decode(column: "status", as: String?.self).flatMap(RequestStatus.init(rawValue:)))
+            }
+        }
+    }
+
+    @discardableResult
+    public func create(
+        serviceCode: String?, title: String, body: String, status: RequestStatus?, jurisdictionID: String, actor: String, now: Date = Date()
+    ) async throws -> Int64 {
+        let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(title.unicodeScalars.count) else {
+            throw CivitasError.invalid("title_invalid", "Give the template a title of 1 to 100 characters.", field: "title")
+        }
+        guard (1...5000).contains(body.unicodeScalars.count) else {
+            throw CivitasError.invalid("body_invalid", "Write the template's text: 1 to 5000 characters.", field: "body")
+        }
+        return try await database.transaction { sql in
+            let row = try await sql.insert(into: "response_templates")
+                .columns("jurisdiction_id", "service_code", "title", "body", "status", "created_at")
+                .values(SQLBind(jurisdictionID), SQLBind(serviceCode), SQLBind(title), SQLBind(body), SQLBind(status?.rawValue), SQLBind(Clock.millis(now)))
+                .returning("id").first()
+            let id = try row?.decode(column: "id", as: Int64.self) ?? 0
+            try await AuditStore.append(
+                AuditEvent(actor: actor, action: "template.create", subject: "response_template:\(id)", fields: ["title", "body"]),
+                jurisdictionID: jurisdictionID, at: now, sql: sql)
+            return id
+        }
+    }
+
+    public func delete(id: Int64, jurisdictionID: String, actor: String, now: Date = Date()) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "response_templates").where("jurisdiction_id", .equal, jurisdictionID).where("id", .equal, id).run()
+            try await AuditStore.append(
+                AuditEvent(actor: actor, action: "template.delete", subject: "response_template:\(id)"),
+                jurisdictionID: jurisdictionID, at: now, sql: sql)
+        }
+    }
+}
+
+/// A staff member's named queue filters.
+public struct SavedView: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    /// The queue's query string, e.g. `status=open&sla=breached`.
+    public var query: String
+}
+
+public struct SavedViewStore: Sendable {
+    let database: Database
+    public init(database: Database) { self.database = database }
+
+    public func list(userID: Int64, jurisdictionID: String) async throws -> [SavedView] {
+        try await database.read { sql in
+            try await sql.select().columns("id", "name", "query").from("saved_views").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("user_id", .equal, userID).orderBy("name").all().map {
+                    SavedView(
+                        id: try $0.decode(column: "id", as: Int64.self), name: try $0.decode(column: "name", as: String.self),
+                        query: try $0.decode(column: "query", as: String.self))
+                }
+        }
+    }
+
+    @discardableResult
+    public func save(name: String, query: String, userID: Int64, jurisdictionID: String, now: Date = Date()) async throws -> Int64 {
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...60).contains(name.unicodeScalars.count) else {
+            throw CivitasError.invalid("name_invalid", "Name the view in 1 to 60 characters.", field: "name")
+        }
+        guard query.unicodeScalars.count <= 1000 else {
+            throw CivitasError.invalid("query_invalid", "The view's filters are too long.", field: "name")
+        }
+        return try await database.transaction { sql in
+            let row = try await sql.insert(into: "saved_views").columns("jurisdiction_id", "user_id", "name", "query", "created_at")
+                .values(SQLBind(jurisdictionID), SQLBind(userID), SQLBind(name), SQLBind(query), SQLBind(Clock.millis(now)))
+                .returning("id").first()
+            return try row?.decode(column: "id", as: Int64.self) ?? 0
+        }
+    }
+
+    public func delete(id: Int64, userID: Int64, jurisdictionID: String) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "saved_views").where("jurisdiction_id", .equal, jurisdictionID).where("user_id", .equal, userID)
+                .where("id", .equal, id).run()
+        }
+    }
+}
