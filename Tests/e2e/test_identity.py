@@ -168,7 +168,7 @@ def test_staff_set_up_link_two_factor_and_console(tmp_path, database_url):
         codes = browser.post(server.base + "/account/two-factor", data={"csrf": csrf(setup), "code": totp(secret)})
         assert len(re.findall(r"<code>[a-z0-9]{5}-[a-z0-9]{5}</code>", codes.text)) == 10
         console = browser.get(server.base + "/staff")
-        assert console.status_code == 200 and "supervisor in Transportation" in console.text
+        assert console.status_code == 200 and "(supervisor, Transportation)" in console.text
         code, out, _ = run(["users", "list", "--database", database_url], cwd=tmp_path)
         assert re.search(r"sam@city\.gov\tstaff\tsupervisor\tTransportation\ton\tactive", out), out
 

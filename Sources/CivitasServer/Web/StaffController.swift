@@ -275,7 +275,12 @@ struct StaffController: Sendable {
             values["reporterName"] = [found.reporter.firstName, found.reporter.lastName].compactMap { $0 }.joined(separator: " ")
             values["reporterEmail"] = found.reporter.email ?? ""
             values["reporterPhone"] = found.reporter.phone ?? ""
-            values["answers"] = found.attributes.sorted { $0.key < $1.key }.map { ["code": $0.key, "value": $0.value.joined(separator: ", ")] }
+            let service = try await stores.services.find(code: found.serviceCode, jurisdictionID: jurisdiction)
+            values["answers"] = found.attributes.sorted { $0.key < $1.key }.map { code, given -> [String: Any] in
+                let attribute = service?.attributes.first { $0.code == code }
+                let shown = given.map { key in attribute?.values.first { $0.key == key }?.name ?? key }
+                return ["code": attribute?.description ?? code, "value": shown.joined(separator: ", ")]
+            }
         }
         let names = Dictionary(try await colleagues(of: staff).map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
         values["assignee"] = found.assigneeID.map { names[$0] ?? "staff \($0)" } ?? ""

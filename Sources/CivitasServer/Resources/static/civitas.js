@@ -83,7 +83,7 @@
   // Suggestions while typing an address, as a listbox the keyboard can use.
   function suggestions(input, picker) {
     var list = $(input.getAttribute("aria-controls"));
-    var timer = null, items = [], active = -1;
+    var timer = null, items = [], active = -1, asked = 0;
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-expanded", "false");
     function close() { list.hidden = true; list.innerHTML = ""; items = []; active = -1; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); }
@@ -104,7 +104,10 @@
       var text = input.value.trim();
       if (text.length < 2) { close(); return; }
       timer = setTimeout(function () {
+        var mine = ++asked;
         fetch(input.getAttribute("data-suggest") + "?q=" + encodeURIComponent(text)).then(function (r) { return r.json(); }).then(function (found) {
+          // Only the answer to the latest text counts; an earlier, slower one must not replace it.
+          if (mine !== asked || input.value.trim() !== text) { return; }
           close();
           items = found;
           found.forEach(function (item, i) {
