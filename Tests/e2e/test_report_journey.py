@@ -99,6 +99,13 @@ def press(driver, element):
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+def markers_drawn(driver):
+    """The page's script ran: the map fetched its points and drew them (clustered or not)."""
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".marker-cluster, .leaflet-marker-icon"))
+    errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], errors
+
+
 def main_button(driver):
     return driver.find_element(By.CSS_SELECTOR, "main form:last-of-type button[type=submit]")
 
@@ -199,11 +206,13 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
         visit("public request page")
         assert "ana@example.org" not in driver.page_source and "Ana" not in driver.page_source
         driver.get(base + "/requests")
+        markers_drawn(driver)
         visit("public list and map")
 
         # Staff: the third is a likely duplicate of the first, explained in words; merge it, then close the first.
         staff_sign_in(driver, visit, base, site, tmp_path)
         driver.get(base + "/staff?service=BULKY")
+        markers_drawn(driver)
         visit("staff queue")
         driver.get(f"{base}/staff/requests/{first}")
         visit("staff request page")

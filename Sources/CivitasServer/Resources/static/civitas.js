@@ -21,7 +21,7 @@
 
   // The map where a resident puts a pin.
   function pickerMap(element) {
-    var map = L.map(element, { keyboard: true }).setView([+element.getAttribute("data-lat"), +element.getAttribute("data-long")], 15);
+    var map = L.map(element, { keyboard: true, maxZoom: 19 }).setView([+element.getAttribute("data-lat"), +element.getAttribute("data-long")], 15);
     tiles(map, element);
     var marker = null;
     var status = $("pin-status");
@@ -51,14 +51,14 @@
   // A request's own spot.
   function markerMap(element) {
     var lat = +element.getAttribute("data-lat"), long = +element.getAttribute("data-long");
-    var map = L.map(element, { keyboard: false, scrollWheelZoom: false }).setView([lat, long], 16);
+    var map = L.map(element, { keyboard: false, scrollWheelZoom: false, maxZoom: 19 }).setView([lat, long], 16);
     tiles(map, element);
     L.marker([lat, long], { keyboard: false, alt: "" }).addTo(map);
   }
 
   // Many requests, clustered, from a GeoJSON address; moving the map narrows the list to what is shown.
   function listMap(element) {
-    var map = L.map(element, { keyboard: true });
+    var map = L.map(element, { keyboard: true, maxZoom: 19 });
     tiles(map, element);
     var layer = L.markerClusterGroup ? L.markerClusterGroup() : L.layerGroup();
     map.addLayer(layer);
