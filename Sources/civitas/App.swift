@@ -134,7 +134,55 @@ struct Migrate: AsyncParsableCommand {
 
 struct Services: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage the service catalog.", subcommands: [Import.self])
+        abstract: "Manage the service catalog.", subcommands: [Import.self, Settings.self])
+
+    struct Settings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or change how a service finds duplicates and shows to the public.",
+            discussion: """
+                Duplicates: open requests of the same service within the radius, opened within the window, are offered \
+                to residents before they submit and to staff afterwards (defaults: 50 m, 14 days). Visibility: public, \
+                blurred (no address, and the map shows a 200 m cell instead of the spot) or hidden (not on the public \
+                map or list).
+                """)
+
+        @Argument(help: "The service code.")
+        var code: String
+
+        @Option(help: "Duplicate radius in metres (1 to 5000).")
+        var duplicateRadius: Double?
+
+        @Option(help: "Duplicate window in hours (1 to 8760).")
+        var duplicateWindowHours: Int?
+
+        @Option(help: "public, blurred or hidden.")
+        var visibility: String?
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let (code, radius, window, visibility) = (code, duplicateRadius, duplicateWindowHours, visibility)
+            try await withStores(options) { configuration, stores, _ in
+                let jurisdiction = configuration.jurisdiction.id
+                guard try await stores.services.find(code: code, jurisdictionID: jurisdiction) != nil else {
+                    throw CivitasError.notFound("service_unknown", "There is no service with code \(code).")
+                }
+                var settings = try await stores.serviceSettings.settings(for: code, jurisdictionID: jurisdiction)
+                if let radius { settings.duplicates.radiusMetres = radius }
+                if let window { settings.duplicates.window = TimeInterval(window) * 3600 }
+                if let visibility {
+                    guard let chosen = ServiceVisibility(rawValue: visibility) else {
+                        throw CivitasError.invalid("visibility_invalid", "--visibility must be public, blurred or hidden, not \"\(visibility)\".")
+                    }
+                    settings.visibility = chosen
+                }
+                if radius != nil || window != nil || visibility != nil {
+                    try await stores.serviceSettings.set(settings, for: code, jurisdictionID: jurisdiction, actor: "cli")
+                }
+                print("\(code): duplicates within \(Int(settings.duplicates.radiusMetres)) m and \(Int(settings.duplicates.window / 3600)) h; \(settings.visibility.rawValue) on the public map and list")
+            }
+        }
+    }
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

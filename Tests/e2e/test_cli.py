@@ -135,3 +135,35 @@ def test_environment_and_dotenv_configure_the_server(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
+
+
+def test_addresses_import_and_service_settings(tmp_path, database_url):
+    csv = tmp_path / "points.csv"
+    csv.write_text(
+        "Address,Latitude,Longitude,ZipCode\n"
+        '"3400 CIVITAS TEST LN, BALTIMORE, MD, 21215",39.327420,-76.682510,21215\n'
+        '"3400 CIVITAS TEST LN, BALTIMORE, MD, 21215",39.327420,-76.682510,21215\n'
+        '"3016 THORNDALE AVE, BC",39,-77,21215\n'
+        "12 Main St,,,\n")
+    code, out, err = run(["addresses", "import", str(csv), "--database", database_url], cwd=tmp_path)
+    assert code == 0, err
+    assert "Imported 1 address points." in out
+    assert "left out 1: duplicate address" in out and "left out 1: placeholder coordinates" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("street,x\n1 Main St,2\n")
+    code, _, err = run(["addresses", "import", str(bad), "--database", database_url], cwd=tmp_path)
+    assert code != 0 and "needs a header row with an address column" in err, err
+
+    server = Server(tmp_path, database_url)
+    try:
+        import requests
+        found = requests.get(server.base + "/addresses?q=3400 civitas").json()
+        assert [item["address"] for item in found] == ["3400 Civitas Test Ln"], "the demo keeps imported address points"
+        assert found[0]["zipcode"] == "21215"
+    finally:
+        assert server.stop() == 0
+    code, out, err = run(["services", "settings", "BULKY", "--visibility", "hidden", "--duplicate-radius", "80",
+                          "--database", database_url], cwd=tmp_path)
+    assert code == 0 and "BULKY: duplicates within 80 m and 336 h; hidden" in out, err
+    code, _, err = run(["services", "settings", "BULKY", "--visibility", "secret", "--database", database_url], cwd=tmp_path)
+    assert code != 0 and "must be public, blurred or hidden" in err

@@ -126,6 +126,9 @@ public enum DemoCity {
     }
 
     static func loadAddresses(into stores: Stores, jurisdictionID: String, places: Places) async throws -> Int {
+        // Address points an admin imported are kept.
+        let existing = try await stores.addresses.count(jurisdictionID: jurisdictionID)
+        if existing > 0 { return existing }
         for file in addressFiles() where FileManager.default.fileExists(atPath: file.path) {
             if let result = try? AddressImport.read(file), !result.points.isEmpty {
                 return try await stores.addresses.replaceAll(result.points, jurisdictionID: jurisdictionID)
