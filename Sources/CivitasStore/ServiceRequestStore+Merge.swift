@@ -17,7 +17,7 @@ extension ServiceRequestStore {
             throw CivitasError.invalid("merge_empty", "Choose at least one duplicate to merge.", field: "duplicates")
         }
         guard !children.contains(parentID) else {
-            throw CivitasError.invalid("merge_self", "A request cannot be merged into itself.", field: "duplicates")
+            throw CivitasError(.conflict, code: "merge_self", message: "A request cannot be merged into itself.", field: "duplicates")
         }
         let stamp = Clock.millis(now)
         try await database.transaction { sql in
@@ -30,13 +30,18 @@ extension ServiceRequestStore {
                     try row.decode(column: "agency_responsible", as: String?.self), try row.decode(column: "service_code", as: String.self)
                 )
             }
-            for id in children + [parentID] {
+            for id in [parentID] + children {
                 guard let item = found[id], departments.contains(item.department) else {
-                    throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
+                    // The request merged into is the one asked about (404); a duplicate named in the body that is not
+                    // there, or not the caller's, makes the merge impossible as asked (409).
+                    if id == parentID { throw CivitasError.notFound("request_not_found", "There is no service request \(id).") }
+                    throw CivitasError(
+                        .conflict, code: "merge_unknown", message: "There is no service request \(id) you can merge.", field: "duplicates")
                 }
                 if item.parent != nil {
-                    throw CivitasError.invalid(
-                        "merge_merged", "Request \(id) is already merged into request \(item.parent!).", field: "duplicates")
+                    throw CivitasError(
+                        .conflict, code: "merge_merged", message: "Request \(id) is already merged into request \(item.parent!).",
+                        field: "duplicates")
                 }
             }
             let names = try await sql.select().columns("service_code", "service_name").from("services")

@@ -205,6 +205,12 @@ let authorizationTable: [RouteRule] = {
             .post, item + "/notes", "/api/v1/service-requests/{R}/notes", json: #"{"body":"Checked on site","visibility":"internal"}"#,
             all: 404,
             except: [([.anonymous] + residents, 401), (working + [.partnerBoth], 201), ([.analyst, .partnerRead], 403)]),
+        // Merging the request into itself: those allowed to merge reach the conflict (409), and nothing changes.
+        RouteRule(
+            .post, item + "/merge", "/api/v1/service-requests/{R}/merge", json: #"{"duplicates":[{R}]}"#, all: 404,
+            except: [
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 409), ([.crew, .analyst, .partnerRead], 403),
+            ]),
         RouteRule(
             .post, "/api/v1/service-requests",
             json: #"{"service_code":"POTHOLE","lat":39.29,"long":-76.61,"attributes":{"SIZE":"large"}}"#, all: 403,
@@ -289,7 +295,8 @@ struct AuthorizationTests {
             var wrong: [String] = []
             for actor in TestActor.allCases {
                 let uri = rule.uri.replacingOccurrences(of: "{R}", with: String(world.request))
-                let response = try await world.send(client, as: actor, rule.method, uri, json: rule.json, form: rule.form)
+                let json = rule.json?.replacingOccurrences(of: "{R}", with: String(world.request))
+                let response = try await world.send(client, as: actor, rule.method, uri, json: json, form: rule.form)
                 let expected = rule.expected[actor]!
                 if Int(response.status.code) != expected {
                     wrong.append("\(actor.rawValue): expected \(expected), got \(response.status.code) \(response.text.prefix(100))")
