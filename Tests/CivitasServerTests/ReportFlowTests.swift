@@ -167,6 +167,12 @@ struct ReportFlowTests {
             let byHeader = try await client.execute(uri: "/", method: .get, headers: [.acceptLanguage: "fr;q=0.9, es-MX;q=0.8, en;q=0.5"])
             #expect(byHeader.text.contains("Reporte un problema"))
             #expect(try await client.get("/").text.contains("Report a problem or follow one"))
+            // The account pages too, with their error messages.
+            #expect(try await browser.get("/signin").text.contains("¿Olvidó su contraseña?"))
+            #expect(try await browser.get("/register").text.contains("Crear una cuenta"))
+            let wrong = try await browser.post("/register", [("email", "ana@example.org"), ("password", "short")])
+            #expect(wrong.text.contains("Use una contraseña de al menos 12 caracteres."))
+            #expect(try await browser.get("/password/forgot").text.contains("Restablecer su contraseña"))
         }
     }
 

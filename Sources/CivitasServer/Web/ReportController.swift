@@ -52,13 +52,8 @@ struct ReportController: Sendable {
     }
 
     func draft(_ context: CivitasRequestContext, request: Request) async throws -> Draft {
-        let language = Catalog.language(of: request)
         guard let id = context.parameters.get("draft"), let data = try await stores.drafts.load(id, jurisdictionID: jurisdiction) else {
-            throw WebFailure(
-                status: .notFound, title: language == .spanish ? "Este reporte ya no existe" : "This report has expired",
-                message: language == .spanish
-                    ? "Los reportes sin enviar se guardan 6 horas. Empiece de nuevo en /report."
-                    : "Reports that are not sent are kept for 6 hours. Start again at /report.")
+            throw WebFailure(status: .notFound, title: t(request, "draft_expired_title"), message: t(request, "draft_expired_text"))
         }
         return Draft(id: id, data: data)
     }

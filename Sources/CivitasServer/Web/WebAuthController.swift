@@ -56,7 +56,7 @@ struct WebAuthController: Sendable {
     func signInPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await auth.identifySession(request)
         if let identity, !identity.awaitingSecondFactor { return redirect(home(for: identity)) }
-        return page("signin", title: "Sign in", request: request, identity: nil, values: [:])
+        return page("signin", title: tr(request, "signin_title"), request: request, identity: nil, values: [:])
     }
 
     func signIn(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -68,26 +68,26 @@ struct WebAuthController: Sendable {
         var values: [String: Any] = ["email": email]
         if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
             return page(
-                "signin", title: "Sign in", request: request, identity: nil, values: values, status: .tooManyRequests,
-                errors: [FieldError(field: "email", message: "Too many sign-in attempts from your network. Wait \(wait) seconds and try again.")])
+                "signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .tooManyRequests,
+                errors: [FieldError(field: "email", message: tr(request, "error_too_many", ["seconds": String(wait)]))])
         }
-        let wrong = FieldError(field: "email", message: "The email address or password is wrong.")
+        let wrong = FieldError(field: "email", message: tr(request, "signin_wrong"))
         let user = email.isEmpty ? nil : try await stores.users.find(email: email, jurisdictionID: configuration.jurisdiction.id)
         guard let user, let hash = user.passwordHash, !user.disabled else {
             _ = try await passwords.verify(password, hash: passwords.decoy)
-            return page("signin", title: "Sign in", request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
+            return page("signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
         }
         if let locked = user.lockedUntil, locked > Date() {
             let minutes = max(1, Int((locked.timeIntervalSinceNow / 60).rounded(.up)))
             return page(
-                "signin", title: "Sign in", request: request, identity: nil, values: values, status: .unauthorized,
-                errors: [FieldError(field: "email", message: "This account is locked after too many failed attempts. Try again in \(minutes) minutes, or reset your password.")])
+                "signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized,
+                errors: [FieldError(field: "email", message: tr(request, "signin_locked", ["minutes": String(minutes)]))])
         }
         guard try await passwords.verify(password, hash: hash) else {
             try await stores.users.recordFailedSignIn(
                 id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
             values["email"] = email
-            return page("signin", title: "Sign in", request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
+            return page("signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
         }
         try await stores.users.recordSuccessfulSignIn(id: user.id)
         // A new session id at every sign-in: whatever session cookie the browser brought is dropped, never upgraded.
@@ -111,7 +111,9 @@ struct WebAuthController: Sendable {
     func secondFactorPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let identity = try await auth.identifySession(request), identity.awaitingSecondFactor, identity.user?.totpEnabled == true
         else { return redirect("/signin") }
-        return page("second-factor", title: "Enter your security code", request: request, identity: identity, values: [:])
+        return page(
+            "second-factor", title: tr(request, "staff_code_title"), request: request, identity: identity,
+            values: ["codeLead": tr(request, "staff_code_lead", ["site": configuration.jurisdiction.name])])
     }
 
     func secondFactor(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -135,15 +137,16 @@ struct WebAuthController: Sendable {
             if let locked = try await stores.users.find(id: user.id)?.lockedUntil, locked > Date() {
                 try await stores.sessions.deleteAll(userID: user.id)
                 var response = page(
-                    "message", title: "Account locked", request: request, identity: nil,
-                    values: ["paragraphs": ["Too many wrong codes. Your account is locked for a while; try again later."]],
+                    "message", title: tr(request, "staff_locked_title"), request: request, identity: nil,
+                    values: ["paragraphs": [tr(request, "staff_locked_text")]],
                     status: .unauthorized)
                 response.setCookie(expiredSessionCookie())
                 return response
             }
             return page(
-                "second-factor", title: "Enter your security code", request: request, identity: identity, values: [:],
-                status: .unauthorized, errors: [FieldError(field: "code", message: "That code is not right, or was already used. Enter the code your app shows now.")])
+                "second-factor", title: tr(request, "staff_code_title"), request: request, identity: identity,
+                values: ["codeLead": tr(request, "staff_code_lead", ["site": configuration.jurisdiction.name])],
+                status: .unauthorized, errors: [FieldError(field: "code", message: tr(request, "staff_code_wrong"))])
         }
         return try await upgrade(session: session, user: user, to: "/staff")
     }
@@ -174,7 +177,7 @@ struct WebAuthController: Sendable {
         let url = TOTP(secret: secret).createAuthenticatorURL(label: user.email, issuer: configuration.jurisdiction.name)
         let key = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
         return page(
-            "two-factor-setup", title: "Set up two-factor sign-in", request: request, identity: identity,
+            "two-factor-setup", title: tr(request, "staff_setup_title"), request: request, identity: identity,
             values: ["secret": Self.grouped(key), "otpauthURL": url])
     }
 
@@ -189,9 +192,9 @@ struct WebAuthController: Sendable {
             let url = TOTP(secret: secret).createAuthenticatorURL(label: user.email, issuer: configuration.jurisdiction.name)
             let key = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
             return page(
-                "two-factor-setup", title: "Set up two-factor sign-in", request: request, identity: identity,
+                "two-factor-setup", title: tr(request, "staff_setup_title"), request: request, identity: identity,
                 values: ["secret": Self.grouped(key), "otpauthURL": url], status: .badRequest,
-                errors: [FieldError(field: "code", message: "That code does not match. Check the key you entered and try the new code.")])
+                errors: [FieldError(field: "code", message: tr(request, "staff_setup_wrong"))])
         }
         let codes = (0..<10).map { _ in Self.recoveryCode() }
         try await stores.users.enableTOTP(id: user.id, step: step, recoveryCodeHashes: codes.map { SecureRandom.sha256Hex($0) })
@@ -200,14 +203,14 @@ struct WebAuthController: Sendable {
             jurisdictionID: user.jurisdictionID)
         var upgraded = identity
         upgraded.session?.secondFactorAt = Date()
-        let body = page("recovery-codes", title: "Save your recovery codes", request: request, identity: upgraded, values: ["codes": codes])
+        let body = page("recovery-codes", title: tr(request, "staff_recovery_title"), request: request, identity: upgraded, values: ["codes": codes])
         return try await upgrade(session: session, user: user, to: "/staff", body: body)
     }
 
     // MARK: registration and email confirmation
 
     func registerPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        page("register", title: "Create an account", request: request, identity: nil, values: [:])
+        page("register", title: tr(request, "register_title"), request: request, identity: nil, values: [:])
     }
 
     func register(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -219,18 +222,18 @@ struct WebAuthController: Sendable {
         var errors: [FieldError] = []
         var email = ""
         do { email = try UserStore.validate(email: emailText) } catch let error as CivitasError {
-            errors.append(FieldError(field: "email", message: error.message))
+            errors.append(FieldError(field: "email", message: explain(error, request)))
         }
         do { try Passwords.validate(password, email: email) } catch let error as CivitasError {
-            errors.append(FieldError(field: "password", message: error.message))
+            errors.append(FieldError(field: "password", message: explain(error, request)))
         }
         if !errors.isEmpty {
-            return page("register", title: "Create an account", request: request, identity: nil, values: ["email": emailText], status: .badRequest, errors: errors)
+            return page("register", title: tr(request, "register_title"), request: request, identity: nil, values: ["email": emailText], status: .badRequest, errors: errors)
         }
         if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
             return page(
-                "register", title: "Create an account", request: request, identity: nil, values: ["email": emailText],
-                status: .tooManyRequests, errors: [FieldError(field: "email", message: "Too many attempts from your network. Wait \(wait) seconds and try again.")])
+                "register", title: tr(request, "register_title"), request: request, identity: nil, values: ["email": emailText],
+                status: .tooManyRequests, errors: [FieldError(field: "email", message: tr(request, "error_too_many", ["seconds": String(wait)]))])
         }
         let jurisdiction = configuration.jurisdiction.id
         if let existing = try await stores.users.find(email: email, jurisdictionID: jurisdiction) {
@@ -251,10 +254,10 @@ struct WebAuthController: Sendable {
                 jurisdictionID: jurisdiction)
         }
         return page(
-            "message", title: "Check your email", request: request, identity: nil,
+            "message", title: tr(request, "check_email_title"), request: request, identity: nil,
             values: [
-                "paragraphs": ["We sent a message to \(email). Open the link in it to confirm your address, then sign in."],
-                "linkURL": "/signin", "linkText": "Sign in",
+                "paragraphs": [tr(request, "register_sent", ["email": email])],
+                "linkURL": "/signin", "linkText": tr(request, "nav_signin"),
             ])
     }
 
@@ -264,8 +267,8 @@ struct WebAuthController: Sendable {
             try await stores.users.peekToken(token, purposes: [.verifyEmail], jurisdictionID: configuration.jurisdiction.id) != nil
         else { return expiredLink(request) }
         return page(
-            "confirm-token", title: "Confirm your email address", request: request, identity: try await auth.identifySession(request),
-            values: ["lead": "Press the button to confirm this is your address.", "action": "/verify-email", "token": token, "button": "Confirm my email address"])
+            "confirm-token", title: tr(request, "confirm_title"), request: request, identity: try await auth.identifySession(request),
+            values: ["lead": tr(request, "confirm_lead"), "action": "/verify-email", "token": token, "button": tr(request, "confirm_button")])
     }
 
     func verifyEmail(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -277,15 +280,15 @@ struct WebAuthController: Sendable {
         else { return expiredLink(request) }
         try await stores.users.markEmailVerified(id: userID)
         return page(
-            "message", title: "Email address confirmed", request: request, identity: identity,
-            values: ["paragraphs": ["Thank you. Your email address is confirmed."], "linkURL": identity == nil ? "/signin" : "/account",
+            "message", title: tr(request, "confirmed_title"), request: request, identity: identity,
+            values: ["paragraphs": [tr(request, "confirmed_text")], "linkURL": identity == nil ? "/signin" : "/account",
                      "linkText": identity == nil ? "Sign in" : "Go to your account"])
     }
 
     // MARK: password reset and staff set-up
 
     func forgotPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        page("forgot", title: "Reset your password", request: request, identity: nil, values: [:])
+        page("forgot", title: tr(request, "forgot_title"), request: request, identity: nil, values: [:])
     }
 
     func forgot(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -295,13 +298,13 @@ struct WebAuthController: Sendable {
         let emailText = form["email"] ?? ""
         guard let email = try? UserStore.validate(email: emailText) else {
             return page(
-                "forgot", title: "Reset your password", request: request, identity: nil, values: ["email": emailText], status: .badRequest,
-                errors: [FieldError(field: "email", message: "Enter an email address like name@example.com.")])
+                "forgot", title: tr(request, "forgot_title"), request: request, identity: nil, values: ["email": emailText], status: .badRequest,
+                errors: [FieldError(field: "email", message: tr(request, "email_invalid"))])
         }
         if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
             return page(
-                "forgot", title: "Reset your password", request: request, identity: nil, values: ["email": emailText],
-                status: .tooManyRequests, errors: [FieldError(field: "email", message: "Too many attempts from your network. Wait \(wait) seconds and try again.")])
+                "forgot", title: tr(request, "forgot_title"), request: request, identity: nil, values: ["email": emailText],
+                status: .tooManyRequests, errors: [FieldError(field: "email", message: tr(request, "error_too_many", ["seconds": String(wait)]))])
         }
         let jurisdiction = configuration.jurisdiction.id
         if let user = try await stores.users.find(email: email, jurisdictionID: jurisdiction), !user.disabled {
@@ -312,8 +315,8 @@ struct WebAuthController: Sendable {
                 jurisdictionID: jurisdiction)
         }
         return page(
-            "message", title: "Check your email", request: request, identity: nil,
-            values: ["paragraphs": ["If there is an account for \(email), we sent it a link to choose a new password. The link works for 1 hour."]])
+            "message", title: tr(request, "check_email_title"), request: request, identity: nil,
+            values: ["paragraphs": [tr(request, "forgot_sent", ["email": email])]])
     }
 
     func resetPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -322,7 +325,7 @@ struct WebAuthController: Sendable {
             let userID = try await stores.users.peekToken(token, purposes: [.resetPassword, .setUp], jurisdictionID: configuration.jurisdiction.id),
             let user = try await stores.users.find(id: userID)
         else { return expiredLink(request) }
-        let heading = user.passwordHash == nil ? "Choose your password" : "Choose a new password"
+        let heading = tr(request, user.passwordHash == nil ? "reset_choose" : "reset_choose_new")
         return page("reset", title: heading, request: request, identity: nil, values: ["heading": heading, "token": token])
     }
 
@@ -337,10 +340,10 @@ struct WebAuthController: Sendable {
             let user = try await stores.users.find(id: peeked)
         else { return expiredLink(request) }
         do { try Passwords.validate(password, email: user.email) } catch let error as CivitasError {
-            let heading = user.passwordHash == nil ? "Choose your password" : "Choose a new password"
+            let heading = tr(request, user.passwordHash == nil ? "reset_choose" : "reset_choose_new")
             return page(
                 "reset", title: heading, request: request, identity: nil, values: ["heading": heading, "token": token], status: .badRequest,
-                errors: [FieldError(field: "password", message: error.message)])
+                errors: [FieldError(field: "password", message: explain(error, request))])
         }
         let hash = try await passwords.hash(password)
         guard try await stores.users.consumeToken(token, purposes: [.resetPassword, .setUp], jurisdictionID: jurisdiction) == user.id else {
@@ -352,9 +355,9 @@ struct WebAuthController: Sendable {
             AuditEvent(actor: "\(user.kind.rawValue):\(user.id)", action: "user.password_set", subject: "user:\(user.id)", source: nil),
             jurisdictionID: jurisdiction)
         var response = page(
-            "message", title: "Password saved", request: request, identity: nil,
-            values: ["paragraphs": ["Your password is saved, and you were signed out everywhere else."] + (user.kind == .staff && !user.totpEnabled
-                ? ["When you sign in, you will set up two-factor sign-in."] : []), "linkURL": "/signin", "linkText": "Sign in"])
+            "message", title: tr(request, "password_saved_title"), request: request, identity: nil,
+            values: ["paragraphs": [tr(request, "password_saved_text")] + (user.kind == .staff && !user.totpEnabled
+                ? [tr(request, "password_saved_staff")] : []), "linkURL": "/signin", "linkText": tr(request, "nav_signin")])
         response.setCookie(expiredSessionCookie())
         return response
     }
@@ -368,14 +371,13 @@ struct WebAuthController: Sendable {
     }
 
     func accountPage(
-        _ request: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = [],
+        _ request_: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = [],
         extra: [String: Any] = [:]
     ) async throws -> Response {
         let sessions = try await stores.sessions.count(userID: user.id)
         var values: [String: Any] = [
             "email": user.email, "verified": user.emailVerified, "isStaff": user.kind == .staff, "isResident": user.kind == .resident,
             "role": user.role?.rawValue ?? "", "departments": departmentText(user.departments), "sessionCount": sessions,
-            "sessionWord": sessions == 1 ? "device" : "devices",
         ]
         if user.kind == .staff {
             let tokens = try await stores.credentials.personalTokens(userID: user.id)
@@ -397,14 +399,15 @@ struct WebAuthController: Sendable {
             values["hasRequests"] = !mine.isEmpty
             values["requests"] = mine.map { request -> [String: Any] in
                 [
-                    "id": request.id, "service": request.serviceName, "status": request.status == .open ? "open" : "closed",
+                    "id": request.id, "service": request.serviceName,
+                    "status": tr(request_, request.status == .open ? "request_status_open" : "request_status_closed"),
                     "address": request.location.address ?? "",
                     "requested": request.requestedAt.formatted(Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone)),
                 ]
             }
         }
         values.merge(extra) { $1 }
-        return page("account", title: "Your account", request: request, identity: identity, values: values, status: status, errors: errors)
+        return page("account", title: tr(request_, "account_title"), request: request_, identity: identity, values: values, status: status, errors: errors)
     }
 
     func signOut(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -423,8 +426,8 @@ struct WebAuthController: Sendable {
         try checkCSRF(form, request: request, session: identity.session)
         try await stores.sessions.deleteAll(userID: user.id)
         var response = page(
-            "message", title: "Signed out everywhere", request: request, identity: nil,
-            values: ["paragraphs": ["You are signed out on every device, this one included."], "linkURL": "/signin", "linkText": "Sign in again"])
+            "message", title: tr(request, "signed_out_title"), request: request, identity: nil,
+            values: ["paragraphs": [tr(request, "signed_out_text")], "linkURL": "/signin", "linkText": tr(request, "signed_out_again")])
         response.setCookie(expiredSessionCookie())
         return response
     }
@@ -440,13 +443,13 @@ struct WebAuthController: Sendable {
                 id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
             return try await accountPage(
                 request, identity: identity, user: user, status: .unauthorized,
-                errors: [FieldError(field: "password", message: "The password is wrong; your account was not deleted.")])
+                errors: [FieldError(field: "password", message: tr(request, "account_delete_wrong"))])
         }
         let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
         try await stores.users.deleteAccount(id: user.id, jurisdictionID: user.jurisdictionID, source: address)
         var response = page(
-            "message", title: "Your account was deleted", request: request, identity: nil,
-            values: ["paragraphs": ["Your account and your contact details are deleted. Thank you for helping your city."]])
+            "message", title: tr(request, "account_deleted_title"), request: request, identity: nil,
+            values: ["paragraphs": [tr(request, "account_deleted_text")]])
         response.setCookie(expiredSessionCookie())
         return response
     }
@@ -489,7 +492,7 @@ struct WebAuthController: Sendable {
         try checkCSRF(form, request: request, session: identity.session)
         guard let id = context.parameters.get("id").flatMap(Int64.init),
             try await stores.credentials.personalTokens(userID: user.id).contains(where: { $0.id == id })
-        else { throw WebFailure(status: .notFound, title: "No such token", message: "You have no live token with that number.") }
+        else { throw WebFailure(status: .notFound, title: tr(request, "staff_token_missing_title"), message: tr(request, "staff_token_missing_text")) }
         try await stores.credentials.revokePersonalToken(
             id: id, jurisdictionID: user.jurisdictionID, actor: "staff:\(user.id)",
             source: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))
@@ -509,9 +512,9 @@ struct WebAuthController: Sendable {
 
     func expiredLink(_ request: Request) -> Response {
         page(
-            "message", title: "This link has expired", request: request, identity: nil,
-            values: ["paragraphs": ["The link is no longer valid: it was used already, or it is too old."],
-                     "linkURL": "/password/forgot", "linkText": "Ask for a new link"],
+            "message", title: tr(request, "link_expired_title"), request: request, identity: nil,
+            values: ["paragraphs": [tr(request, "link_expired_text")],
+                     "linkURL": "/password/forgot", "linkText": tr(request, "link_expired_again")],
             status: .notFound)
     }
 
@@ -526,14 +529,23 @@ struct WebAuthController: Sendable {
         return form
     }
 
+    /// A store's error in the request's language when the catalog has it (`error_<code>`), else as the store wrote it.
+    func explain(_ error: CivitasError, _ request: Request) -> String {
+        catalog.texts[.english]?["error_" + error.code] != nil ? tr(request, "error_" + error.code) : error.message
+    }
+
+    /// A text of the message catalog in the request's language.
+    func tr(_ request: Request, _ key: String, _ values: [String: String] = [:]) -> String {
+        catalog.text(key, Catalog.language(of: request), values)
+    }
+
     /// A state-changing form must carry the token of the session it was shown in, or (before sign-in) the
     /// token in the browser's CSRF cookie. Another site can make a browser post, but cannot read either token.
     func checkCSRF(_ form: [String: String], request: Request, session: Session?) throws {
         let expected = session?.csrfToken ?? request.cookies[Self.csrfCookie]?.value ?? ""
         guard let given = form["csrf"], !expected.isEmpty, constantTimeEqual(given, expected) else {
             throw WebFailure(
-                status: .forbidden, title: "This form has expired",
-                message: "This form has expired or did not come from this site. Go back, reload the page and try again.")
+                status: .forbidden, title: tr(request, "form_expired_title"), message: tr(request, "form_expired_text"))
         }
     }
 
