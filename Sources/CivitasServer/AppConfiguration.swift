@@ -112,7 +112,8 @@ public struct AppConfiguration: Sendable {
             throw .invalid("config_invalid", "jurisdiction.id (JURISDICTION_ID) must be 1 to 100 characters without spaces.")
         }
         jurisdiction = Jurisdiction(id: id, name: name ?? "Civitas City", timeZone: zone)
-        maxBodySize = try Self.int(reader, "http.maxBodySize", "HTTP_MAX_BODY_SIZE", default: 10 * 1024 * 1024)
+        // Room for a report's three phone photos at once.
+        maxBodySize = try Self.int(reader, "http.maxBodySize", "HTTP_MAX_BODY_SIZE", default: 25 * 1024 * 1024)
         guard maxBodySize >= 1024 else {
             throw .invalid("config_invalid", "http.maxBodySize (HTTP_MAX_BODY_SIZE) must be at least 1024 bytes.")
         }

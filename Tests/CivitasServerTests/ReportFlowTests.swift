@@ -1,5 +1,6 @@
 import CivitasCore
 import CivitasStore
+import Configuration
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -153,6 +154,30 @@ struct ReportFlowTests {
             #expect(try await app.count() == 1, "no second request was filed")
             let audit = try await app.stores.audit.entries(person: "email:ben@example.org", jurisdictionID: "test.city")
             #expect(audit.map(\.event.action) == ["request.follow"])
+        }
+    }
+
+    @Test("photos that are too big, or not pictures, are refused on the page with a message; nothing else is lost")
+    func photoLimits() async throws {
+        try await TestApp.with(config: ["http.maxBodySize": .init(.int(4096), isSecret: false)]) { app, client in
+            try await Self.addresses(app)
+            let browser = Browser(client)
+            try await browser.get("/report")
+            let details = try await browser.follow(try await browser.post("/report", [("service", "BULKY")]))
+            let path = try #require(details.text.range(of: #"/report/[0-9a-f]{40}"#, options: .regularExpression).map { String(details.text[$0]) })
+            _ = try await browser.post(path + "/details", [("attr_ITEMS", "furniture"), ("attr_COUNT", "1")])
+            _ = try await browser.post(path + "/location", [("address", "100 N Calvert St")])
+            let big = try await browser.multipart(
+                path + "/description", fields: [("description", "Sofa")], files: [("photos", "big.jpg", "image/jpeg", [UInt8](repeating: 0xFF, count: 8000))])
+            #expect(big.status == .contentTooLarge && big.text.contains("A photo can be at most 8 MB."))
+            let text = try await browser.multipart(
+                path + "/description", fields: [("description", "Sofa")], files: [("photos", "notes.txt", "image/jpeg", Array("hello".utf8))])
+            #expect(text.status == .badRequest && text.text.contains("A photo must be a JPEG or PNG image."))
+            #expect(text.text.contains(">Sofa</textarea>"), "the description typed is kept")
+            let many = try await browser.multipart(
+                path + "/description", fields: [("description", "Sofa")],
+                files: Array(repeating: ("photos", "a.jpg", "image/jpeg", [UInt8](jpegWithLocation.prefix(200))), count: 4))
+            #expect(many.status == .badRequest && many.text.contains("Add at most 3 photos."))
         }
     }
 

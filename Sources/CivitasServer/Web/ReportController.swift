@@ -443,7 +443,15 @@ struct ReportController: Sendable {
     func describe(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         var draft = try await draft(context, request: request)
         let identity = try await identity(request)
-        let buffer = try await request.body.collect(upTo: configuration.maxBodySize)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: configuration.maxBodySize)
+        } catch {
+            // Too much at once: say so on the page, keeping what the draft already has.
+            return try await descriptionForm(
+                request, draft: draft, description: draft.value("description") ?? "",
+                errors: [FieldError(field: "photos", message: t(request, "photos_size"))], status: .contentTooLarge)
+        }
         let parsed: FormBody
         do {
             parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)
