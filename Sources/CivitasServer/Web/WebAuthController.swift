@@ -239,8 +239,8 @@ struct WebAuthController: Sendable {
         if let existing = try await stores.users.find(email: email, jurisdictionID: jurisdiction) {
             // The same answer either way, so the form does not reveal who has an account; the owner hears of it.
             try await stores.outbox.enqueue(
-                to: existing.email, subject: "Someone tried to create an account with your address",
-                body: Mails.alreadyRegistered(site: configuration.jurisdiction.name, publicURL: configuration.publicURL),
+                to: existing.email, subject: tr(request, "mail_registered_subject"),
+                body: tr(request, "mail_registered_body", ["site": configuration.jurisdiction.name, "url": configuration.publicURL]),
                 jurisdictionID: jurisdiction)
         } else {
             let hash = try await passwords.hash(password)
@@ -249,8 +249,8 @@ struct WebAuthController: Sendable {
                 actor: "anonymous", source: address)
             let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .verifyEmail, lifetime: 7 * 86400)
             try await stores.outbox.enqueue(
-                to: user.email, subject: "Confirm your email address",
-                body: Mails.confirmEmail(site: configuration.jurisdiction.name, link: "\(configuration.publicURL)/verify-email?token=\(token)"),
+                to: user.email, subject: tr(request, "mail_confirm_subject"),
+                body: tr(request, "mail_confirm_body", ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/verify-email?token=\(token)"]),
                 jurisdictionID: jurisdiction)
         }
         return page(
@@ -310,8 +310,8 @@ struct WebAuthController: Sendable {
         if let user = try await stores.users.find(email: email, jurisdictionID: jurisdiction), !user.disabled {
             let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .resetPassword, lifetime: 3600)
             try await stores.outbox.enqueue(
-                to: user.email, subject: "Reset your password",
-                body: Mails.resetPassword(site: configuration.jurisdiction.name, link: "\(configuration.publicURL)/password/reset?token=\(token)"),
+                to: user.email, subject: tr(request, "mail_reset_subject"),
+                body: tr(request, "mail_reset_body", ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/password/reset?token=\(token)"]),
                 jurisdictionID: jurisdiction)
         }
         return page(
@@ -720,48 +720,5 @@ struct Views: Sendable {
 
     func render(_ template: String, _ context: [String: Any]) -> String {
         library.render(context, withTemplate: template) ?? "<!doctype html><title>Error</title><p>Page template \(template) is missing.</p>"
-    }
-}
-
-/// The words of the mails Civitas sends about accounts.
-enum Mails {
-    static func confirmEmail(site: String, link: String) -> String {
-        """
-        Hello,
-
-        You created an account with \(site). To confirm this is your email address, open this link:
-
-        \(link)
-
-        The link works for 7 days. If you did not create an account, you can ignore this message.
-
-        \(site)
-        """
-    }
-
-    static func resetPassword(site: String, link: String) -> String {
-        """
-        Hello,
-
-        Someone asked to reset the password of your \(site) account. To choose a new password, open this link:
-
-        \(link)
-
-        The link works for 1 hour and only once. If it was not you, ignore this message: your password has not changed.
-
-        \(site)
-        """
-    }
-
-    static func alreadyRegistered(site: String, publicURL: String) -> String {
-        """
-        Hello,
-
-        Someone tried to create a \(site) account with your email address, but you already have one.
-        If it was you, sign in at \(publicURL)/signin, or reset your password at \(publicURL)/password/forgot.
-        If it was not you, you can ignore this message.
-
-        \(site)
-        """
     }
 }
