@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Sends the mail outbox over SMTP, retrying failures with backoff; also purges ended sessions and old
+/// Sends the mail outbox over SMTP, retrying failures with backoff; also purges expired report drafts, ended sessions and old
 /// rate-limit windows. Several instances can run it at once: each claims different messages.
 struct MailService: Service {
     let stores: Stores
@@ -28,6 +28,7 @@ struct MailService: Service {
                     lastPurge = Date()
                     try? await stores.sessions.purge(idle: idleTimeout)
                     try? await stores.rateLimits.purge(before: Date().addingTimeInterval(-3600))
+                    try? await stores.drafts.purge()
                 }
                 try? await Task.sleep(for: interval)
             }
