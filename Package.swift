@@ -70,6 +70,7 @@ let package = Package(
             dependencies: [
                 "CivitasCore",
                 "CivitasStore",
+                "CivitasRouting",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

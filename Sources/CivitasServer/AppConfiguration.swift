@@ -27,6 +27,8 @@ public struct AppConfiguration: Sendable {
     public var mail: MailSettings
     /// Where the map comes from: Leaflet's files on this machine, and the tile server (none: a plain map still works).
     public var map: MapSettings
+    /// Average driving speed for day plans, km/h (great-circle distances; city driving with stops).
+    public var planningSpeedKmh: Double
 
     public struct MapSettings: Sendable {
         /// The folder holding leaflet.js, leaflet.css, images/ and leaflet.markercluster.js (Debian's libjs-leaflet and
@@ -158,6 +160,7 @@ public struct AppConfiguration: Sendable {
             smtpHost: reader.string(forKey: "mail.smtpHost").flatMap { $0.isEmpty ? nil : $0 },
             smtpPort: try bounded("mail.smtpPort", "MAIL_SMTP_PORT", 25, 1...65535),
             from: reader.string(forKey: "mail.from", default: "civitas@localhost"))
+        planningSpeedKmh = Double(try bounded("planning.averageSpeedKmh", "PLANNING_AVERAGE_SPEED_KMH", 25, 1...200))
         map = MapSettings(
             scriptsPath: reader.string(forKey: "map.scriptsPath", default: "/usr/share/javascript/leaflet"),
             tileURL: reader.string(forKey: "map.tileURL", default: "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),

@@ -21,6 +21,8 @@ public struct Stores: Sendable {
     public let drafts: ReportDraftStore
     public let templates: ResponseTemplateStore
     public let savedViews: SavedViewStore
+    public let crews: CrewStore
+    public let plans: PlanStore
 
     public init(database: Database) {
         self.database = database
@@ -40,6 +42,8 @@ public struct Stores: Sendable {
         drafts = ReportDraftStore(database: database)
         templates = ResponseTemplateStore(database: database)
         savedViews = SavedViewStore(database: database)
+        crews = CrewStore(database: database)
+        plans = PlanStore(database: database)
     }
 
     /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.

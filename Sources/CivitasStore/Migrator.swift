@@ -17,6 +17,7 @@ public struct Migrator: Sendable {
         Migration0002RequestIndexes.migration,
         Migration0003Identity.migration,
         Migration0004Reporting.migration,
+        Migration0005Crews.migration,
     ]
 
     let database: Database

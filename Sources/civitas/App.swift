@@ -14,8 +14,8 @@ struct Civitas: AsyncParsableCommand {
         commandName: "civitas",
         abstract: "Civitas: citizen services for a city, county, state or agency.",
         subcommands: [
-            Serve.self, Migrate.self, Services.self, Addresses.self, APIKeyCommand.self, Requests.self, Routes.self, Users.self,
-            Clients.self, Tokens.self, Audit.self,
+            Serve.self, Migrate.self, Services.self, Addresses.self, APIKeyCommand.self, Requests.self, Crews.self, Plan.self,
+            Routes.self, Users.self, Clients.self, Tokens.self, Audit.self,
         ]
     )
 }
@@ -134,7 +134,44 @@ struct Migrate: AsyncParsableCommand {
 
 struct Services: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage the service catalog.", subcommands: [Import.self, Settings.self])
+        abstract: "Manage the service catalog.", subcommands: [Import.self, Settings.self, Work.self])
+
+    struct Work: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set what one request of a service takes from a crew: minutes on site, load, a skill.")
+
+        @Argument(help: "The service code.")
+        var code: String
+
+        @Option(help: "Minutes on site (1 to 1440; default 15).")
+        var minutes: Int?
+
+        @Option(help: "Room it takes in the vehicle (default 1).")
+        var load: Double?
+
+        @Option(help: "A skill the crew needs, e.g. lift; \"none\" for none.")
+        var skill: String?
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let (code, minutes, load, skill) = (code, minutes, load, skill)
+            try await withStores(options) { configuration, stores, _ in
+                let jurisdiction = configuration.jurisdiction.id
+                guard try await stores.services.find(code: code, jurisdictionID: jurisdiction) != nil else {
+                    throw CivitasError.notFound("service_unknown", "There is no service with code \(code).")
+                }
+                var work = try await stores.crews.work(jurisdictionID: jurisdiction)[code] ?? .standard
+                if let minutes { work.minutes = minutes }
+                if let load { work.load = load }
+                if let skill { work.skill = skill == "none" || skill.isEmpty ? nil : skill }
+                if minutes != nil || load != nil || skill != nil {
+                    try await stores.crews.setWork(work, for: code, jurisdictionID: jurisdiction, actor: "cli")
+                }
+                print("\(code): \(work.minutes) min on site, load \(work.load)\(work.skill.map { ", needs \($0)" } ?? "")")
+            }
+        }
+    }
 
     struct Settings: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -199,6 +236,124 @@ struct Services: AsyncParsableCommand {
                 let result = try await Commands.importServices(
                     file: file, stores: stores, jurisdictionID: configuration.jurisdiction.id)
                 print("Imported \(result.created.count + result.updated.count) services: \(result.created.count) new, \(result.updated.count) updated.")
+            }
+        }
+    }
+}
+
+struct Crews: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage field crews.", subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a crew with its depot, vehicle, shift, skills and members.")
+
+        @Option(help: "The crew's name, e.g. \"Bulky 1\".")
+        var name: String
+
+        @Option(help: "The department it works for.")
+        var department: String
+
+        @Option(help: "Where its day starts and ends, as LAT,LONG.")
+        var depot: String
+
+        @Option(help: "The depot's name.")
+        var depotName: String = "Depot"
+
+        @Option(help: "The vehicle, e.g. \"Truck 12\".")
+        var vehicle: String = "Truck"
+
+        @Option(help: "What the vehicle carries, in the units of `services work --load`.")
+        var capacity: Double
+
+        @Option(help: "Days and hours, e.g. \"mon-fri 07:00-15:30\".")
+        var shift: String = "mon-fri 07:00-15:30"
+
+        @Option(help: "Skills, comma-separated, e.g. lift,chainsaw.")
+        var skills: String = ""
+
+        @Option(help: "Services it does, comma-separated codes; all of the department's when left out.")
+        var services: String?
+
+        @Option(help: "A member's email (staff with the crew role); repeat for each.")
+        var member: [String] = []
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let input = self
+            try await withStores(options) { configuration, stores, _ in
+                let jurisdiction = configuration.jurisdiction.id
+                let parts = input.depot.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2 else {
+                    throw CivitasError.invalid("depot_invalid", "--depot takes LAT,LONG, like 39.2904,-76.6122.")
+                }
+                var members: [Int64] = []
+                for email in input.member {
+                    guard let user = try await stores.users.find(email: email, jurisdictionID: jurisdiction), user.kind == .staff else {
+                        throw CivitasError.notFound("member_unknown", "There is no staff member \(email); add them with `civitas users add`.")
+                    }
+                    members.append(user.id)
+                }
+                let split: (String) -> Set<String> = { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+                let crew = try await stores.crews.create(
+                    department: input.department, name: input.name, depotName: input.depotName,
+                    depot: Coordinate(latitude: parts[0], longitude: parts[1]), vehicle: input.vehicle, capacity: input.capacity,
+                    skills: split(input.skills), services: input.services.map(split), shift: try Shift.parse(input.shift), members: members,
+                    jurisdictionID: jurisdiction, actor: "cli")
+                print("Crew \(crew.id) \(crew.name): \(crew.department), \(crew.shift.daysText) \(crew.shift.hours), \(crew.vehicle) carrying \(crew.capacity)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List crews.")
+
+        @Option(help: "Only this department's.")
+        var department: String?
+
+        @OptionGroup var options: DatabaseOptions
+
+        func run() async throws {
+            let department = department
+            try await withStores(options) { configuration, stores, _ in
+                for crew in try await stores.crews.list(department: department, jurisdictionID: configuration.jurisdiction.id) {
+                    let services = crew.services.map { $0.sorted().joined(separator: ",") } ?? "all services"
+                    let skills = crew.skills.isEmpty ? "no special skills" : crew.skills.sorted().joined(separator: ",")
+                    print("\(crew.id)\t\(crew.name)\t\(crew.department)\t\(crew.shift.daysText) \(crew.shift.hours)\t\(crew.vehicle) (\(crew.capacity))\t\(skills)\t\(services)\t\(crew.members.count) members")
+                }
+            }
+        }
+    }
+}
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plan a department's day: open requests onto the crews on shift, and print the itineraries.",
+        discussion: "Every stop says why it went to its crew; what could not be planned says why. --save keeps it as the next version.")
+
+    @Option(help: "The department.")
+    var department: String
+
+    @Option(help: "The day, YYYY-MM-DD.")
+    var date: String
+
+    @Option(help: "How long the solver searches, in seconds.")
+    var seconds: Int = 3
+
+    @Flag(help: "Save the plan as the next version for this department and day.")
+    var save = false
+
+    @OptionGroup var options: DatabaseOptions
+
+    func run() async throws {
+        let (department, date, seconds, save) = (department, date, seconds, save)
+        try await withStores(options) { configuration, stores, _ in
+            guard (1...120).contains(seconds) else { throw CivitasError.invalid("seconds_invalid", "--seconds must be from 1 to 120.") }
+            let plan = try await Planning.plan(department: department, day: date, stores: stores, configuration: configuration, seconds: seconds)
+            print(Planning.text(plan, department: department, zone: configuration.jurisdiction.timeZone))
+            if save {
+                let saved = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: "cli")
+                print("\nSaved as version \(saved.version) of \(department)'s plan for \(date).")
             }
         }
     }

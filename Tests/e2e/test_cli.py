@@ -167,3 +167,43 @@ def test_addresses_import_and_service_settings(tmp_path, database_url):
     assert code == 0 and "BULKY: duplicates within 80 m and 336 h; hidden" in out, err
     code, _, err = run(["services", "settings", "BULKY", "--visibility", "secret", "--database", database_url], cwd=tmp_path)
     assert code != 0 and "must be public, blurred or hidden" in err
+
+
+def test_crews_and_a_day_plan(tmp_path, database_url):
+    server = Server(tmp_path, database_url)  # the demo city, with its open requests
+    assert server.stop() == 0
+    db = ["--database", database_url]
+    code, out, err = run(["services", "work", "BULKY", "--minutes", "10", "--load", "2", "--skill", "lift", *db], cwd=tmp_path)
+    assert code == 0 and "BULKY: 10 min on site, load 2.0, needs lift" in out, err
+    for args in (
+        ["--name", "Bulky 1", "--depot", "39.2904,-76.6122", "--depot-name", "Central Yard", "--capacity", "20", "--skills", "lift"],
+        ["--name", "Streets", "--depot", "39.27,-76.65", "--capacity", "10", "--services", "DIRTYALLEY,DUMPING,MISSED",
+         "--shift", "mon-fri 06:00-14:00"],
+    ):
+        code, out, err = run(["crews", "add", "--department", "Public Works", *args, *db], cwd=tmp_path)
+        assert code == 0, err
+    code, out, err = run(["crews", "list", *db], cwd=tmp_path)
+    assert "Bulky 1" in out and "DIRTYALLEY,DUMPING,MISSED" in out
+
+    code, out, err = run(["plan", "--department", "Public Works", "--date", "2026-11-24", "--seconds", "2", "--save", *db], cwd=tmp_path)
+    assert code == 0, err
+    assert out.startswith("Plan for Public Works on 2026-11-24: 2 crews on shift")
+    assert "Bulky 1 (Truck, 07:00–15:30): leaves Central Yard at 07:00" in out
+    assert "within its 06:00–14:00 shift" in out and "has the skill “lift”" in out
+    assert "feasibility checker found" not in out
+    assert "Saved as version 1 of Public Works's plan for 2026-11-24." in out
+    # Sunday: nobody works, and every request says so.
+    code, out, err = run(["plan", "--department", "Public Works", "--date", "2026-11-29", "--seconds", "1", *db], cwd=tmp_path)
+    assert code == 0 and "0 crews on shift" in out and "no crew of the department works on this day" in out
+
+    for args, message in [
+        (["plan", "--department", "Public Works", "--date", "2026-13-01"], "YYYY-MM-DD"),
+        (["plan", "--department", "Water", "--date", "2026-11-24"], "has no crews yet"),
+        (["crews", "add", "--department", "Water", "--name", "W", "--depot", "39.3", "--capacity", "5"], "--depot takes LAT,LONG"),
+        (["crews", "add", "--department", "Water", "--name", "W", "--depot", "39.3,-76.6", "--capacity", "5", "--shift", "fri-mon 7-15"],
+         "A range of days goes forward"),
+        (["crews", "add", "--department", "Water", "--name", "W", "--depot", "39.3,-76.6", "--capacity", "5", "--member", "nobody@city.gov"],
+         "There is no staff member nobody@city.gov"),
+    ]:
+        code, _, err = run([*args, *db], cwd=tmp_path)
+        assert code != 0 and message in err, (args, err)

@@ -1,0 +1,91 @@
+import CivitasCore
+import CivitasRouting
+import Foundation
+import Testing
+
+@testable import CivitasServer
+
+@Suite("Day plans for field crews")
+struct DayPlannerTests {
+    static let zone = TimeZone(identifier: "America/New_York")!
+    static let weekdays = try! Shift.parse("mon-fri 07:00-15:30")
+
+    static func crew(_ id: Int64, _ name: String, capacity: Double = 20, skills: Set<String> = [], services: Set<String>? = nil, shift: Shift = weekdays)
+        -> Crew
+    {
+        Crew(
+            id: id, department: "Public Works", name: name, depotName: "Yard \(id)", depot: Coordinate(latitude: 39.29, longitude: -76.61),
+            vehicle: "truck \(id)", capacity: capacity, skills: skills, services: services, shift: shift)
+    }
+
+    static func stop(_ id: Int64, _ code: String, lat: Double, long: Double, minutes: Int = 10, load: Double = 1, skill: String? = nil, due: Date? = nil)
+        -> DayPlanner.Stop
+    {
+        DayPlanner.Stop(
+            request: ServiceRequest(
+                id: id, jurisdictionID: "test.city", serviceCode: code, serviceName: code.capitalized, status: .open,
+                requestedAt: Date(timeIntervalSince1970: 1_795_000_000), updatedAt: Date(timeIntervalSince1970: 1_795_000_000), expectedAt: due,
+                location: RequestLocation(latitude: lat, longitude: long)),
+            work: ServiceWork(minutes: minutes, load: load, skill: skill))
+    }
+
+    @Test("every stop goes to a crew that does it, has the skill and the room, within its shift and before it is due")
+    func constraints() throws {
+        let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .seconds(1), seed: 7, threads: 1))
+        let day = "2026-11-24"  // a Tuesday
+        let midnight = try planner.midnight(of: day)
+        var random = SystemRandomNumberGenerator()
+        var stops: [DayPlanner.Stop] = []
+        for id in 1...40 {
+            let code = ["BULKY", "POTHOLE", "GRAFFITI"][id % 3]
+            stops.append(
+                Self.stop(
+                    Int64(id), code, lat: 39.26 + Double.random(in: 0..<0.06, using: &random), long: -76.64 + Double.random(in: 0..<0.06, using: &random),
+                    load: code == "BULKY" ? 3 : 0, skill: code == "BULKY" ? "lift" : nil,
+                    due: id % 10 == 0 ? midnight.addingTimeInterval(12 * 3600) : nil))
+        }
+        stops.append(Self.stop(100, "BOAT", lat: 39.28, long: -76.60))
+        stops.append(Self.stop(101, "POTHOLE", lat: 39.28, long: -76.60, skill: "asphalt-paver"))
+        stops.append(Self.stop(102, "POTHOLE", lat: 39.28, long: -76.60, due: midnight.addingTimeInterval(6 * 3600)))
+        let crews = [
+            Self.crew(1, "Alpha", capacity: 30, skills: ["lift"], services: ["BULKY", "POTHOLE", "GRAFFITI"]),
+            Self.crew(2, "Bravo", skills: [], services: ["POTHOLE", "GRAFFITI"]),
+            Self.crew(3, "Charlie", skills: ["lift"], shift: try Shift.parse("sat,sun 06:00-14:00")),
+        ]
+        let plan = try planner.plan(day: day, crews: crews, stops: stops)
+        #expect(plan.crewsOnShift.map(\.name) == ["Alpha", "Bravo"], "Charlie works weekends only")
+        #expect(plan.violations.isEmpty, "\(plan.violations)")
+        var planned = Set<Int64>()
+        for itinerary in plan.itineraries {
+            let crew = itinerary.crew
+            #expect(itinerary.load <= crew.capacity)
+            #expect(itinerary.leaves >= midnight.addingTimeInterval(Double(crew.shift.start * 60)))
+            #expect(itinerary.returns <= midnight.addingTimeInterval(Double(crew.shift.end * 60)) + 1)
+            for visit in itinerary.visits {
+                #expect(planned.insert(visit.stop.request.id).inserted, "planned once")
+                #expect(crew.does(visit.stop.request.serviceCode))
+                if let skill = visit.stop.work.skill { #expect(crew.skills.contains(skill)) }
+                if let due = visit.stop.request.expectedAt { #expect(visit.starts <= due) }
+                #expect(visit.starts >= visit.arrives && visit.ends > visit.starts)
+                #expect(visit.reason.hasPrefix("\(crew.name) does ") && visit.reason.contains("within its 07:00–15:30 shift"))
+            }
+        }
+        let reasons = Dictionary(uniqueKeysWithValues: plan.unplanned.map { ($0.stop.request.id, $0.reason) })
+        #expect(reasons[100] == "no crew on shift does Boat")
+        #expect(reasons[101] == "it needs the skill \u{201C}asphalt-paver\u{201D}, which no crew on shift has")
+        #expect(reasons[102] == "it is due by 06:00, before any crew that does it starts")
+        #expect(planned.count + plan.unplanned.count == stops.count, "every stop is planned or explained")
+    }
+
+    @Test("a day when nobody works, and shifts written wrongly, are explained")
+    func edges() throws {
+        let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .milliseconds(200), seed: 1))
+        let sunday = try planner.plan(day: "2026-11-29", crews: [Self.crew(1, "Alpha")], stops: [Self.stop(1, "POTHOLE", lat: 39.3, long: -76.6)])
+        #expect(sunday.unplanned.map(\.reason) == ["no crew of the department works on this day"])
+        #expect(throws: CivitasError.self) { try planner.plan(day: "2026-02-30", crews: [], stops: []) }
+        #expect(throws: CivitasError.self) { try planner.plan(day: "2026-13-01", crews: [], stops: []) }
+        #expect(throws: CivitasError.self) { try Shift.parse("mon-fri 15:00-07:00") }
+        #expect(throws: CivitasError.self) { try Shift.parse("fri-mon 07:00-15:00") }
+        #expect(try Shift.parse("mon,wed,fri 8-12:30") == Shift(days: [1, 3, 5], start: 480, end: 750))
+    }
+}

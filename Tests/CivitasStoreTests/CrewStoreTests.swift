@@ -1,0 +1,66 @@
+import CivitasCore
+import Foundation
+import Testing
+
+@testable import CivitasStore
+
+@Suite("Crews, service work and saved plans, on SQLite and PostgreSQL")
+struct CrewStoreTests {
+    @Test("crews keep their depot, shift, skills, services and members; bad input is refused and stores nothing", arguments: Engine.allCases)
+    func crews(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            let users = UserStore(database: test.database)
+            let member = try await users.create(
+                email: "crew@city.gov", kind: .staff, role: .crew, departments: .only(["Public Works"]), passwordHash: "x",
+                jurisdictionID: test.jurisdiction, actor: "test", source: nil)
+            let store = CrewStore(database: test.database)
+            let shift = try Shift.parse("mon-fri 07:00-15:30")
+            let made = try await store.create(
+                department: "Public Works", name: "Bulky 1", depotName: "Central Yard", depot: Coordinate(latitude: 39.29, longitude: -76.61),
+                vehicle: "Truck 12", capacity: 20, skills: ["lift"], services: ["BULKY"], shift: shift, members: [member.id],
+                jurisdictionID: test.jurisdiction, actor: "test")
+            let listed = try await store.list(department: "Public Works", jurisdictionID: test.jurisdiction)
+            #expect(listed == [made])
+            #expect(listed.first?.members == [member.id] && listed.first?.does("BULKY") == true && listed.first?.does("POTHOLE") == false)
+            #expect(try await store.list(department: "Water", jurisdictionID: test.jurisdiction).isEmpty)
+            await #expect(throws: CivitasError.self) {
+                try await store.create(
+                    department: "Public Works", name: "Ghost", depotName: "Yard", depot: Coordinate(latitude: 39.29, longitude: -76.61),
+                    vehicle: "Truck", capacity: 5, skills: [], services: nil, shift: shift, members: [424_242],
+                    jurisdictionID: test.jurisdiction, actor: "test")
+            }
+            await #expect(throws: CivitasError.self) {
+                try await store.create(
+                    department: "Public Works", name: "Zero", depotName: "Yard", depot: Coordinate(latitude: 39.29, longitude: -76.61),
+                    vehicle: "Truck", capacity: 0, skills: [], services: nil, shift: shift, members: [], jurisdictionID: test.jurisdiction,
+                    actor: "test")
+            }
+            #expect(try await store.list(department: nil, jurisdictionID: test.jurisdiction).count == 1, "a refused crew leaves nothing behind")
+            try await store.setWork(ServiceWork(minutes: 10, load: 2, skill: "lift"), for: "BULKY", jurisdictionID: test.jurisdiction, actor: "test")
+            #expect(try await store.work(jurisdictionID: test.jurisdiction)["BULKY"] == ServiceWork(minutes: 10, load: 2, skill: "lift"))
+        }
+    }
+
+    @Test("plans are saved as numbered versions with their stops, reasons and what was left out", arguments: Engine.allCases)
+    func plans(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            let plans = PlanStore(database: test.database)
+            let at = Date(timeIntervalSince1970: 1_795_500_000)
+            let stops = [
+                SavedPlan.Stop(crewID: 1, requestID: 10, arrives: at, starts: at, ends: at.addingTimeInterval(600), locked: false, reason: "first"),
+                SavedPlan.Stop(crewID: 1, requestID: 11, arrives: at.addingTimeInterval(900), starts: at.addingTimeInterval(900),
+                    ends: at.addingTimeInterval(1500), locked: true, reason: "second"),
+            ]
+            let first = try await plans.save(
+                department: "Public Works", day: "2026-11-24", stops: stops, unplanned: [(12, "full")], distance: 1234, createdBy: "cli",
+                jurisdictionID: test.jurisdiction)
+            let second = try await plans.save(
+                department: "Public Works", day: "2026-11-24", stops: Array(stops.prefix(1)), unplanned: [], distance: 99, createdBy: "cli",
+                jurisdictionID: test.jurisdiction)
+            #expect(first.version == 1 && second.version == 2)
+            let latest = try #require(try await plans.latest(department: "Public Works", day: "2026-11-24", jurisdictionID: test.jurisdiction))
+            #expect(latest.version == 2 && latest.stops == Array(stops.prefix(1)))
+            #expect(try await plans.latest(department: "Public Works", day: "2026-11-25", jurisdictionID: test.jurisdiction) == nil)
+        }
+    }
+}
