@@ -157,3 +157,32 @@ struct StaffConsoleTests {
         }
     }
 }
+
+@Suite("The dispatcher's day plan, through the router")
+struct DispatchTests {
+    @Test("a supervisor plans the day: each crew's stops with reasons, saved as versions; an agent may read it but not plan")
+    func plan() async throws {
+        try await TestApp.with { app, client in
+            for lat in ["39.2904", "39.2950", "39.3000"] { _ = try await StaffConsoleTests.pothole(app, client, email: "r\(lat)@example.org", lat: lat) }
+            _ = try await app.stores.crews.create(
+                department: "Transportation", name: "Asphalt 1", depotName: "East Yard", depot: Coordinate(latitude: 39.29, longitude: -76.60),
+                vehicle: "Truck 3", capacity: 10, skills: [], services: nil, shift: try Shift.parse("mon-sun 07:00-15:30"), members: [],
+                jurisdictionID: "test.city", actor: "test")
+            let (supervisor, _) = try await staffBrowser(app, client, email: "sue@city.gov", role: .supervisor)
+            let empty = try await supervisor.get("/staff/plan?department=Transportation&date=2026-11-24")
+            #expect(empty.status == .ok && empty.text.contains("Asphalt 1") && empty.text.contains("Plan this day now"))
+            let planned = try await supervisor.follow(
+                try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")]))
+            #expect(planned.text.contains("Plan, version 1") && planned.text.contains("3 / 3"))
+            #expect(planned.text.contains("Asphalt 1 does Pothole; ") && planned.text.contains("within its 07:00–15:30 shift"))
+            _ = try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")])
+            #expect(try await supervisor.get("/staff/plan?department=Transportation&date=2026-11-24").text.contains("Plan, version 2"))
+            let map = try await supervisor.get("/staff/plan.json?department=Transportation&date=2026-11-24")
+            #expect(map.text.contains("Asphalt 1 #1: Pothole"))
+            let (agent, _) = try await staffBrowser(app, client)
+            let read = try await agent.get("/staff/plan?department=Transportation&date=2026-11-24")
+            #expect(read.status == .ok && !read.text.contains("Plan this day now"))
+            #expect(try await agent.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")]).status == .forbidden)
+        }
+    }
+}

@@ -240,6 +240,17 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
             assert "Collected this morning" in body and f"/requests/{first}" in body
             assert message["List-Unsubscribe"], "every notice can be stopped in one click"
 
+        # The dispatcher plans a Tuesday for a crew and reads the itinerary on the page and the map.
+        code, _, err = run(["crews", "add", "--department", "Public Works", "--name", "Bulky 1", "--depot", "39.2904,-76.6122",
+                            "--capacity", "40", "--database", site.database_url], cwd=tmp_path)
+        assert code == 0, err
+        driver.get(base + "/staff/plan?department=Public+Works&date=2026-11-24")
+        visit("day plan, not yet planned")
+        press(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Plan this day now']"))
+        assert "Plan, version 1" in driver.page_source and "Bulky 1 does " in driver.page_source
+        markers_drawn(driver)
+        visit("day plan")
+
         driver.get(f"{base}/requests/{third}")
         visit("merged request page")
         assert f"/requests/{first}" in driver.page_source

@@ -16,6 +16,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case mergeRequests = "requests.merge"
     /// Write the response templates staff pick from when they change a status.
     case manageTemplates = "templates.manage"
+    /// Plan a department's day onto its crews (dispatchers).
+    case planWork = "plans.create"
     case useStaffConsole = "staff.console"
     case manageUsers = "users.manage"
     case manageClients = "clients.manage"
@@ -67,6 +69,7 @@ public enum Permissions {
         .readInternalNotes: Grant(roles: everyRole, scope: nil, residentOwn: false),
         .mergeRequests: Grant(roles: [.admin, .supervisor, .agent], scope: .requestsWrite, residentOwn: false),
         .manageTemplates: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
+        .planWork: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
         .useStaffConsole: Grant(roles: everyRole, scope: nil, residentOwn: false),
         .manageUsers: Grant(roles: [.admin], scope: nil, residentOwn: false),
         .manageClients: Grant(roles: [.admin], scope: nil, residentOwn: false),

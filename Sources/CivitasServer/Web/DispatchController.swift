@@ -1,0 +1,166 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The dispatcher's day plan: choose a department and a day, plan the open requests onto the crews on shift (saved as
+/// the next version), and read each crew's ordered stops with times, load, distance and the reason for each stop,
+/// what could not be planned and why, and the stops on a map.
+struct DispatchController: Sendable {
+    let staff: StaffController
+    var web: WebAuthController { staff.web }
+    var stores: Stores { web.stores }
+    var configuration: AppConfiguration { web.configuration }
+    var jurisdiction: String { configuration.jurisdiction.id }
+
+    func addRoutes(to root: Router<CivitasRequestContext>) {
+        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        router.get("staff/plan", use: page)
+        router.post("staff/plan", use: plan)
+        router.get("staff/plan.json", use: mapData)
+    }
+
+    func t(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
+
+    /// The department and day asked for, defaulting to the staff member's first department and today.
+    func choice(_ parameters: [String: String], user: User) async throws -> (department: String, day: String, departments: [String]) {
+        let services = try await stores.services.all(jurisdictionID: jurisdiction)
+        let departments = Array(Set(services.compactMap(\.department))).filter { user.departments.contains($0) }.sorted()
+        let department = parameters["department"].flatMap { departments.contains($0) ? $0 : nil } ?? departments.first ?? ""
+        let format = DateFormatter()
+        format.timeZone = configuration.jurisdiction.timeZone
+        format.dateFormat = "yyyy-MM-dd"
+        format.locale = Locale(identifier: "en_US_POSIX")
+        let day = parameters["date"].flatMap { $0.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil ? $0 : nil }
+            ?? format.string(from: Date())
+        return (department, day, departments)
+    }
+
+    func page(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            var parameters: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            return try await view(request, signedIn: signedIn, parameters: parameters)
+        }
+    }
+
+    func view(
+        _ request: Request, signedIn: StaffController.Staff, parameters: [String: String], errors: [FieldError] = [],
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let (department, day, departments) = try await choice(parameters, user: signedIn.user)
+        let crews = try await stores.crews.list(department: department, jurisdictionID: jurisdiction)
+        var values: [String: Any] = [
+            "departments": departments.map { ["name": $0, "selected": $0 == department] }, "day": day, "department": department,
+            "crews": crews.map { ["name": $0.name, "shift": "\($0.shift.daysText) \($0.shift.hours)", "vehicle": $0.vehicle, "capacity": DayPlanner.number($0.capacity)] },
+            "noCrews": crews.isEmpty,
+            "canPlan": Permissions.decide(
+                signedIn.identity.actor, .planWork, on: .record(jurisdictionID: jurisdiction, department: department, residentID: nil)
+            ).allowed,
+        ]
+        if let saved = try await stores.plans.latest(department: department, day: day, jurisdictionID: jurisdiction) {
+            let zone = configuration.jurisdiction.timeZone
+            let format = DateFormatter()
+            format.timeZone = zone
+            format.dateFormat = "HH:mm"
+            var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
+            query.ids = saved.stops.map(\.requestID) + saved.unplanned.map(\.requestID)
+            query.includePrivate = false
+            let requests = Dictionary(try await stores.requests.search(query).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let names = Dictionary(crews.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+            let byCrew = Dictionary(grouping: saved.stops, by: \.crewID)
+            values["plan"] = [
+                "version": saved.version, "createdBy": saved.createdBy, "distance": DayPlanner.distance(saved.distance),
+                "planned": saved.stops.count, "total": saved.stops.count + saved.unplanned.count,
+            ]
+            values["itineraries"] = byCrew.keys.sorted { (names[$0] ?? "") < (names[$1] ?? "") }.map { crewID -> [String: Any] in
+                let stops = byCrew[crewID] ?? []
+                return [
+                    "crew": names[crewID] ?? "crew \(crewID)", "count": stops.count,
+                    "stops": stops.enumerated().map { index, stop -> [String: Any] in
+                        let found = requests[stop.requestID]
+                        return [
+                            "n": index + 1, "from": format.string(from: stop.starts), "to": format.string(from: stop.ends), "id": stop.requestID,
+                            "service": found?.serviceName ?? "", "address": found?.location.address ?? "", "reason": stop.reason,
+                        ]
+                    },
+                ]
+            }
+            values["hasUnplanned"] = !saved.unplanned.isEmpty
+            values["unplanned"] = saved.unplanned.map { item -> [String: Any] in
+                ["id": item.requestID, "service": requests[item.requestID]?.serviceName ?? "", "reason": item.reason]
+            }
+            var components = URLComponents()
+            components.queryItems = [URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day)]
+            values["mapData"] = "/staff/plan.json?" + (components.percentEncodedQuery ?? "")
+        }
+        values["notice"] = parameters["done"] != nil ? t("staff_plan_saved") : ""
+        return web.page(
+            "staff-plan", title: t("staff_plan_title"), request: request, identity: signedIn.identity, values: values, status: status,
+            errors: errors, map: values["plan"] != nil)
+    }
+
+    func plan(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (department, day, _) = try await choice(form, user: signedIn.user)
+            let target = PermissionTarget.record(jurisdictionID: jurisdiction, department: department, residentID: nil)
+            guard Permissions.decide(signedIn.identity.actor, .planWork, on: target).allowed else {
+                return try await view(
+                    request, signedIn: signedIn, parameters: form,
+                    errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
+            }
+            do {
+                let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration)
+                _ = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: jurisdiction, actor: signedIn.origin.actor)
+            } catch let error as CivitasError {
+                return try await view(
+                    request, signedIn: signedIn, parameters: form, errors: [FieldError(field: error.field ?? "department", message: error.message)],
+                    status: .badRequest)
+            }
+            var components = URLComponents()
+            components.queryItems = [
+                URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day), URLQueryItem(name: "done", value: "1"),
+            ]
+            return web.redirect("/staff/plan?" + (components.percentEncodedQuery ?? ""))
+        }
+    }
+
+    /// The saved plan's stops as GeoJSON, labelled with their crew and order.
+    func mapData(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            var parameters: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            let (department, day, _) = try await choice(parameters, user: signedIn.user)
+            var features: [[String: Any]] = []
+            if let saved = try await stores.plans.latest(department: department, day: day, jurisdictionID: jurisdiction) {
+                let names = Dictionary(
+                    try await stores.crews.list(department: department, jurisdictionID: jurisdiction).map { ($0.id, $0.name) },
+                    uniquingKeysWith: { first, _ in first })
+                var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
+                query.ids = saved.stops.map(\.requestID)
+                query.includePrivate = false
+                let requests = Dictionary(try await stores.requests.search(query).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                var positions: [Int64: Int] = [:]
+                for stop in saved.stops {
+                    positions[stop.crewID, default: 0] += 1
+                    guard let found = requests[stop.requestID], let lat = found.location.latitude, let long = found.location.longitude else { continue }
+                    features.append([
+                        "type": "Feature", "geometry": ["type": "Point", "coordinates": [long, lat]],
+                        "properties": [
+                            "id": stop.requestID, "service": "\(names[stop.crewID] ?? "crew") #\(positions[stop.crewID]!): \(found.serviceName)",
+                            "status": found.status.rawValue, "url": "/staff/requests/\(stop.requestID)",
+                        ],
+                    ])
+                }
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
+            return Response(
+                status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+}
