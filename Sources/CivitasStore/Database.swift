@@ -21,6 +21,9 @@ public final class Database: Sendable {
     /// instead of letting them collide on the file lock.
     private let writer: any ConnectionLender
     private let committer: GroupCommitter?
+    /// PostgreSQL: how to open the dedicated connection that LISTENs. SQLite (one process): the in-process bus.
+    private let listenConfiguration: PostgresConnection.Configuration?
+    private let bus = LocalBus()
 
     public static func open(_ url: DatabaseURL, logger: Logger) throws -> Database {
         try Database(url: url, logger: logger)
@@ -52,6 +55,7 @@ public final class Database: Sendable {
                     source: source, maxConnectionsPerEventLoop: 1, pruneInterval: nil, logger: logger, on: group.next()),
                 logger: logger, makeSQL: { $0.sql(queryLogLevel: nil) })
             committer = GroupCommitter(lender: writer, logger: logger)
+            listenConfiguration = nil
         case .postgres(let text):
             var configuration: SQLPostgresConfiguration
             do {
@@ -68,7 +72,68 @@ public final class Database: Sendable {
             readers = lender
             writer = lender
             committer = nil
+            listenConfiguration = configuration.coreConfiguration
         }
+    }
+
+    /// Tells every instance on this database that something happened, after the change has committed: PostgreSQL
+    /// `NOTIFY` (every process that LISTENs hears it, this one included), or the in-process bus on SQLite. A lost
+    /// announcement only delays a live view until its next refresh, so failures are logged, not thrown.
+    public func announce(_ channel: String, _ payload: String) async {
+        switch engine {
+        case .sqlite:
+            bus.publish(channel, payload)
+        case .postgres:
+            do {
+                try await readers.withSQL { sql in
+                    _ = try await sql.select().column(SQLFunction("pg_notify", args: SQLBind(channel), SQLBind(payload)), as: "sent").first()
+                }
+            } catch {
+                logger.warning("announcement not sent", metadata: ["channel": "\(channel)", "error": "\(String(reflecting: type(of: error)))"])
+            }
+        }
+    }
+
+    /// Everything announced on `channel` by any instance, for as long as the caller keeps reading. On PostgreSQL a
+    /// dedicated connection LISTENs, and reconnects (after a pause) when it is lost.
+    public func listen(_ channel: String) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1000))
+        switch engine {
+        case .sqlite:
+            let token = bus.subscribe(channel) { continuation.yield($0) }
+            continuation.onTermination = { [bus] _ in bus.unsubscribe(token) }
+        case .postgres:
+            guard let configuration = listenConfiguration else { continuation.finish(); break }
+            let logger = logger
+            let task = Task {
+                var attempt = 0
+                while !Task.isCancelled {
+                    do {
+                        let connection = try await PostgresConnection.connect(
+                            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger
+                        ).get()
+                        attempt = 0
+                        do {
+                            try await connection.listen(on: channel) { notifications in
+                                for try await notification in notifications { continuation.yield(notification.payload) }
+                            }
+                        } catch {
+                            try? await connection.close()
+                            throw error
+                        }
+                        try? await connection.close()
+                    } catch {
+                        if Task.isCancelled { break }
+                        attempt += 1
+                        logger.warning("listening again", metadata: ["channel": "\(channel)", "attempt": "\(attempt)"])
+                        try? await Task.sleep(for: .milliseconds(min(5000, 200 * attempt)))
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return stream
     }
 
     /// Runs `body` on a pooled connection, for reads that need no transaction.
@@ -132,6 +197,34 @@ public final class Database: Sendable {
     public func shutdown() async {
         await readers.shutdown()
         if engine == .sqlite { await writer.shutdown() }
+    }
+}
+
+/// Subscribers to in-process announcements (SQLite runs as one process, so this is everyone).
+final class LocalBus: @unchecked Sendable {
+    private let lock = NSLock()
+    private var subscribers: [Int: (channel: String, deliver: @Sendable (String) -> Void)] = [:]
+    private var next = 0
+
+    func subscribe(_ channel: String, _ deliver: @escaping @Sendable (String) -> Void) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        next += 1
+        subscribers[next] = (channel, deliver)
+        return next
+    }
+
+    func unsubscribe(_ token: Int) {
+        lock.lock()
+        subscribers[token] = nil
+        lock.unlock()
+    }
+
+    func publish(_ channel: String, _ payload: String) {
+        lock.lock()
+        let targets = subscribers.values.filter { $0.channel == channel }.map(\.deliver)
+        lock.unlock()
+        for deliver in targets { deliver(payload) }
     }
 }
 

@@ -94,6 +94,7 @@ extension ServiceRequestStore {
                     SQLBind(origin.actor), SQLBind(stamp), SQLBind(NoteVisibility.public.rawValue), SQLBind("merge")
                 ).run()
         }
+        await announce([parentID] + children, jurisdictionID: jurisdictionID)
         guard let parent = try await find(id: parentID, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("request_not_found", "There is no service request \(parentID).")
         }

@@ -68,6 +68,7 @@ extension ServiceRequestStore {
         try await database.transaction { sql in
             try await apply(id: id, jurisdictionID: jurisdictionID, change: change, by: origin, now: now, sql: sql)
         }
+        await announce([id], jurisdictionID: jurisdictionID)
         guard let request = try await find(id: id, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("request_not_found", "There is no service request \(id).")
         }
@@ -82,6 +83,7 @@ extension ServiceRequestStore {
         try await database.transaction { sql in
             for id in ids { try await apply(id: id, jurisdictionID: jurisdictionID, change: change, by: origin, now: now, sql: sql) }
         }
+        await announce(ids, jurisdictionID: jurisdictionID)
     }
 
     /// Applies a checked change inside the caller's transaction: the row, its history, the audit entry, the mail.

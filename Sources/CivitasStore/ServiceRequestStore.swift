@@ -128,7 +128,7 @@ public struct ServiceRequestStore: Sendable {
         media: MediaUpload? = nil, photoIDs: [String] = [], actor: String? = nil, residentID: Int64? = nil, origin: String? = nil,
         language: Language = .english, confirm: Bool = false, now: Date = Date()
     ) async throws -> ServiceRequest {
-        try await database.transaction { sql in
+        let created = try await database.transaction { sql in
             if let media { try await MediaStore.insert(media, jurisdictionID: jurisdictionID, now: now, sql: sql) }
             let request = try await insert(
                 new, service: service, jurisdictionID: jurisdictionID, source: source, now: now, actor: actor ?? source,
@@ -153,6 +153,19 @@ public struct ServiceRequestStore: Sendable {
                     .values(SQLBind(jurisdictionID), SQLBind(request.id), SQLBind(position), SQLBind(photo)).run()
             }
             return request
+        }
+        await announce([created.id], jurisdictionID: jurisdictionID)
+        return created
+    }
+
+    /// The channel on which every instance hears that requests changed (live maps and queues).
+    public static let liveChannel = "civitas_requests"
+
+    /// Tells every instance which requests changed, once the change has committed: "jurisdiction id id ...".
+    func announce(_ ids: [Int64], jurisdictionID: String) async {
+        guard !ids.isEmpty else { return }
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            await database.announce(Self.liveChannel, ([jurisdictionID] + chunk.map(String.init)).joined(separator: " "))
         }
     }
 

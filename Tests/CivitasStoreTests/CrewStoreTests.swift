@@ -64,3 +64,52 @@ struct CrewStoreTests {
         }
     }
 }
+
+actor Heard {
+    var payloads: [String] = []
+    func add(_ payload: String) { payloads.append(payload) }
+
+    /// Waits up to `seconds` for `payload`.
+    func waitFor(_ payload: String, seconds: Double = 5) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if payloads.contains(payload) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return payloads.contains(payload)
+    }
+}
+
+@Suite("Announcements of changed requests reach every listener, on SQLite and PostgreSQL")
+struct AnnouncementTests {
+    @Test("creating, changing and merging requests announce their ids after commit; a failed change announces nothing", arguments: Engine.allCases)
+    func announcements(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            let requests = ServiceRequestStore(database: test.database)
+            let heard = Heard()
+            let stream = test.database.listen(ServiceRequestStore.liveChannel)
+            let listener = Task { for await payload in stream { await heard.add(payload) } }
+            defer { listener.cancel() }
+            // PostgreSQL's LISTEN starts on its own connection: announce until the listener hears one.
+            var ready = false
+            for _ in 0..<50 where !ready {
+                await test.database.announce(ServiceRequestStore.liveChannel, "ready")
+                ready = await heard.waitFor("ready", seconds: 0.2)
+            }
+            #expect(ready)
+            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "test")
+            #expect(await heard.waitFor("\(test.jurisdiction) \(created.id)"))
+            await #expect(throws: CivitasError.self) {
+                try await requests.update(
+                    id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(assigneeID: .some(424_242)), by: ChangeOrigin(actor: "t"))
+            }
+            _ = try await requests.update(
+                id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(status: .closed), by: ChangeOrigin(actor: "t"))
+            #expect(await heard.waitFor("\(test.jurisdiction) \(created.id)"))
+            try await Task.sleep(for: .milliseconds(300))
+            let announced = await heard.payloads.filter { $0 != "ready" }
+            #expect(announced == ["\(test.jurisdiction) \(created.id)", "\(test.jurisdiction) \(created.id)"], "the failed change announced nothing")
+        }
+    }
+}

@@ -219,6 +219,14 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
         driver.get(base + "/staff?service=BULKY")
         markers_drawn(driver)
         visit("staff queue")
+        # The map is live: a report filed elsewhere shows up without reloading the page.
+        filed = requests.post(site.open311 + "/requests.json", data={
+            "api_key": site.apikey(), "service_code": "BULKY", "lat": "39.30", "long": "-76.61",
+            "attribute[ITEMS][]": "furniture", "attribute[COUNT]": "1"}).json()
+        live_id = filed[0]["service_request_id"]
+        WebDriverWait(driver, 15).until(
+            lambda d: (d.find_element(By.ID, "map").get_attribute("data-last-change") or "").startswith(f"{live_id}:open"))
+        assert f"request {live_id} changed" in driver.find_element(By.ID, "live-status").text
         driver.get(f"{base}/staff/requests/{first}")
         visit("staff request page")
         assert re.search(rf"#{third}</a>: same service, 0 m away, opened", driver.page_source), "the duplicate is explained"

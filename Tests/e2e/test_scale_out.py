@@ -1,13 +1,18 @@
 """Several identical civitas processes in front of one PostgreSQL: any instance serves any request,
-ids never collide, migrations and batch intake are shared safely."""
+ids never collide, migrations and batch intake are shared safely, and live updates reach every instance."""
 import concurrent.futures
+import html
+import json
+import queue
+import re
+import threading
 import time
+import urllib.parse
 
 import requests
 
-import re
-
 from conftest import Server, _postgres_database, run
+from test_identity import totp
 
 
 def test_two_instances_share_one_postgres(tmp_path):
@@ -82,6 +87,68 @@ def test_limits_and_sessions_hold_across_instances(tmp_path):
         # Signed in on the second instance; the first knows the session (it is waiting for the second factor).
         assert answer.url.endswith("/account/two-factor")
         assert browser.get(first.base + "/account/two-factor").status_code == 200
+    finally:
+        first.stop()
+        second.stop()
+
+
+def _staff_session(server, database, tmp_path, email="live@city.gov"):
+    """A staff admin signed in past the second factor, as a requests session."""
+    code, out, err = run(["users", "add", "--email", email, "--role", "admin", "--database", database], cwd=tmp_path)
+    assert code == 0, err
+    browser = requests.Session()
+    page = browser.get(server.base + re.search(r"/password/reset\?token=[0-9a-f]+", out).group(0))
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    browser.post(server.base + "/password/reset", data={"csrf": csrf, "token": token, "password": "live updates passphrase"})
+    page = browser.get(server.base + "/signin")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    setup = browser.post(server.base + "/signin", data={"csrf": csrf, "email": email, "password": "live updates passphrase"})
+    otpauth = html.unescape(re.search(r'href="(otpauth://[^"]+)"', setup.text).group(1))
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(otpauth).query)["secret"][0]
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', setup.text).group(1)
+    browser.post(server.base + "/account/two-factor", data={"csrf": csrf, "code": totp(secret)})
+    assert browser.get(server.base + "/staff").status_code == 200
+    return browser
+
+
+def test_a_change_through_one_instance_reaches_a_live_map_on_the_other(tmp_path):
+    """Server-Sent Events on instance B hear about a request changed through instance A (PostgreSQL LISTEN/NOTIFY)."""
+    database = _postgres_database()
+    first = Server(tmp_path, database, env={"AUTH_BCRYPT_COST": "4"})
+    second = Server(tmp_path, database, demo=False, env={"AUTH_BCRYPT_COST": "4"})
+    events = queue.Queue()
+    try:
+        browser = _staff_session(second, database, tmp_path)
+
+        def listen():
+            with browser.get(second.base + "/staff/live", stream=True, timeout=(5, 30)) as stream:
+                assert stream.headers["Content-Type"].startswith("text/event-stream")
+                name = None
+                for raw in stream.iter_lines(decode_unicode=True):
+                    if raw == ": connected":
+                        events.put(("connected", None))
+                    elif raw.startswith("event: "):
+                        name = raw[len("event: "):]
+                    elif raw.startswith("data: ") and name == "request":
+                        events.put(("request", json.loads(raw[len("data: "):])))
+
+        threading.Thread(target=listen, daemon=True).start()
+        assert events.get(timeout=10)[0] == "connected"
+
+        # A new report through instance A, then a status change through A's Open311 CLI path.
+        key = first.apikey()
+        created = requests.post(first.open311 + "/requests.json", data={
+            "api_key": key, "service_code": "POTHOLE", "lat": "39.2904", "long": "-76.6122", "attribute[SIZE]": "large"}).json()
+        new_id = int(created[0]["service_request_id"])
+        kind, event = events.get(timeout=10)
+        assert kind == "request" and event["id"] == new_id and event["status"] == "open" and event["lat"] == 39.2904
+        code, _, err = run(["requests", "update", str(new_id), "--status", "closed", "--database", database], cwd=tmp_path)
+        assert code == 0, err
+        kind, event = events.get(timeout=10)
+        assert kind == "request" and event["id"] == new_id and event["status"] == "closed"
+        # Nobody else's data: the event carries what the map draws, not who reported it.
+        assert set(event) == {"id", "service", "status", "sla", "lat", "long", "url"}
     finally:
         first.stop()
         second.stop()

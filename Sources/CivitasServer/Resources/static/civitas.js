@@ -56,13 +56,33 @@
     L.marker([lat, long], { keyboard: false, alt: "" }).addTo(map);
   }
 
-  // Many requests, clustered, from a GeoJSON address; moving the map narrows the list to what is shown.
+  // Many requests, clustered, from a GeoJSON address; moving the map narrows the list to what is shown. With
+  // data-live, the map redraws itself whenever a request changes on any server (Server-Sent Events).
   function listMap(element) {
     var map = L.map(element, { keyboard: true, maxZoom: 19 });
     tiles(map, element);
     var layer = L.markerClusterGroup ? L.markerClusterGroup() : L.layerGroup();
     map.addLayer(layer);
-    fetch(element.getAttribute("data-source"), { credentials: "same-origin" }).then(function (response) { return response.json(); }).then(function (data) {
+    var fitted = false;
+    function load() {
+      return fetch(element.getAttribute("data-source"), { credentials: "same-origin" }).then(function (response) { return response.json(); }).then(function (data) {
+        layer.clearLayers();
+        draw(data);
+      });
+    }
+    var live = element.getAttribute("data-live");
+    if (live && window.EventSource) {
+      var status = $("live-status"), timer = null, source = new EventSource(live);
+      source.addEventListener("request", function (event) {
+        var change = JSON.parse(event.data);
+        if (status) { status.textContent = status.getAttribute("data-changed").replace("{id}", change.id); }
+        element.setAttribute("data-last-change", change.id + ":" + change.status);
+        clearTimeout(timer);
+        timer = setTimeout(load, 300);
+      });
+    }
+    load();
+    function draw(data) {
       var bounds = [];
       data.features.forEach(function (feature) {
         var c = feature.geometry.coordinates, p = feature.properties;
@@ -72,12 +92,15 @@
         L.marker([c[1], c[0]], { keyboard: false, alt: "" }).bindPopup(link).addTo(layer);
         bounds.push([c[1], c[0]]);
       });
-      if (bounds.length) { map.fitBounds(bounds, { maxZoom: 16 }); } else { map.setView([0, 0], 2); }
-      map.on("moveend", function () {
-        var b = map.getBounds(), box = $("bbox");
-        if (box) { box.value = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (n) { return n.toFixed(5); }).join(","); }
-      });
-    });
+      if (!fitted) {
+        fitted = true;
+        if (bounds.length) { map.fitBounds(bounds, { maxZoom: 16 }); } else { map.setView([0, 0], 2); }
+        map.on("moveend", function () {
+          var b = map.getBounds(), box = $("bbox");
+          if (box) { box.value = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (n) { return n.toFixed(5); }).join(","); }
+        });
+      }
+    }
   }
 
   // Suggestions while typing an address, as a listbox the keyboard can use.
