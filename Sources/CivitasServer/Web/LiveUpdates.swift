@@ -75,6 +75,8 @@ struct LiveController: Sendable {
     func live(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let departments = signedIn.user.departments
+            // A stream lasts at most `seconds` (default and most 300); the page reconnects, so load balancers can move it.
+            let lifetime = request.uri.queryParameters.get("seconds").flatMap(Int.init).map { min(max($0, 0), 300) } ?? 300
             let subscription = hub.subscribe()
             let stores = stores
             let jurisdiction = jurisdiction
@@ -90,10 +92,12 @@ struct LiveController: Sendable {
                         feed.finish()
                     }
                     let beat = Task {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .seconds(15))
+                        let end = ContinuousClock.now + .seconds(lifetime)
+                        while !Task.isCancelled, ContinuousClock.now < end {
+                            try? await Task.sleep(until: min(end, ContinuousClock.now + .seconds(15)))
                             feed.yield(.heartbeat)
                         }
+                        feed.finish()
                     }
                     defer {
                         forward.cancel()
