@@ -57,6 +57,7 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     let staff = StaffController(web: web)
     staff.addRoutes(to: router)
     DispatchController(staff: staff).addRoutes(to: router)
+    CrewController(staff: staff).addRoutes(to: router)
     LiveController(staff: staff, hub: LiveHub(database: stores.database)).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()

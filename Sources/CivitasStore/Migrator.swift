@@ -18,6 +18,7 @@ public struct Migrator: Sendable {
         Migration0003Identity.migration,
         Migration0004Reporting.migration,
         Migration0005Crews.migration,
+        Migration0006CrewActions.migration,
     ]
 
     let database: Database

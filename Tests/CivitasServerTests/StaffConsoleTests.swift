@@ -186,3 +186,54 @@ struct DispatchTests {
         }
     }
 }
+
+@Suite("The crew's day on a phone, through the router")
+struct CrewViewTests {
+    @Test("a crew member sees today's stops; an action sent twice with its key is applied once; a closed request is a conflict")
+    func crewDay() async throws {
+        try await TestApp.with { app, client in
+            let first = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            let second = try await StaffConsoleTests.pothole(app, client, email: "ben@example.org", lat: "39.2950")
+            let (crewBrowser, crewID) = try await staffBrowser(app, client, email: "cam@city.gov", role: .crew)
+            let crew = try await app.stores.crews.create(
+                department: "Transportation", name: "Asphalt 1", depotName: "Yard", depot: Coordinate(latitude: 39.29, longitude: -76.60),
+                vehicle: "Truck 3", capacity: 10, skills: [], services: nil, shift: try Shift.parse("mon-sun 00:00-24:00"), members: [crewID],
+                jurisdictionID: "test.city", actor: "test")
+            let format = DateFormatter()
+            format.timeZone = app.configuration.jurisdiction.timeZone
+            format.dateFormat = "yyyy-MM-dd"
+            let today = format.string(from: Date())
+            let plan = try await Planning.plan(department: "Transportation", day: today, stores: app.stores, configuration: app.configuration, seconds: 1)
+            _ = try await Planning.save(plan, department: "Transportation", stores: app.stores, jurisdictionID: "test.city", actor: "test")
+            let page = try await crewBrowser.get("/crew")
+            #expect(page.text.contains("Asphalt 1") && page.text.contains("#\(first) Pothole") && page.text.contains("#\(second) Pothole"))
+            #expect(page.text.contains("https://www.openstreetmap.org/directions?to="))
+            _ = crew
+
+            _ = try await app.stores.outbox.claimDue()
+            let key = "resolve-\(UUID().uuidString)"
+            let done = try await crewBrowser.post("/crew/stops/\(first)", [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")])
+            #expect(done.status == .seeOther)
+            // The same action again (a retry after a lost connection): same answer, nothing applied twice.
+            let again = try await crewBrowser.post("/crew/stops/\(first)", [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")])
+            #expect(again.status == .seeOther)
+            let notes = try await app.stores.requests.notes(id: first, jurisdictionID: "test.city", includeInternal: true)
+            #expect(notes.filter { $0.body == "Filled and rolled." }.count == 1)
+            #expect(try await app.stores.outbox.claimDue().map(\.recipient) == ["ana@example.org"], "one closure mail")
+
+            // Someone else closes the second one; the crew's resolve is a conflict, shown, and changes nothing.
+            _ = try await app.stores.requests.update(
+                id: second, jurisdictionID: "test.city", change: RequestChange(status: .closed, note: "Done by the night shift."),
+                by: ChangeOrigin(actor: "staff:99"))
+            let conflict = try await crewBrowser.follow(
+                try await crewBrowser.post("/crew/stops/\(second)", [("action", "resolve"), ("key", "resolve-\(UUID().uuidString)")]))
+            #expect(conflict.text.contains("was already closed by someone else; nothing was changed."))
+            // Can't do needs a reason; a stranger to the crew is refused.
+            let noReason = try await crewBrowser.post("/crew/stops/\(second)", [("action", "cannot_do"), ("key", "cannot-\(UUID().uuidString)")])
+            #expect(noReason.status == .badRequest)
+            let (other, _) = try await staffBrowser(app, client, email: "olive@city.gov", role: .crew)
+            _ = try await other.get("/crew")
+            #expect(try await other.post("/crew/stops/\(first)", [("action", "arrive"), ("key", "arrive-\(UUID().uuidString)")]).status == .forbidden)
+        }
+    }
+}

@@ -250,7 +250,7 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
 
         # The dispatcher plans a Tuesday for a crew and reads the itinerary on the page and the map.
         code, _, err = run(["crews", "add", "--department", "Public Works", "--name", "Bulky 1", "--depot", "39.2904,-76.6122",
-                            "--capacity", "40", "--database", site.database_url], cwd=tmp_path)
+                            "--capacity", "40", "--member", "dispatch@city.gov", "--database", site.database_url], cwd=tmp_path)
         assert code == 0, err
         driver.get(base + "/staff/plan?department=Public+Works&date=2026-11-24")
         visit("day plan, not yet planned")
@@ -258,6 +258,10 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
         assert "Plan, version 1" in driver.page_source and "Bulky 1 does " in driver.page_source
         markers_drawn(driver)
         visit("day plan")
+        # The crew's phone view of that day: stops in order, directions, arrived / resolved / can't do.
+        driver.get(base + "/crew?date=2026-11-24")
+        assert "Bulky 1" in driver.page_source and "Directions" in driver.page_source
+        visit("crew day")
 
         driver.get(f"{base}/requests/{third}")
         visit("merged request page")
