@@ -75,7 +75,7 @@ struct CrewController: Sendable {
             ])
         }
         return web.page(
-            "crew", title: t("crew_title"), request: request, identity: signedIn.identity,
+            "crew", title: t("staff_crew_title"), request: request, identity: signedIn.identity,
             values: ["day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? ""], status: status)
     }
 
@@ -85,16 +85,16 @@ struct CrewController: Sendable {
             try web.checkCSRF(form, request: request, session: signedIn.identity.session)
             guard let id = context.parameters.get("id").flatMap(Int64.init),
                 let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction, includePrivate: false)
-            else { throw WebFailure(status: .notFound, title: t("crew_title"), message: t("crew_not_found")) }
+            else { throw WebFailure(status: .notFound, title: t("staff_crew_title"), message: t("staff_crew_not_found")) }
             guard let action = form["action"].flatMap(CrewAction.init(rawValue:)) else {
-                throw WebFailure(status: .badRequest, title: t("crew_title"), message: t("crew_action_unknown"))
+                throw WebFailure(status: .badRequest, title: t("staff_crew_title"), message: t("staff_crew_action_unknown"))
             }
             let crews = try await stores.crews.list(department: found.agencyResponsible, jurisdictionID: jurisdiction)
                 .filter { $0.members.contains(signedIn.user.id) }
             let permission: Permission = action == .resolve ? .changeStatus : .addNote
             let target = PermissionTarget.record(jurisdictionID: jurisdiction, department: found.agencyResponsible, residentID: found.residentID)
             guard let crew = crews.first, Permissions.decide(signedIn.identity.actor, permission, on: target).allowed else {
-                return try await view(request, signedIn: signedIn, notice: t("crew_refused"), status: .forbidden)
+                return try await view(request, signedIn: signedIn, notice: t("staff_crew_refused"), status: .forbidden)
             }
             do {
                 let result = try await stores.requests.crewAction(
