@@ -17,10 +17,11 @@ extension ServiceRequestStore {
     /// Makes `email` a follower of a request (again, if they had unsubscribed); a second follow changes nothing.
     static func addFollower(
         requestID: Int64, jurisdictionID: String, email rawEmail: String, userID: Int64?, kind: Follower.Kind, language: Language,
-        now: Date, sql: any SQLDatabase
+        now: Date, newRequest: Bool = false, sql: any SQLDatabase
     ) async throws -> Follower {
         let email = rawEmail.trimmingCharacters(in: .whitespaces).lowercased()
-        if let existing = try await sql.select().columns(Self.followerColumns).from("request_followers")
+        // A request created in this very transaction has no followers yet: no need to look.
+        if !newRequest, let existing = try await sql.select().columns(Self.followerColumns).from("request_followers")
             .where("service_request_id", .equal, requestID).where("email", .equal, email).first()
         {
             var follower = try Self.follower(existing)

@@ -252,7 +252,7 @@ public struct ServiceRequestStore: Sendable {
         if let email = new.reporter.email, !email.isEmpty {
             _ = try await Self.addFollower(
                 requestID: id, jurisdictionID: jurisdictionID, email: email, userID: residentID, kind: .reporter,
-                language: language, now: now, sql: sql)
+                language: language, now: now, newRequest: true, sql: sql)
         }
         return request
     }
