@@ -20,6 +20,20 @@ struct CrewController: Sendable {
         let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
         router.get("crew", use: page)
         router.post("crew/stops/:id", use: act)
+        // The service worker lives at the root so its scope can cover /crew.
+        router.get("crew-sw.js") { _, _ -> Response in
+            guard let url = Bundle.module.url(forResource: "crew-sw", withExtension: "js", subdirectory: "Resources/static"),
+                let data = FileManager.default.contents(atPath: url.path)
+            else { throw HTTPError(.notFound) }
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache",
+                    // The worker's own policy: it may fetch from this site only.
+                    .contentSecurityPolicy: "default-src 'none'; connect-src 'self'",
+                ],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
     }
 
     func t(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
@@ -76,7 +90,10 @@ struct CrewController: Sendable {
         }
         return web.page(
             "crew", title: t("staff_crew_title"), request: request, identity: signedIn.identity,
-            values: ["day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? ""], status: status)
+            values: [
+                "day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
+                "queued": request.uri.queryParameters.get("queued") != nil,
+            ], status: status, script: true)
     }
 
     func act(_ request: Request, context: CivitasRequestContext) async throws -> Response {

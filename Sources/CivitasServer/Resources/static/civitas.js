@@ -163,4 +163,67 @@
   }
   var address = document.querySelector("input[data-suggest]");
   if (address) { suggestions(address, picker); }
+
+  // The crew view keeps working without a connection: a service worker keeps the page and today's stops, and the
+  // crew's actions are kept on the device while there is no connection, then sent (each once, by the idempotency
+  // key its form was drawn with) when the connection returns.
+  var offline = $("crew-offline");
+  if (offline && "serviceWorker" in navigator && window.indexedDB && window.fetch) {
+    navigator.serviceWorker.register("/crew-sw.js", { scope: "/crew" });
+    var store = function (mode, work) {
+      return new Promise(function (resolve, reject) {
+        var open = indexedDB.open("civitas-crew", 1);
+        open.onupgradeneeded = function () { open.result.createObjectStore("outbox", { keyPath: "id", autoIncrement: true }); };
+        open.onerror = function () { reject(open.error); };
+        open.onsuccess = function () {
+          var transaction = open.result.transaction("outbox", mode);
+          var request = work(transaction.objectStore("outbox"));
+          transaction.oncomplete = function () { resolve(request && request.result); };
+          transaction.onerror = function () { reject(transaction.error); };
+        };
+      });
+    };
+    var show = function () {
+      return store("readonly", function (s) { return s.count(); }).then(function (count) {
+        offline.setAttribute("data-pending", String(count));
+        offline.textContent = count > 0 ? offline.getAttribute("data-waiting").replace("{n}", count) : "";
+      });
+    };
+    var post = function (path, body) {
+      return fetch(path, { method: "POST", body: body, credentials: "same-origin", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    };
+    var sending = false;
+    var send = function () {
+      if (sending || !navigator.onLine) { return; }
+      sending = true;
+      store("readonly", function (s) { return s.getAll(); }).then(function (items) {
+        var notices = [];
+        var next = function (index) {
+          if (index >= items.length) {
+            sending = false;
+            if (notices.length) { window.location.replace("/crew?notice=" + encodeURIComponent(notices.join(" "))); }
+            return show();
+          }
+          return post(items[index].path, items[index].body).then(function (response) {
+            notices.push(new URL(response.url).searchParams.get("notice") || ("sent (" + response.status + ")"));
+            return store("readwrite", function (s) { return s.delete(items[index].id); }).then(function () { return next(index + 1); });
+          }, function () { sending = false; return show(); });
+        };
+        return next(0);
+      });
+    };
+    Array.prototype.forEach.call(document.querySelectorAll("form[action^='/crew/stops/']"), function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var body = new URLSearchParams(new FormData(form)).toString();
+        var keep = function () {
+          return store("readwrite", function (s) { return s.add({ path: form.getAttribute("action"), body: body, at: Date.now() }); }).then(show);
+        };
+        if (!navigator.onLine) { keep(); return; }
+        post(form.getAttribute("action"), body).then(function (response) { window.location.href = response.url; }, keep);
+      });
+    });
+    window.addEventListener("online", send);
+    show().then(send);
+  }
 })();

@@ -1,0 +1,111 @@
+"""The crew view offline, in Chromium on a phone-sized screen: the page and today's stops stay available without a
+connection (a service worker), two stops resolved offline are queued, and when the connection returns both reach
+the server exactly once (idempotency keys)."""
+import datetime
+import html
+import re
+import shutil
+import sqlite3
+import urllib.parse
+import zoneinfo
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import Server, run
+from test_identity import totp
+from test_report_journey import PHONE, Visit, main_button, press
+
+
+@pytest.fixture
+def phone():
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=ChromeService(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    chrome.set_page_load_timeout(30)
+    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    yield chrome
+    chrome.quit()
+
+
+def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path):
+    database = tmp_path / "data" / "civitas.sqlite"
+    site = Server(tmp_path, "sqlite:" + str(database), env={"AUTH_BCRYPT_COST": "4", "MAP_TILE_URL": ""})
+    try:
+        base = site.base
+        db = ["--database", site.database_url]
+        code, out, err = run(["users", "add", "--email", "cam@city.gov", "--role", "crew", "--department", "Public Works", *db], cwd=tmp_path)
+        assert code == 0, err
+        link = re.search(r"/password/reset\?token=[0-9a-f]+", out).group(0)
+        code, _, err = run(["crews", "add", "--department", "Public Works", "--name", "Bulky 1", "--depot", "39.2904,-76.6122",
+                            "--capacity", "100", "--shift", "mon-sun 00:00-24:00", "--member", "cam@city.gov", *db], cwd=tmp_path)
+        assert code == 0, err
+        today = datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
+        code, out, err = run(["plan", "--department", "Public Works", "--date", today, "--seconds", "1", "--save", *db], cwd=tmp_path)
+        assert code == 0 and "Saved as version 1" in out, err
+
+        # The crew member signs in on the phone (password, then the second factor).
+        phone.get(base + link)
+        phone.find_element(By.NAME, "password").send_keys("crew member passphrase")
+        press(phone, main_button(phone))
+        phone.get(base + "/signin")
+        phone.find_element(By.NAME, "email").send_keys("cam@city.gov")
+        phone.find_element(By.NAME, "password").send_keys("crew member passphrase")
+        press(phone, main_button(phone))
+        otpauth = html.unescape(re.search(r'href="(otpauth://[^"]+)"', phone.page_source).group(1))
+        secret = urllib.parse.parse_qs(urllib.parse.urlparse(otpauth).query)["secret"][0]
+        phone.find_element(By.NAME, "code").send_keys(totp(secret))
+        press(phone, main_button(phone))
+
+        visit = Visit(phone)
+        phone.get(base + "/crew")
+        try:
+            WebDriverWait(phone, 15).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller"))
+        except Exception:
+            probe = phone.execute_async_script(
+                "const done = arguments[0]; navigator.serviceWorker.register('/crew-sw.js', {scope: '/crew'})"
+                ".then(r => done([r.scope, !!r.active, !!r.installing, !!r.waiting, String(navigator.serviceWorker.controller)]), e => done(String(e)))")
+            raise AssertionError(f"{phone.get_log('browser')} {probe}")
+        phone.get(base + "/crew")  # now through the service worker, which keeps a copy
+        visit("crew day online")
+        stops = [int(s.get_attribute("id").split("-")[1]) for s in phone.find_elements(By.CSS_SELECTOR, "li.card[id^=stop-]")]
+        assert len(stops) >= 2, phone.page_source[:500]
+        first, second = stops[:2]
+
+        # No signal: both resolutions are kept on the phone, and the page stays as it is.
+        phone.set_network_conditions(offline=True, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
+        assert phone.execute_script("return navigator.onLine") is False
+        for count, (stop, note) in enumerate(((first, "Picked up the sofa."), (second, "Picked up two chairs.")), start=1):
+            phone.find_element(By.ID, f"done-{stop}").send_keys(note)
+            phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Resolved')]").click()
+            WebDriverWait(phone, 10).until(
+                lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(count))
+        assert "2 actions saved on this device" in phone.find_element(By.ID, "crew-offline").text
+        visit("crew day offline, two actions waiting")
+        for stop in (first, second):
+            assert requests.get(f"{site.open311}/requests/{stop}.json").json()[0]["status"] == "open", "nothing reached the server yet"
+
+        # The connection returns: the queue is sent, and each resolution is applied exactly once.
+        phone.set_network_conditions(offline=False, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
+        WebDriverWait(phone, 20).until(lambda d: "notice=" in d.current_url)
+        assert "is resolved" in urllib.parse.unquote(phone.current_url)
+        for stop in (first, second):
+            # Open311 reads may be served from the 1-second cache: give it that second.
+            WebDriverWait(phone, 5).until(
+                lambda _: requests.get(f"{site.open311}/requests/{stop}.json").json()[0]["status"] == "closed")
+        visit("crew day after sending")
+        connection = sqlite3.connect(database)
+        actions = connection.execute("SELECT service_request_id, outcome FROM crew_actions ORDER BY service_request_id").fetchall()
+        notes = connection.execute(
+            "SELECT COUNT(*) FROM request_updates WHERE note IN ('Picked up the sofa.', 'Picked up two chairs.')").fetchone()[0]
+        connection.close()
+        assert sorted(actions) == sorted([(first, "applied"), (second, "applied")])
+        assert notes == 2, "each resolution recorded once"
+    finally:
+        site.stop()
