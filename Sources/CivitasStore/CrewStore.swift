@@ -153,6 +153,42 @@ public struct PlanStore: Sendable {
     let database: Database
     public init(database: Database) { self.database = database }
 
+    /// Keeps a request with a crew for a day's plans (locks it there, or moves it); `crewID` nil lets it go again.
+    public func pin(
+        requestID: Int64, to crewID: Int64?, department: String, day: String, jurisdictionID: String, actor: String, now: Date = Date()
+    ) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "plan_pins").where("jurisdiction_id", .equal, jurisdictionID).where("department", .equal, department)
+                .where("day", .equal, day).where("service_request_id", .equal, requestID).run()
+            if let crewID {
+                guard
+                    try await sql.select().column("id").from("crews").where("jurisdiction_id", .equal, jurisdictionID)
+                        .where("department", .equal, department).where("id", .equal, crewID).first() != nil
+                else { throw CivitasError.invalid("crew_unknown", "There is no crew \(crewID) in \(department).", field: "crew") }
+                try await sql.insert(into: "plan_pins")
+                    .columns("jurisdiction_id", "department", "day", "service_request_id", "crew_id", "pinned_by", "created_at")
+                    .values(
+                        SQLBind(jurisdictionID), SQLBind(department), SQLBind(day), SQLBind(requestID), SQLBind(crewID), SQLBind(actor),
+                        SQLBind(Clock.millis(now))
+                    ).run()
+            }
+            try await AuditStore.append(
+                AuditEvent(
+                    actor: actor, action: crewID == nil ? "plan.unpin" : "plan.pin", subject: "service_request:\(requestID)", fields: ["crew"],
+                    purpose: "\(department) \(day)"),
+                jurisdictionID: jurisdictionID, at: now, sql: sql)
+        }
+    }
+
+    /// The requests kept with a crew for a day: request id → crew id.
+    public func pins(department: String, day: String, jurisdictionID: String) async throws -> [Int64: Int64] {
+        try await database.read { sql in
+            try await sql.select().columns("service_request_id", "crew_id").from("plan_pins").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("department", .equal, department).where("day", .equal, day).all()
+                .reduce(into: [Int64: Int64]()) { $0[try $1.decode(column: "service_request_id", as: Int64.self)] = try $1.decode(column: "crew_id", as: Int64.self) }
+        }
+    }
+
     /// Saves a plan as the next version for its department and day, in one transaction; returns it with its id.
     public func save(
         department: String, day: String, stops: [SavedPlan.Stop], unplanned: [(requestID: Int64, reason: String)], distance: Double,

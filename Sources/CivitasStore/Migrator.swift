@@ -19,6 +19,7 @@ public struct Migrator: Sendable {
         Migration0004Reporting.migration,
         Migration0005Crews.migration,
         Migration0006CrewActions.migration,
+        Migration0007PlanPins.migration,
     ]
 
     let database: Database

@@ -246,6 +246,7 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/staff/plan.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/live", "/staff/live?seconds=0", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/crew", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        RouteRule(.get, "/crew-sw.js", all: 200),
         // A request outside the staff member's departments is not found for them.
         RouteRule(.get, "/staff/requests/{id}", "/staff/requests/{R}", all: 303, except: [(inside, 200), (outside, 404), (residents, 403)]),
     ] + [
@@ -254,6 +255,7 @@ let authorizationTable: [RouteRule] = {
         ("/staff/views/{id}/delete", "/staff/views/1/delete", ""), ("/staff/templates", "/staff/templates", "title=x&body=y"),
         ("/staff/templates/{id}/delete", "/staff/templates/1/delete", ""), ("/staff/plan", "/staff/plan", "department=Transportation"),
         ("/crew/stops/{id}", "/crew/stops/{R}", "action=resolve&key=0123456789abcdef"),
+        ("/staff/plan/pin", "/staff/plan/pin", "department=Transportation&request=1&crew=1"),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.
         RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])

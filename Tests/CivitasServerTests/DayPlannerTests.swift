@@ -89,3 +89,27 @@ struct DayPlannerTests {
         #expect(try Shift.parse("mon,wed,fri 8-12:30") == Shift(days: [1, 3, 5], start: 480, end: 750))
     }
 }
+
+@Suite("Dispatchers keep stops with crews")
+struct PinnedPlanTests {
+    @Test("a stop kept with a crew stays with it when the rest is planned again, even a service that crew does not usually do")
+    func pins() throws {
+        let planner = DayPlanner(zone: DayPlannerTests.zone, options: SolverOptions(timeLimit: .milliseconds(500), seed: 3))
+        let crews = [
+            DayPlannerTests.crew(1, "Alpha", services: ["POTHOLE"]),
+            DayPlannerTests.crew(2, "Bravo", services: ["POTHOLE", "GRAFFITI"]),
+            DayPlannerTests.crew(3, "Weekend", shift: try Shift.parse("sat 07:00-15:00")),
+        ]
+        let stops = (1...12).map { DayPlannerTests.stop(Int64($0), $0 == 12 ? "GRAFFITI" : "POTHOLE", lat: 39.28 + Double($0) * 0.001, long: -76.61) }
+        let free = try planner.plan(day: "2026-11-24", crews: crews, stops: stops)
+        let whereFree = Dictionary(uniqueKeysWithValues: free.itineraries.flatMap { it in it.visits.map { ($0.stop.request.id, it.crew.id) } })
+        #expect(whereFree[12] == 2, "only Bravo does graffiti")
+        // The dispatcher moves the graffiti to Alpha, and keeps stop 1 with Bravo; a stop kept with the weekend crew waits.
+        let pinned = try planner.plan(day: "2026-11-24", crews: crews, stops: stops, pins: [12: 1, 1: 2, 2: 3])
+        let wherePinned = Dictionary(uniqueKeysWithValues: pinned.itineraries.flatMap { it in it.visits.map { ($0.stop.request.id, it.crew.id) } })
+        #expect(wherePinned[12] == 1 && wherePinned[1] == 2)
+        #expect(pinned.itineraries.flatMap(\.visits).first { $0.stop.request.id == 12 }?.reason.hasPrefix("The dispatcher keeps it with Alpha") == true)
+        #expect(pinned.unplanned.first { $0.stop.request.id == 2 }?.reason == "the dispatcher keeps it with a crew that is not on shift this day")
+        #expect(pinned.violations.isEmpty)
+    }
+}

@@ -179,6 +179,20 @@ struct DispatchTests {
             #expect(try await supervisor.get("/staff/plan?department=Transportation&date=2026-11-24").text.contains("Plan, version 2"))
             let map = try await supervisor.get("/staff/plan.json?department=Transportation&date=2026-11-24")
             #expect(map.text.contains("Asphalt 1 #1: Pothole"))
+            // The dispatcher moves one stop to a second crew: the day is planned again around it (version 3).
+            let second = try await app.stores.crews.create(
+                department: "Transportation", name: "Asphalt 2", depotName: "West Yard", depot: Coordinate(latitude: 39.30, longitude: -76.65),
+                vehicle: "Truck 4", capacity: 10, skills: [], services: nil, shift: try Shift.parse("mon-sun 07:00-15:30"), members: [],
+                jurisdictionID: "test.city", actor: "test")
+            let moved = try #require(try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city")?.stops.first)
+            let replanned = try await supervisor.follow(
+                try await supervisor.post(
+                    "/staff/plan/pin",
+                    [("department", "Transportation"), ("date", "2026-11-24"), ("request", String(moved.requestID)), ("crew", String(second.id))]))
+            #expect(replanned.text.contains("Plan, version 3") && replanned.text.contains("kept by the dispatcher"))
+            let latest = try #require(try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city"))
+            #expect(latest.stops.first { $0.requestID == moved.requestID }?.crewID == second.id)
+            #expect(latest.stops.first { $0.requestID == moved.requestID }?.reason.hasPrefix("The dispatcher keeps it with Asphalt 2") == true)
             let (agent, _) = try await staffBrowser(app, client)
             let read = try await agent.get("/staff/plan?department=Transportation&date=2026-11-24")
             #expect(read.status == .ok && !read.text.contains("Plan this day now"))

@@ -70,7 +70,9 @@ public struct DayPlanner: Sendable {
         return date
     }
 
-    public func plan(day: String, crews: [Crew], stops: [Stop], serviceNames: [String: String] = [:]) throws -> Plan {
+    /// `pins` keeps requests with a crew (request id → crew id), as a dispatcher locked or moved them: the rest of the
+    /// day is planned around them.
+    public func plan(day: String, crews: [Crew], stops: [Stop], serviceNames: [String: String] = [:], pins: [Int64: Int64] = [:]) throws -> Plan {
         let start = try midnight(of: day)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
@@ -89,7 +91,9 @@ public struct DayPlanner: Sendable {
                 continue
             }
             let able = onShift.filter { $0.does(stop.request.serviceCode) }
-            if onShift.isEmpty {
+            if let pinned = pins[stop.request.id], !onShift.contains(where: { $0.id == pinned }) {
+                unplanned.append((stop, "the dispatcher keeps it with a crew that is not on shift this day"))
+            } else if onShift.isEmpty {
                 unplanned.append((stop, "no crew of the department works on this day"))
             } else if able.isEmpty {
                 unplanned.append((stop, "no crew on shift does \(name(stop))"))
@@ -114,7 +118,7 @@ public struct DayPlanner: Sendable {
         let fleet = onShift.enumerated().map { index, crew in
             Vehicle(
                 depot: index, capacity: crew.capacity, shiftStart: Double(crew.shift.start * 60), shiftEnd: Double(crew.shift.end * 60),
-                skills: crew.skills.union(codes.filter { crew.does($0) }.map { "service:" + $0 }))
+                skills: crew.skills.union(codes.filter { crew.does($0) }.map { "service:" + $0 }).union(["crew:\(crew.id)"]))
         }
         var due = Array(repeating: dayLength, count: depotCount)
         var windows: [String?] = Array(repeating: nil, count: depotCount)
@@ -134,7 +138,12 @@ public struct DayPlanner: Sendable {
             ready: Array(repeating: 0, count: depotCount + routable.count), due: due,
             service: Array(repeating: 0, count: depotCount) + routable.map { Double($0.work.minutes * 60) },
             requiredSkills: Array(repeating: [], count: depotCount)
-                + routable.map { Set(["service:" + $0.request.serviceCode] + ($0.work.skill.map { [$0] } ?? [])) },
+                + routable.map { stop in
+                    // A stop kept with a crew needs that crew: the "skill" only it has. It still needs its own skill if
+                    // any, but not the service, so a dispatcher can move work to a crew that does not usually do it.
+                    if let pinned = pins[stop.request.id] { return Set(["crew:\(pinned)"] + (stop.work.skill.map { [$0] } ?? [])) }
+                    return Set(["service:" + stop.request.serviceCode] + (stop.work.skill.map { [$0] } ?? []))
+                },
             fleet: fleet, distance: matrices.distance, duration: matrices.duration)
         let solution = RoutingSolver.solve(problem, options: options)
         let schedules = solution.schedules(in: problem)
@@ -154,7 +163,7 @@ public struct DayPlanner: Sendable {
                 let arrival = time + problem.service[previousNode] + problem.duration(previousNode, node)
                 let here = Coordinate(latitude: stop.request.location.latitude!, longitude: stop.request.location.longitude!)
                 let metres = previous.distance(to: here)
-                var reason = "\(crew.name) does \(name(stop))"
+                var reason = pins[stop.request.id] != nil ? "The dispatcher keeps it with \(crew.name)" : "\(crew.name) does \(name(stop))"
                 if let skill = stop.work.skill { reason += " and has the skill \u{201C}\(skill)\u{201D}" }
                 reason += "; \(Self.distance(metres)) from \(position == 0 ? previousName : "the previous stop")"
                 reason += ", arriving \(Shift.clock(Int(arrival / 60))) within its \(crew.shift.hours) shift"

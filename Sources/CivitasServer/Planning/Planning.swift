@@ -29,7 +29,8 @@ public enum Planning {
         let planner = DayPlanner(
             zone: configuration.jurisdiction.timeZone, speed: configuration.planningSpeedKmh * 1000 / 3600,
             options: SolverOptions(timeLimit: .seconds(seconds), seed: seed, threads: 2))
-        return try planner.plan(day: day, crews: crews, stops: stops)
+        let pins = try await stores.plans.pins(department: department, day: day, jurisdictionID: jurisdiction)
+        return try planner.plan(day: day, crews: crews, stops: stops, pins: pins)
     }
 
     /// Saves a plan as the next version of the department's plan for that day.

@@ -20,6 +20,7 @@ struct DispatchController: Sendable {
         router.get("staff/plan", use: page)
         router.post("staff/plan", use: plan)
         router.get("staff/plan.json", use: mapData)
+        router.post("staff/plan/pin", use: pin)
     }
 
     func t(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
@@ -71,6 +72,11 @@ struct DispatchController: Sendable {
             let requests = Dictionary(try await stores.requests.search(query).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             let names = Dictionary(crews.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
             let byCrew = Dictionary(grouping: saved.stops, by: \.crewID)
+            let pins = try await stores.plans.pins(department: department, day: day, jurisdictionID: jurisdiction)
+            let canPlan = values["canPlan"] as? Bool ?? false
+            func choices(_ requestID: Int64) -> [[String: Any]] {
+                crews.map { ["id": $0.id, "name": $0.name, "selected": pins[requestID] == $0.id] }
+            }
             values["plan"] = [
                 "version": saved.version, "createdBy": saved.createdBy, "distance": DayPlanner.distance(saved.distance),
                 "planned": saved.stops.count, "total": saved.stops.count + saved.unplanned.count,
@@ -84,13 +90,18 @@ struct DispatchController: Sendable {
                         return [
                             "n": index + 1, "from": format.string(from: stop.starts), "to": format.string(from: stop.ends), "id": stop.requestID,
                             "service": found?.serviceName ?? "", "address": found?.location.address ?? "", "reason": stop.reason,
+                            "kept": pins[stop.requestID] != nil, "canPlan": canPlan, "crewChoices": choices(stop.requestID),
+                            "department": department, "day": day,
                         ]
                     },
                 ]
             }
             values["hasUnplanned"] = !saved.unplanned.isEmpty
             values["unplanned"] = saved.unplanned.map { item -> [String: Any] in
-                ["id": item.requestID, "service": requests[item.requestID]?.serviceName ?? "", "reason": item.reason]
+                [
+                    "id": item.requestID, "service": requests[item.requestID]?.serviceName ?? "", "reason": item.reason, "canPlan": canPlan,
+                    "crewChoices": choices(item.requestID), "department": department, "day": day,
+                ]
             }
             var components = URLComponents()
             components.queryItems = [URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day)]
@@ -114,6 +125,40 @@ struct DispatchController: Sendable {
                     errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
             }
             do {
+                let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration)
+                _ = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: jurisdiction, actor: signedIn.origin.actor)
+            } catch let error as CivitasError {
+                return try await view(
+                    request, signedIn: signedIn, parameters: form, errors: [FieldError(field: error.field ?? "department", message: error.message)],
+                    status: .badRequest)
+            }
+            var components = URLComponents()
+            components.queryItems = [
+                URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day), URLQueryItem(name: "done", value: "1"),
+            ]
+            return web.redirect("/staff/plan?" + (components.percentEncodedQuery ?? ""))
+        }
+    }
+
+    /// Keeps a request with a crew (or lets it go), then plans the day again around it, as the next version.
+    func pin(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (department, day, _) = try await choice(form, user: signedIn.user)
+            let target = PermissionTarget.record(jurisdictionID: jurisdiction, department: department, residentID: nil)
+            guard Permissions.decide(signedIn.identity.actor, .planWork, on: target).allowed else {
+                return try await view(
+                    request, signedIn: signedIn, parameters: form,
+                    errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
+            }
+            guard let requestID = form["request"].flatMap(Int64.init),
+                try await stores.requests.find(id: requestID, jurisdictionID: jurisdiction, includePrivate: false)?.agencyResponsible == department
+            else { throw WebFailure(status: .notFound, title: t("staff_plan_title"), message: t("staff_crew_not_found")) }
+            do {
+                try await stores.plans.pin(
+                    requestID: requestID, to: form["crew"].flatMap(Int64.init), department: department, day: day, jurisdictionID: jurisdiction,
+                    actor: signedIn.origin.actor)
                 let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration)
                 _ = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: jurisdiction, actor: signedIn.origin.actor)
             } catch let error as CivitasError {
