@@ -205,6 +205,21 @@ let authorizationTable: [RouteRule] = {
             .post, item + "/notes", "/api/v1/service-requests/{R}/notes", json: #"{"body":"Checked on site","visibility":"internal"}"#,
             all: 404,
             except: [([.anonymous] + residents, 401), (working + [.partnerBoth], 201), ([.analyst, .partnerRead], 403)]),
+        // Field work: crews and plans are read with requests:read (a department's plan needs the department); planning
+        // is for supervisors and admins of it; crew actions for members of its crews (the world has none: 403).
+        RouteRule(.get, "/api/v1/crews", all: 200, except: [([.anonymous], 401), ([.partnerWrite, .foreignAdmin], 403)]),
+        RouteRule(
+            .get, "/api/v1/plans", "/api/v1/plans?department=Transportation&date=2026-11-24", all: 404,
+            except: [([.anonymous], 401), (outside + [.partnerWrite, .partnerReadOut, .foreignAdmin] + residents, 403)]),
+        RouteRule(
+            .post, "/api/v1/plans", json: #"{"department":"Transportation","date":"2026-11-24"}"#, all: 403,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor], 404)]),
+        RouteRule(
+            .post, "/api/v1/plans/pins", json: #"{"department":"Transportation","date":"2026-11-24","service_request_id":{R},"crew_id":null}"#,
+            all: 403, except: [([.anonymous] + residents, 401), ([.admin, .supervisor], 404)]),
+        RouteRule(
+            .post, item + "/crew-actions", "/api/v1/service-requests/{R}/crew-actions", json: #"{"action":"arrive"}"#, all: 404,
+            except: [([.anonymous] + residents, 401), (inside + [.partnerRead, .partnerBoth], 400)]),
         // Merging the request into itself: those allowed to merge reach the conflict (409), and nothing changes.
         RouteRule(
             .post, item + "/merge", "/api/v1/service-requests/{R}/merge", json: #"{"duplicates":[{R}]}"#, all: 404,

@@ -69,7 +69,8 @@ public enum Permissions {
         .readInternalNotes: Grant(roles: everyRole, scope: nil, residentOwn: false),
         .mergeRequests: Grant(roles: [.admin, .supervisor, .agent], scope: .requestsWrite, residentOwn: false),
         .manageTemplates: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
-        .planWork: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
+        // Personal tokens with requests:write may plan for their owner; partner systems never plan (checked by the API).
+        .planWork: Grant(roles: [.admin, .supervisor], scope: .requestsWrite, residentOwn: false),
         .useStaffConsole: Grant(roles: everyRole, scope: nil, residentOwn: false),
         .manageUsers: Grant(roles: [.admin], scope: nil, residentOwn: false),
         .manageClients: Grant(roles: [.admin], scope: nil, residentOwn: false),

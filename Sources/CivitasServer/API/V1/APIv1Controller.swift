@@ -41,6 +41,7 @@ struct APIv1Controller: Sendable {
         api.get("service-requests/:id/notes", use: notes)
         api.post("service-requests/:id/notes", use: addNote)
         api.post("service-requests/:id/merge", use: merge)
+        addFieldRoutes(to: api)
     }
 
     // MARK: routes
