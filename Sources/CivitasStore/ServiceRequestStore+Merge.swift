@@ -101,6 +101,15 @@ extension ServiceRequestStore {
         return parent
     }
 
+    /// How many duplicates were merged into each request that has any.
+    public func childCounts(jurisdictionID: String) async throws -> [Int64: Int] {
+        try await database.read { sql in
+            try await sql.select().column("parent_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("service_requests")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("parent_id", .isNot, SQLLiteral.null).groupBy("parent_id").all()
+                .reduce(into: [Int64: Int]()) { $0[try $1.decode(column: "parent_id", as: Int64.self)] = try $1.decode(column: "n", as: Int.self) }
+        }
+    }
+
     /// Requests merged into `id`.
     public func children(of id: Int64, jurisdictionID: String) async throws -> [Int64] {
         try await database.read { sql in

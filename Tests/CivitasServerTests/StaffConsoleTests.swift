@@ -114,6 +114,9 @@ struct StaffConsoleTests {
                 #expect(try await app.stores.requests.parent(of: child, jurisdictionID: "test.city") == parent)
             }
             #expect(try await client.get("/requests/\(second)").text.contains("/requests/\(parent)"))
+            // On the staff map the parent is one stop carrying its two duplicates.
+            let map = try await browser.get("/staff/map.json")
+            #expect(map.text.contains("\"duplicates\":2,\"id\":\(parent)"), "\(map.text.prefix(300))")
             #expect(try await client.get("/requests/\(parent)").text.contains("Joined with request \(second)"))
             // A merged request cannot be merged again.
             let again = try await browser.post("/staff/requests/\(second)/merge", [("parent", String(third))])

@@ -206,6 +206,7 @@ struct StaffController: Sendable {
             for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
             let filters = try await filters(parameters, staff: staff, request: request)
             let sorted = try await sortedQueue(filters)
+            let merged = try await stores.requests.childCounts(jurisdictionID: jurisdiction)
             let features: [[String: Any]] = sorted.prefix(5000).compactMap { item in
                 guard let lat = item.request.location.latitude, let long = item.request.location.longitude else { return nil }
                 return [
@@ -213,6 +214,7 @@ struct StaffController: Sendable {
                     "properties": [
                         "id": item.request.id, "service": item.request.serviceName, "status": item.request.status.rawValue,
                         "sla": item.clock.state.rawValue, "url": "/staff/requests/\(item.request.id)",
+                        "duplicates": merged[item.request.id] ?? 0,
                     ],
                 ]
             }

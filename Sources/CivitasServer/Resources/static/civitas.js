@@ -88,8 +88,14 @@
         var c = feature.geometry.coordinates, p = feature.properties;
         var link = document.createElement("a");
         link.href = p.url;
-        link.textContent = "#" + p.id + " " + p.service + " (" + p.status + ")";
-        L.marker([c[1], c[0]], { keyboard: false, alt: "" }).bindPopup(link).addTo(layer);
+        link.textContent = "#" + p.id + " " + p.service + " (" + p.status + ")" + (p.duplicates ? " +" + p.duplicates : "");
+        if (p.sla) {
+          // Staff maps colour each request by its service level; a request with merged duplicates shows their count.
+          var icon = L.divIcon({ className: "pin pin-" + p.sla, html: p.duplicates ? String(p.duplicates + 1) : "", iconSize: [22, 22] });
+          L.marker([c[1], c[0]], { keyboard: false, icon: icon, alt: "" }).bindPopup(link).addTo(layer);
+        } else {
+          L.marker([c[1], c[0]], { keyboard: false, alt: "" }).bindPopup(link).addTo(layer);
+        }
         bounds.push([c[1], c[0]]);
       });
       if (!fitted) {
