@@ -262,6 +262,7 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/staff/live", "/staff/live?seconds=0", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/crew", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/crew-sw.js", all: 200),
+        RouteRule(.get, "/crew/stops.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         // A request outside the staff member's departments is not found for them.
         RouteRule(.get, "/staff/requests/{id}", "/staff/requests/{R}", all: 303, except: [(inside, 200), (outside, 404), (residents, 403)]),
     ] + [

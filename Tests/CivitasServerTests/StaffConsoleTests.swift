@@ -225,6 +225,8 @@ struct CrewViewTests {
             let page = try await crewBrowser.get("/crew")
             #expect(page.text.contains("Asphalt 1") && page.text.contains("#\(first) Pothole") && page.text.contains("#\(second) Pothole"))
             #expect(page.text.contains("https://www.openstreetmap.org/directions?to="))
+            let stopsMap = try await crewBrowser.get("/crew/stops.json")
+            #expect(stopsMap.text.contains("\"url\":\"#stop-\(first)\"") && stopsMap.text.contains("1. Pothole"))
             _ = crew
 
             _ = try await app.stores.outbox.claimDue()

@@ -20,6 +20,7 @@ struct CrewController: Sendable {
         let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
         router.get("crew", use: page)
         router.post("crew/stops/:id", use: act)
+        router.get("crew/stops.json", use: mapData)
         // The service worker lives at the root so its scope can cover /crew.
         router.get("crew-sw.js") { _, _ -> Response in
             guard let url = Bundle.module.url(forResource: "crew-sw", withExtension: "js", subdirectory: "Resources/static"),
@@ -92,8 +93,38 @@ struct CrewController: Sendable {
             "crew", title: t("staff_crew_title"), request: request, identity: signedIn.identity,
             values: [
                 "day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
-                "queued": request.uri.queryParameters.get("queued") != nil,
-            ], status: status, script: true)
+                "queued": request.uri.queryParameters.get("queued") != nil, "mapData": "/crew/stops.json?date=\(day)",
+            ], status: status, script: true, map: !crews.isEmpty)
+    }
+
+    /// Today's stops of the crew member's crews as GeoJSON, numbered in order, for the map above the list.
+    func mapData(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let day = request.uri.queryParameters.get("date") ?? today()
+            let crews = try await stores.crews.list(department: nil, jurisdictionID: jurisdiction).filter { $0.members.contains(signedIn.user.id) }
+            var features: [[String: Any]] = []
+            for crew in crews {
+                guard let plan = try await stores.plans.latest(department: crew.department, day: day, jurisdictionID: jurisdiction) else { continue }
+                let stops = plan.stops.filter { $0.crewID == crew.id }
+                var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
+                query.ids = stops.map(\.requestID)
+                query.includePrivate = false
+                let requests = Dictionary(try await stores.requests.search(query).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                for (index, stop) in stops.enumerated() {
+                    guard let found = requests[stop.requestID], let lat = found.location.latitude, let long = found.location.longitude else { continue }
+                    features.append([
+                        "type": "Feature", "geometry": ["type": "Point", "coordinates": [long, lat]],
+                        "properties": [
+                            "id": found.id, "service": "\(index + 1). \(found.serviceName)", "status": found.status.rawValue, "url": "#stop-\(found.id)",
+                        ],
+                    ])
+                }
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
+            return Response(
+                status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
     }
 
     func act(_ request: Request, context: CivitasRequestContext) async throws -> Response {
