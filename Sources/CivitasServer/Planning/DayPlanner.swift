@@ -58,6 +58,15 @@ public struct DayPlanner: Sendable {
         self.options = options
     }
 
+    /// The day `date` falls on in this zone, as "2026-11-24".
+    public func day(of date: Date = Date()) -> String {
+        let format = DateFormatter()
+        format.timeZone = zone
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.dateFormat = "yyyy-MM-dd"
+        return format.string(from: date)
+    }
+
     /// "2026-11-24" → the local midnight starting that day.
     public func midnight(of day: String) throws -> Date {
         let parts = day.split(separator: "-").compactMap { Int($0) }

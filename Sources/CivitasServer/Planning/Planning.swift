@@ -21,11 +21,8 @@ public enum Planning {
         query.limit = 10_000
         let open = try await stores.requests.search(query)
         let work = try await stores.crews.work(jurisdictionID: jurisdiction)
-        var stops: [DayPlanner.Stop] = []
-        for request in open {
-            let duplicates = try await stores.requests.children(of: request.id, jurisdictionID: jurisdiction).count
-            stops.append(DayPlanner.Stop(request: request, work: work[request.serviceCode] ?? .standard, duplicates: duplicates))
-        }
+        let merged = try await stores.requests.childCounts(jurisdictionID: jurisdiction)
+        let stops = open.map { DayPlanner.Stop(request: $0, work: work[$0.serviceCode] ?? .standard, duplicates: merged[$0.id] ?? 0) }
         let planner = DayPlanner(
             zone: configuration.jurisdiction.timeZone, speed: configuration.planningSpeedKmh * 1000 / 3600,
             options: SolverOptions(timeLimit: .seconds(seconds), seed: seed, threads: 2))

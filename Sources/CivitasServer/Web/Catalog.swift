@@ -1,6 +1,7 @@
 import CivitasCore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Every piece of text a page shows, by key, in each language (Resources/locales/<code>.json). Keys starting with
 /// `staff_` are for staff pages and exist in English only; every other key is complete in every language (a test
@@ -39,4 +40,12 @@ struct Catalog: Sendable {
         if let remembered = request.cookies[cookie]?.value, let language = Language(rawValue: remembered) { return language }
         return Language.preferred(request.headers[.acceptLanguage])
     }
+}
+
+/// Points for a page's map, as every map in Civitas fetches them.
+func geoJSON(_ features: [[String: Any]]) throws -> Response {
+    let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
+    return Response(
+        status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
 }

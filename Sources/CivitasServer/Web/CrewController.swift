@@ -39,13 +39,7 @@ struct CrewController: Sendable {
 
     func t(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
 
-    func today() -> String {
-        let format = DateFormatter()
-        format.timeZone = configuration.jurisdiction.timeZone
-        format.locale = Locale(identifier: "en_US_POSIX")
-        format.dateFormat = "yyyy-MM-dd"
-        return format.string(from: Date())
-    }
+    func today() -> String { DayPlanner(zone: configuration.jurisdiction.timeZone).day() }
 
     func page(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
@@ -120,10 +114,7 @@ struct CrewController: Sendable {
                     ])
                 }
             }
-            let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
-            return Response(
-                status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            return try geoJSON(features)
         }
     }
 

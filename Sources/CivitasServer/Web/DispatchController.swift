@@ -30,12 +30,8 @@ struct DispatchController: Sendable {
         let services = try await stores.services.all(jurisdictionID: jurisdiction)
         let departments = Array(Set(services.compactMap(\.department))).filter { user.departments.contains($0) }.sorted()
         let department = parameters["department"].flatMap { departments.contains($0) ? $0 : nil } ?? departments.first ?? ""
-        let format = DateFormatter()
-        format.timeZone = configuration.jurisdiction.timeZone
-        format.dateFormat = "yyyy-MM-dd"
-        format.locale = Locale(identifier: "en_US_POSIX")
         let day = parameters["date"].flatMap { $0.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil ? $0 : nil }
-            ?? format.string(from: Date())
+            ?? DayPlanner(zone: configuration.jurisdiction.timeZone).day()
         return (department, day, departments)
     }
 
@@ -124,20 +120,30 @@ struct DispatchController: Sendable {
                     request, signedIn: signedIn, parameters: form,
                     errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
             }
-            do {
-                let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration)
-                _ = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: jurisdiction, actor: signedIn.origin.actor)
-            } catch let error as CivitasError {
-                return try await view(
-                    request, signedIn: signedIn, parameters: form, errors: [FieldError(field: error.field ?? "department", message: error.message)],
-                    status: .badRequest)
-            }
-            var components = URLComponents()
-            components.queryItems = [
-                URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day), URLQueryItem(name: "done", value: "1"),
-            ]
-            return web.redirect("/staff/plan?" + (components.percentEncodedQuery ?? ""))
+            return try await replan(request, signedIn: signedIn, form: form, department: department, day: day)
         }
+    }
+
+    /// Plans the day (after `before`, e.g. keeping a stop with a crew), saves it as the next version and shows it;
+    /// a refusal from the store is shown on the page.
+    func replan(
+        _ request: Request, signedIn: StaffController.Staff, form: [String: String], department: String, day: String,
+        before: () async throws -> Void = {}
+    ) async throws -> Response {
+        do {
+            try await before()
+            let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration)
+            _ = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: jurisdiction, actor: signedIn.origin.actor)
+        } catch let error as CivitasError {
+            return try await view(
+                request, signedIn: signedIn, parameters: form, errors: [FieldError(field: error.field ?? "department", message: error.message)],
+                status: .badRequest)
+        }
+        var components = URLComponents()
+        components.queryItems = [
+            URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day), URLQueryItem(name: "done", value: "1"),
+        ]
+        return web.redirect("/staff/plan?" + (components.percentEncodedQuery ?? ""))
     }
 
     /// Keeps a request with a crew (or lets it go), then plans the day again around it, as the next version.
@@ -155,22 +161,11 @@ struct DispatchController: Sendable {
             guard let requestID = form["request"].flatMap(Int64.init),
                 try await stores.requests.find(id: requestID, jurisdictionID: jurisdiction, includePrivate: false)?.agencyResponsible == department
             else { throw WebFailure(status: .notFound, title: t("staff_plan_title"), message: t("staff_crew_not_found")) }
-            do {
+            return try await replan(request, signedIn: signedIn, form: form, department: department, day: day) {
                 try await stores.plans.pin(
                     requestID: requestID, to: form["crew"].flatMap(Int64.init), department: department, day: day, jurisdictionID: jurisdiction,
                     actor: signedIn.origin.actor)
-                let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration)
-                _ = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: jurisdiction, actor: signedIn.origin.actor)
-            } catch let error as CivitasError {
-                return try await view(
-                    request, signedIn: signedIn, parameters: form, errors: [FieldError(field: error.field ?? "department", message: error.message)],
-                    status: .badRequest)
             }
-            var components = URLComponents()
-            components.queryItems = [
-                URLQueryItem(name: "department", value: department), URLQueryItem(name: "date", value: day), URLQueryItem(name: "done", value: "1"),
-            ]
-            return web.redirect("/staff/plan?" + (components.percentEncodedQuery ?? ""))
         }
     }
 
@@ -202,10 +197,7 @@ struct DispatchController: Sendable {
                     ])
                 }
             }
-            let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
-            return Response(
-                status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            return try geoJSON(features)
         }
     }
 }

@@ -83,10 +83,7 @@ struct ReportController: Sendable {
         return fields
     }
 
-    func identity(_ request: Request) async throws -> Identity? {
-        guard let identity = try await web.auth.identifySession(request), !identity.awaitingSecondFactor else { return nil }
-        return identity
-    }
+    func identity(_ request: Request) async throws -> Identity? { try await web.pageIdentity(request) }
 
     // MARK: 1. service
 

@@ -35,10 +35,7 @@ struct RequestPagesController: Sendable {
         web.catalog.text(key, Catalog.language(of: request), values)
     }
 
-    func identity(_ request: Request) async throws -> Identity? {
-        guard let identity = try await web.auth.identifySession(request), !identity.awaitingSecondFactor else { return nil }
-        return identity
-    }
+    func identity(_ request: Request) async throws -> Identity? { try await web.pageIdentity(request) }
 
     // MARK: home and finding a request by reference
 
@@ -258,9 +255,7 @@ struct RequestPagesController: Sendable {
                 "properties": ["id": item.id, "service": item.serviceName, "status": item.status.rawValue, "url": "/requests/\(item.id)"],
             ]
         }
-        let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
-        return Response(
-            status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return try geoJSON(features)
     }
 
     // MARK: unsubscribe

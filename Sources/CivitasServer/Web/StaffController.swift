@@ -88,6 +88,8 @@ struct StaffController: Sendable {
         var sla: SLAState?
         var values: [String: Any]
         var string: String
+        /// Staff sharing a department with the viewer (for the assignee filter and names).
+        var colleagues: [User]
     }
 
     static let filterNames = ["service", "status", "sla", "days", "bbox", "assignee", "q"]
@@ -128,7 +130,7 @@ struct StaffController: Sendable {
         ]
         var components = URLComponents()
         components.queryItems = Self.filterNames.compactMap { name in parameters[name].flatMap { $0.isEmpty ? nil : URLQueryItem(name: name, value: $0) } }
-        return QueueFilters(query: query, sla: sla, values: values, string: components.percentEncodedQuery ?? "")
+        return QueueFilters(query: query, sla: sla, values: values, string: components.percentEncodedQuery ?? "", colleagues: colleagues)
     }
 
     /// Active staff who share a department with `staff` (those a request can be assigned to).
@@ -160,7 +162,7 @@ struct StaffController: Sendable {
             }
             let filters = try await filters(parameters, staff: staff, request: request)
             let sorted = try await sortedQueue(filters)
-            let names = Dictionary(try await colleagues(of: staff).map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
+            let names = Dictionary(filters.colleagues.map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
             var values = filters.values
             values["items"] = sorted.prefix(500).map { item in
                 [
@@ -218,10 +220,7 @@ struct StaffController: Sendable {
                     ],
                 ]
             }
-            let data = try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features], options: [.sortedKeys])
-            return Response(
-                status: .ok, headers: [.contentType: "application/geo+json", .cacheControl: "no-store"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            return try geoJSON(features)
         }
     }
 
@@ -284,7 +283,8 @@ struct StaffController: Sendable {
                 return ["code": attribute?.description ?? code, "value": shown.joined(separator: ", ")]
             }
         }
-        let names = Dictionary(try await colleagues(of: staff).map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
+        let colleagues = try await colleagues(of: staff)
+        let names = Dictionary(colleagues.map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
         values["assignee"] = found.assigneeID.map { names[$0] ?? "staff \($0)" } ?? ""
         let notes = try await stores.requests.notes(id: found.id, jurisdictionID: jurisdiction, includeInternal: may(.readInternalNotes))
         var timeline: [[String: Any]] = [["when": RequestPagesController.date(found.requestedAt, zone: zone, language: .english), "what": t(request, "request_history_opened")]]
@@ -319,7 +319,7 @@ struct StaffController: Sendable {
         values["canNote"] = may(.addNote)
         values["canMerge"] = may(.mergeRequests)
         values["canAct"] = may(.changeStatus) || may(.assignRequest) || may(.setPriority) || may(.addNote)
-        values["colleagues"] = try await colleagues(of: staff)
+        values["colleagues"] = colleagues
             .filter { $0.departments.contains(found.agencyResponsible) }
             .map { ["id": $0.id, "email": $0.email, "selected": $0.id == found.assigneeID] }
         values["priorities"] = RequestPriority.allCases.map { ["value": $0.rawValue, "selected": $0 == found.priority] }
@@ -388,10 +388,8 @@ struct StaffController: Sendable {
 
     func merge(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let buffer = try await request.body.collect(upTo: 64 * 1024)
-            let pairs = FormBody.urlEncoded(String(buffer: buffer))
-            var form: [String: String] = [:]
-            for (name, value) in pairs where form[name] == nil { form[name] = value }
+            let pairs = try await web.readFormPairs(request)
+            let form = WebAuthController.firstValues(pairs)
             try web.checkCSRF(form, request: request, session: staff.identity.session)
             let found = try await readable(context, staff: staff)
             guard Permissions.decide(staff.identity.actor, .mergeRequests, on: Self.target(found)).allowed else {
@@ -426,10 +424,8 @@ struct StaffController: Sendable {
     /// One action on every selected request, each through the same checks as on its own page; all or nothing.
     func bulk(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let buffer = try await request.body.collect(upTo: 256 * 1024)
-            let pairs = FormBody.urlEncoded(String(buffer: buffer))
-            var form: [String: String] = [:]
-            for (name, value) in pairs where form[name] == nil { form[name] = value }
+            let pairs = try await web.readFormPairs(request, upTo: 256 * 1024)
+            let form = WebAuthController.firstValues(pairs)
             try web.checkCSRF(form, request: request, session: staff.identity.session)
             let ids = Array(Set(pairs.filter { $0.0 == "ids" }.compactMap { Int64($0.1) })).sorted()
             let back = "/staff?" + (form["filters"] ?? "")

@@ -519,19 +519,34 @@ struct WebAuthController: Sendable {
     }
 
     func readForm(_ request: Request) async throws -> [String: String] {
+        Self.firstValues(try await readFormPairs(request))
+    }
+
+    /// Every field of a posted form in order, repeated names included (checkboxes).
+    func readFormPairs(_ request: Request, upTo limit: Int = 64 * 1024) async throws -> [(String, String)] {
         let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/x-www-form-urlencoded" else {
             throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded.")
         }
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        return FormBody.urlEncoded(String(buffer: try await request.body.collect(upTo: limit)))
+    }
+
+    /// The first value of each name.
+    static func firstValues(_ pairs: [(String, String)]) -> [String: String] {
         var form: [String: String] = [:]
-        for (name, value) in FormBody.urlEncoded(String(buffer: buffer)) where form[name] == nil { form[name] = value }
+        for (name, value) in pairs where form[name] == nil { form[name] = value }
         return form
     }
 
     /// A store's error in the request's language when the catalog has it (`error_<code>`), else as the store wrote it.
     func explain(_ error: CivitasError, _ request: Request) -> String {
         catalog.texts[.english]?["error_" + error.code] != nil ? tr(request, "error_" + error.code) : error.message
+    }
+
+    /// Who a page is for: a signed-in session past its second factor, or nobody.
+    func pageIdentity(_ request: Request) async throws -> Identity? {
+        guard let identity = try await auth.identifySession(request), !identity.awaitingSecondFactor else { return nil }
+        return identity
     }
 
     /// A text of the message catalog in the request's language.
