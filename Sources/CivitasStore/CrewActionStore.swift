@@ -24,7 +24,7 @@ extension ServiceRequestStore {
     /// call does it and records the key; any later call with the same key gets the same answer and changes nothing.
     public func crewAction(
         _ action: CrewAction, requestID: Int64, key: String, note: String?, userID: Int64, crewName: String, jurisdictionID: String,
-        by origin: ChangeOrigin, now: Date = Date()
+        by origin: ChangeOrigin, photo: MediaUpload? = nil, now: Date = Date()
     ) async throws -> CrewActionResult {
         guard (16...100).contains(key.count), key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
             throw CivitasError.invalid("key_invalid", "The action needs an idempotency key of 16 to 100 letters, digits or dashes.", field: "key")
@@ -32,6 +32,9 @@ extension ServiceRequestStore {
         let text = note?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
         if let text, text.unicodeScalars.count > 5000 {
             throw CivitasError.invalid("note_invalid", "A note needs at most 5000 characters.", field: "note")
+        }
+        if photo != nil, action != .resolve {
+            throw CivitasError.invalid("photo_not_allowed", "A photo goes with resolve only: it is shown to the public with the request.", field: "photo")
         }
         if action == .cannotDo, text == nil {
             throw CivitasError.invalid("reason_missing", "Say why it cannot be done.", field: "note")
@@ -80,6 +83,14 @@ extension ServiceRequestStore {
                     message = "Request \(requestID) stays open; the dispatcher sees why."
                 }
                 try await apply(id: requestID, jurisdictionID: jurisdictionID, change: change, by: origin, now: now, sql: sql)
+                if let photo {
+                    // The "after" photo joins the request's photos, after the reporter's, in the same transaction.
+                    try await MediaStore.insert(photo, jurisdictionID: jurisdictionID, now: now, sql: sql)
+                    let last = try await sql.select().column(SQLFunction("MAX", args: SQLColumn("position")), as: "last").from("request_photos")
+                        .where("service_request_id", .equal, requestID).first()?.decode(column: "last", as: Int?.self)
+                    try await sql.insert(into: "request_photos").columns("jurisdiction_id", "service_request_id", "position", "media_id")
+                        .values(SQLBind(jurisdictionID), SQLBind(requestID), SQLBind((last ?? -1) + 1), SQLBind(photo.id)).run()
+                }
             }
             try await sql.insert(into: "crew_actions")
                 .columns("idempotency_key", "jurisdiction_id", "user_id", "service_request_id", "action", "outcome", "message", "created_at")

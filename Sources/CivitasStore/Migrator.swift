@@ -20,6 +20,7 @@ public struct Migrator: Sendable {
         Migration0005Crews.migration,
         Migration0006CrewActions.migration,
         Migration0007PlanPins.migration,
+        Migration0008Appointments.migration,
     ]
 
     let database: Database

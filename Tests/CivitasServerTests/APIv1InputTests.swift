@@ -170,7 +170,7 @@ struct APIv1FieldTests {
         try await TestApp.with { app, client in
             let partner = try await APIv1InputTests.partner(app, client)
             var ids: [Int] = []
-            for lat in [39.29, 39.30] {
+            for lat in [39.29, 39.30, 39.31] {
                 let (_, created) = try await APIv1InputTests.post(
                     client, partner, #"{"service_code": "POTHOLE", "lat": \#(lat), "long": -76.61, "attributes": {"SIZE": "large"}}"#)
                 ids.append(try #require(created["id"] as? Int))
@@ -201,7 +201,7 @@ struct APIv1FieldTests {
             #expect((crews.1["items"] as? [[String: Any]])?.count == 2)
             let planned = try await call(.post, "/api/v1/plans", supervisorToken, #"{"department": "Transportation", "date": "2026-11-24"}"#)
             #expect(planned.0 == .created && planned.1["version"] as? Int == 1)
-            #expect((planned.1["stops"] as? [[String: Any]])?.count == 2)
+            #expect((planned.1["stops"] as? [[String: Any]])?.count == 3)
             // Partners read plans but never plan.
             #expect(try await call(.post, "/api/v1/plans", partner, #"{"department": "Transportation", "date": "2026-11-24"}"#).0 == .forbidden)
             #expect(try await call(.get, "/api/v1/plans?department=Transportation&date=2026-11-24", partner).1["version"] as? Int == 1)
@@ -221,6 +221,23 @@ struct APIv1FieldTests {
             #expect(again.0 == .ok && again.1["replayed"] as? Bool == true)
             let notes = try await app.stores.requests.notes(id: Int64(ids[1]), jurisdictionID: "test.city", includeInternal: true)
             #expect(notes.filter { $0.body == "Filled." }.count == 1)
+            // A photo goes with resolve only, must be an image, and is stored once, without its location.
+            let photo = Data(jpegWithLocation).base64EncodedString()
+            #expect(try await call(
+                .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "arrive", "photo": "\#(photo)"}"#,
+                key: "api-\(UUID().uuidString)").1["code"] as? String == "photo_not_allowed")
+            #expect(try await call(
+                .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "bm90IGFuIGltYWdl"}"#,
+                key: "api-\(UUID().uuidString)").1["field"] as? String == "photo")
+            #expect(try await app.stores.requests.photoIDs(id: Int64(ids[2]), jurisdictionID: "test.city").isEmpty)
+            let photoKey = "api-\(UUID().uuidString)"
+            for _ in 0..<2 {
+                #expect(try await call(
+                    .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "\#(photo)"}"#, key: photoKey).0 == .ok)
+            }
+            let stored = try await app.stores.requests.photoIDs(id: Int64(ids[2]), jurisdictionID: "test.city")
+            #expect(stored.count == 1)
+            #expect(try await app.stores.media.find(id: stored[0]).map { !String(decoding: $0.bytes, as: UTF8.self).contains("GPS") } == true)
             let conflict = try await call(
                 .post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve"}"#, key: "api-\(UUID().uuidString)")
             #expect(conflict.0 == .conflict && conflict.1["outcome"] as? String == "conflict")

@@ -220,6 +220,21 @@ let authorizationTable: [RouteRule] = {
         RouteRule(
             .post, item + "/crew-actions", "/api/v1/service-requests/{R}/crew-actions", json: #"{"action":"arrive"}"#, all: 404,
             except: [([.anonymous] + residents, 401), (inside + [.partnerRead, .partnerBoth], 400)]),
+        // Appointments: read by whoever reads the request (none set yet: 404); set and cleared by those who assign.
+        RouteRule(
+            .get, item + "/appointment", "/api/v1/service-requests/{R}/appointment", all: 404,
+            except: [([.anonymous], 401)]),
+        RouteRule(
+            .put, item + "/appointment", "/api/v1/service-requests/{R}/appointment",
+            json: #"{"starts":"2026-11-24T10:00:00-05:00","ends":"2026-11-24T12:00:00-05:00"}"#, all: 404,
+            except: [
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 200), ([.crew, .analyst, .partnerRead], 403),
+            ]),
+        RouteRule(
+            .delete, item + "/appointment", "/api/v1/service-requests/{R}/appointment", all: 404,
+            except: [
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 204), ([.crew, .analyst, .partnerRead], 403),
+            ]),
         // Merging the request into itself: those allowed to merge reach the conflict (409), and nothing changes.
         RouteRule(
             .post, item + "/merge", "/api/v1/service-requests/{R}/merge", json: #"{"duplicates":[{R}]}"#, all: 404,
@@ -272,6 +287,7 @@ let authorizationTable: [RouteRule] = {
         ("/staff/templates/{id}/delete", "/staff/templates/1/delete", ""), ("/staff/plan", "/staff/plan", "department=Transportation"),
         ("/crew/stops/{id}", "/crew/stops/{R}", "action=resolve&key=0123456789abcdef"),
         ("/staff/plan/pin", "/staff/plan/pin", "department=Transportation&request=1&crew=1"),
+        ("/staff/requests/{id}/appointment", "/staff/requests/{R}/appointment", "day=2026-11-24&from=10:00&to=12:00"),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.
         RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])

@@ -77,6 +77,33 @@ struct DayPlannerTests {
         #expect(planned.count + plan.unplanned.count == stops.count, "every stop is planned or explained")
     }
 
+    @Test("a stop with an appointment starts inside it; one on another day or outside every shift is left out with its reason")
+    func appointments() throws {
+        let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .seconds(1), seed: 3, threads: 1))
+        let day = "2026-11-24"
+        let midnight = try planner.midnight(of: day)
+        func window(_ from: Double, _ to: Double, days: Double = 0) -> DateInterval {
+            DateInterval(start: midnight.addingTimeInterval(days * 86_400 + from * 3600), end: midnight.addingTimeInterval(days * 86_400 + to * 3600))
+        }
+        var stops = (1...8).map { Self.stop(Int64($0), "BULKY", lat: 39.28 + Double($0) / 500, long: -76.60, minutes: 20, load: 1) }
+        stops[0].appointment = window(13, 14)  // afternoon, though it is nearest the depot
+        stops[1].appointment = window(7.5, 8)
+        stops[2].appointment = window(10, 12, days: 1)  // tomorrow
+        stops[3].appointment = window(18, 20)  // after the shift ends
+        let plan = try planner.plan(day: day, crews: [Self.crew(1, "Alpha")], stops: stops)
+        #expect(plan.violations.isEmpty, "\(plan.violations)")
+        let visits = Dictionary(uniqueKeysWithValues: plan.itineraries.flatMap(\.visits).map { ($0.stop.request.id, $0) })
+        let afternoon = try #require(visits[1])
+        #expect(afternoon.starts >= window(13, 14).start && afternoon.starts <= window(13, 14).end)
+        #expect(afternoon.reason.contains("appointment with the resident 13:00–14:00"))
+        let early = try #require(visits[2])
+        #expect(early.starts >= window(7.5, 8).start && early.starts <= window(7.5, 8).end)
+        let reasons = Dictionary(uniqueKeysWithValues: plan.unplanned.map { ($0.stop.request.id, $0.reason) })
+        #expect(reasons[3] == "its appointment is on Wed 25 Nov 10:00–12:00")
+        #expect(reasons[4] == "its appointment 18:00–20:00 is outside the shifts of the crews that do it")
+        #expect(visits.count == 6)
+    }
+
     @Test("a day when nobody works, and shifts written wrongly, are explained")
     func edges() throws {
         let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .milliseconds(200), seed: 1))

@@ -166,18 +166,35 @@ struct DispatchTests {
     @Test("a supervisor plans the day: each crew's stops with reasons, saved as versions; an agent may read it but not plan")
     func plan() async throws {
         try await TestApp.with { app, client in
-            for lat in ["39.2904", "39.2950", "39.3000"] { _ = try await StaffConsoleTests.pothole(app, client, email: "r\(lat)@example.org", lat: lat) }
+            var requestIDs: [Int64] = []
+            for lat in ["39.2904", "39.2950", "39.3000"] {
+                requestIDs.append(try await StaffConsoleTests.pothole(app, client, email: "r\(lat)@example.org", lat: lat))
+            }
             _ = try await app.stores.crews.create(
                 department: "Transportation", name: "Asphalt 1", depotName: "East Yard", depot: Coordinate(latitude: 39.29, longitude: -76.60),
                 vehicle: "Truck 3", capacity: 10, skills: [], services: nil, shift: try Shift.parse("mon-sun 07:00-15:30"), members: [],
                 jurisdictionID: "test.city", actor: "test")
             let (supervisor, _) = try await staffBrowser(app, client, email: "sue@city.gov", role: .supervisor)
+            // The resident agreed to an afternoon visit for the third: it is set on the request's page, and the plan keeps it.
+            let appointed = requestIDs[2]
+            let page = try await supervisor.get("/staff/requests/\(appointed)")
+            #expect(page.text.contains("No appointment"))
+            let bad = try await supervisor.post("/staff/requests/\(appointed)/appointment", [("day", "2026-11-24"), ("from", "14:00"), ("to", "13:00")])
+            #expect(bad.status == .badRequest && bad.text.contains("a time window that ends after it starts"))
+            let set = try await supervisor.follow(
+                try await supervisor.post("/staff/requests/\(appointed)/appointment", [("day", "2026-11-24"), ("from", "13:00"), ("to", "14:30")]))
+            #expect(set.text.contains("Tue 24 Nov 13:00–14:30") && set.text.contains("Appointment set for Tue 24 Nov 13:00–14:30."))
             let empty = try await supervisor.get("/staff/plan?department=Transportation&date=2026-11-24")
             #expect(empty.status == .ok && empty.text.contains("Asphalt 1") && empty.text.contains("Plan this day now"))
             let planned = try await supervisor.follow(
                 try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")]))
             #expect(planned.text.contains("Plan, version 1") && planned.text.contains("3 / 3"))
             #expect(planned.text.contains("Asphalt 1 does Pothole; ") && planned.text.contains("within its 07:00–15:30 shift"))
+            #expect(planned.text.contains("appointment with the resident 13:00–14:30"))
+            let visit = try #require(try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city")?
+                .stops.first { $0.requestID == appointed })
+            #expect(DayPlanner(zone: app.configuration.jurisdiction.timeZone).day(of: visit.starts) == "2026-11-24")
+            #expect(visit.reason.contains("appointment with the resident 13:00–14:30"))
             _ = try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")])
             #expect(try await supervisor.get("/staff/plan?department=Transportation&date=2026-11-24").text.contains("Plan, version 2"))
             let map = try await supervisor.get("/staff/plan.json?department=Transportation&date=2026-11-24")
@@ -231,11 +248,26 @@ struct CrewViewTests {
 
             _ = try await app.stores.outbox.claimDue()
             let key = "resolve-\(UUID().uuidString)"
-            let done = try await crewBrowser.post("/crew/stops/\(first)", [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")])
+            // Resolved with an "after" photo, as the phone's form sends it (multipart); the photo's location is removed.
+            let withPhoto: [(name: String, filename: String, type: String, bytes: [UInt8])] = [("photo", "after.jpg", "image/jpeg", jpegWithLocation)]
+            let notAPhoto = try await crewBrowser.multipart(
+                "/crew/stops/\(first)", fields: [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")],
+                files: [("photo", "notes.txt", "image/jpeg", Array("hello".utf8))])
+            #expect(notAPhoto.status == .badRequest && notAPhoto.text.contains("A photo must be a JPEG or PNG image."))
+            #expect(try await app.stores.requests.find(id: first, jurisdictionID: "test.city")?.status == .open, "a refused photo changes nothing")
+            let done = try await crewBrowser.multipart(
+                "/crew/stops/\(first)", fields: [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")], files: withPhoto)
             #expect(done.status == .seeOther)
             // The same action again (a retry after a lost connection): same answer, nothing applied twice.
-            let again = try await crewBrowser.post("/crew/stops/\(first)", [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")])
+            let again = try await crewBrowser.multipart(
+                "/crew/stops/\(first)", fields: [("action", "resolve"), ("key", key), ("note", "Filled and rolled.")], files: withPhoto)
             #expect(again.status == .seeOther)
+            let photos = try await app.stores.requests.photoIDs(id: first, jurisdictionID: "test.city")
+            #expect(photos.count == 1, "one photo for one action, however often it is sent")
+            let photoID = try #require(photos.first)
+            let stored = try #require(try await app.stores.media.find(id: photoID))
+            #expect(!String(decoding: stored.bytes, as: UTF8.self).contains("GPSLatitude"))
+            #expect(String(buffer: try await client.execute(uri: "/requests/\(first)", method: .get).body).contains("/media/\(photoID)"))
             let notes = try await app.stores.requests.notes(id: first, jurisdictionID: "test.city", includeInternal: true)
             #expect(notes.filter { $0.body == "Filled and rolled." }.count == 1)
             #expect(try await app.stores.outbox.claimDue().map(\.recipient) == ["ana@example.org"], "one closure mail")

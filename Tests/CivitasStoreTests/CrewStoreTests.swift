@@ -112,4 +112,39 @@ struct AnnouncementTests {
             #expect(announced == ["\(test.jurisdiction) \(created.id)", "\(test.jurisdiction) \(created.id)"], "the failed change announced nothing")
         }
     }
+
+    @Test("an appointment is kept with its request, noted internally, replaced, cleared; none for a closed request", arguments: Engine.allCases)
+    func appointments(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            let requests = ServiceRequestStore(database: test.database)
+            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "test")
+            let zone = TimeZone(identifier: "America/New_York")!
+            let start = Date(timeIntervalSince1970: 1_795_532_400)  // 2026-11-24 10:00 in New York
+            let window = DateInterval(start: start, duration: 7200)
+            try await requests.setAppointment(id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            #expect(try await requests.appointments(jurisdictionID: test.jurisdiction) == [created.id: window])
+            let notes = try await requests.notes(id: created.id, jurisdictionID: test.jurisdiction, includeInternal: true)
+            #expect(notes.contains { $0.body == "Appointment set for Tue 24 Nov 10:00–12:00." && $0.visibility == .internal })
+            #expect(try await requests.notes(id: created.id, jurisdictionID: test.jurisdiction, includeInternal: false).isEmpty, "not shown to the public")
+            let later = DateInterval(start: start.addingTimeInterval(3600), duration: 3600)
+            try await requests.setAppointment(id: created.id, later, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            #expect(try await requests.appointments(ids: [created.id], jurisdictionID: test.jurisdiction)[created.id] == later)
+            await #expect(throws: CivitasError.self) {
+                try await requests.setAppointment(
+                    id: created.id, DateInterval(start: start, duration: 13 * 3600), jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "t"), zone: zone)
+            }
+            #expect(try await requests.appointments(jurisdictionID: test.jurisdiction)[created.id] == later, "a refused window changes nothing")
+            try await requests.setAppointment(id: created.id, nil, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            #expect(try await requests.appointments(jurisdictionID: test.jurisdiction).isEmpty)
+            _ = try await requests.update(
+                id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(status: .closed), by: ChangeOrigin(actor: "t"))
+            do {
+                try await requests.setAppointment(id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "t"), zone: zone)
+                Issue.record("a closed request took an appointment")
+            } catch let error as CivitasError {
+                #expect(error.code == "request_closed")
+            }
+        }
+    }
 }

@@ -21,6 +21,14 @@ from test_identity import totp
 from test_report_journey import PHONE, Visit, main_button, press
 
 
+# A JPEG with an Exif segment holding GPS coordinates, as a phone camera writes it.
+_EXIF = b"Exif\x00\x00GPSLatitude 39.2904 GPSLongitude -76.6122"
+JPEG_WITH_LOCATION = (
+    b"\xff\xd8" + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + b"\xff\xe1" + (len(_EXIF) + 2).to_bytes(2, "big") + _EXIF
+    + b"\xff\xdb\x00\x04\x00\x01" + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\x34\x56\xff\xd9")
+
+
 @pytest.fixture
 def phone():
     options = webdriver.ChromeOptions()
@@ -81,6 +89,10 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
         # No signal: both resolutions are kept on the phone, and the page stays as it is.
         phone.set_network_conditions(offline=True, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
         assert phone.execute_script("return navigator.onLine") is False
+        # The first resolution carries an "after" photo straight from the camera, with its location in it.
+        photo = tmp_path / "after.jpg"
+        photo.write_bytes(JPEG_WITH_LOCATION)
+        phone.find_element(By.ID, f"photo-{first}").send_keys(str(photo))
         for count, (stop, note) in enumerate(((first, "Picked up the sofa."), (second, "Picked up two chairs.")), start=1):
             phone.find_element(By.ID, f"done-{stop}").send_keys(note)
             phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Resolved')]").click()
@@ -88,6 +100,12 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
                 lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(count))
         assert "2 actions saved on this device" in phone.find_element(By.ID, "crew-offline").text
         visit("crew day offline, two actions waiting")
+        # Opened again with no signal: the page, its map library and today's stops come from the phone, the
+        # waiting actions are still counted.
+        phone.refresh()
+        WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == "2")
+        assert phone.find_element(By.ID, f"stop-{first}").is_displayed()
+        assert phone.execute_script("return typeof L") == "object", "Leaflet is kept for offline use"
         for stop in (first, second):
             assert requests.get(f"{site.open311}/requests/{stop}.json").json()[0]["status"] == "open", "nothing reached the server yet"
 
@@ -104,7 +122,11 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
         actions = connection.execute("SELECT service_request_id, outcome FROM crew_actions ORDER BY service_request_id").fetchall()
         notes = connection.execute(
             "SELECT COUNT(*) FROM request_updates WHERE note IN ('Picked up the sofa.', 'Picked up two chairs.')").fetchone()[0]
+        photos = connection.execute("SELECT service_request_id, media_id FROM request_photos").fetchall()
+        stored = connection.execute("SELECT bytes FROM media WHERE id = ?", (photos[0][1],)).fetchone()[0] if photos else b""
         connection.close()
+        assert [stop for stop, _ in photos] == [first], "the photo kept offline arrived once, with its stop"
+        assert b"GPSLatitude" not in stored, "the photo's location was removed"
         assert sorted(actions) == sorted([(first, "applied"), (second, "applied")])
         assert notes == 2, "each resolution recorded once"
     finally:

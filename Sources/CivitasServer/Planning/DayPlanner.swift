@@ -12,11 +12,14 @@ public struct DayPlanner: Sendable {
         public var work: ServiceWork
         /// Duplicates merged into this request, done with it.
         public var duplicates: Int
+        /// The time agreed with the resident: the crew starts the work inside it.
+        public var appointment: DateInterval?
 
-        public init(request: ServiceRequest, work: ServiceWork, duplicates: Int = 0) {
+        public init(request: ServiceRequest, work: ServiceWork, duplicates: Int = 0, appointment: DateInterval? = nil) {
             self.request = request
             self.work = work
             self.duplicates = duplicates
+            self.appointment = appointment
         }
     }
 
@@ -100,7 +103,9 @@ public struct DayPlanner: Sendable {
                 continue
             }
             let able = onShift.filter { $0.does(stop.request.serviceCode) }
-            if let pinned = pins[stop.request.id], !onShift.contains(where: { $0.id == pinned }) {
+            if let appointment = stop.appointment, appointment.end <= start || appointment.start >= end {
+                unplanned.append((stop, "its appointment is on \(Appointment.describe(appointment, zone: zone))"))
+            } else if let pinned = pins[stop.request.id], !onShift.contains(where: { $0.id == pinned }) {
                 unplanned.append((stop, "the dispatcher keeps it with a crew that is not on shift this day"))
             } else if onShift.isEmpty {
                 unplanned.append((stop, "no crew of the department works on this day"))
@@ -130,21 +135,36 @@ public struct DayPlanner: Sendable {
                 skills: crew.skills.union(codes.filter { crew.does($0) }.map { "service:" + $0 }).union(["crew:\(crew.id)"]))
         }
         var due = Array(repeating: dayLength, count: depotCount)
+        var ready = Array(repeating: 0.0, count: depotCount)
         var windows: [String?] = Array(repeating: nil, count: depotCount)
+        var appointments: [String?] = Array(repeating: nil, count: depotCount)
         for stop in routable {
             // A request due during the day must be done by then; one due later, or already overdue, by the end of it.
+            var latest = dayLength
             if let expected = stop.request.expectedAt, expected > start, expected < end {
-                due.append(expected.timeIntervalSince(start))
-                windows.append(Shift.clock(Int(expected.timeIntervalSince(start) / 60)))
+                latest = expected.timeIntervalSince(start)
+                windows.append(Shift.clock(Int(latest / 60)))
             } else {
-                due.append(dayLength)
                 windows.append(nil)
+            }
+            // An appointment: the work starts inside the time agreed with the resident, whatever the service level says.
+            if let appointment = stop.appointment {
+                let opens = max(0, appointment.start.timeIntervalSince(start))
+                let closes = min(dayLength, appointment.end.timeIntervalSince(start))
+                ready.append(opens)
+                due.append(closes)
+                windows[windows.count - 1] = nil
+                appointments.append("\(Shift.clock(Int(opens / 60)))–\(Shift.clock(Int(closes / 60)))")
+            } else {
+                ready.append(0)
+                due.append(latest)
+                appointments.append(nil)
             }
         }
         let problem = RoutingProblem(
             name: "\(day)", labels: Array(0..<(depotCount + routable.count)), depotCount: depotCount,
             demand: Array(repeating: 0, count: depotCount) + routable.map(\.work.load),
-            ready: Array(repeating: 0, count: depotCount + routable.count), due: due,
+            ready: ready, due: due,
             service: Array(repeating: 0, count: depotCount) + routable.map { Double($0.work.minutes * 60) },
             requiredSkills: Array(repeating: [], count: depotCount)
                 + routable.map { stop in
@@ -177,6 +197,7 @@ public struct DayPlanner: Sendable {
                 reason += "; \(Self.distance(metres)) from \(position == 0 ? previousName : "the previous stop")"
                 reason += ", arriving \(Shift.clock(Int(arrival / 60))) within its \(crew.shift.hours) shift"
                 if let window = windows[node] { reason += "; due by \(window) (service level)" }
+                if let window = appointments[node] { reason += "; appointment with the resident \(window)" }
                 if begins > arrival + 1 { reason += "; waits until \(Shift.clock(Int(begins / 60)))" }
                 if stop.duplicates > 0 { reason += "; closes \(stop.duplicates) merged duplicate\(stop.duplicates == 1 ? "" : "s") with it" }
                 visits.append(
@@ -202,7 +223,13 @@ public struct DayPlanner: Sendable {
                 let loads = Dictionary(itineraries.map { ($0.crew.id, $0.load) }, uniquingKeysWith: { first, _ in first })
                 let full = able.filter { stop.work.skill == nil || $0.skills.contains(stop.work.skill!) }
                     .allSatisfy { (loads[$0.id] ?? 0) + stop.work.load > $0.capacity + 1e-9 }
-                if let window = windows[node], let earliest = able.map({ $0.shift.start }).min(),
+                if let window = appointments[node], !able.contains(where: {
+                    Double($0.shift.start * 60) <= problem.due[node] && Double($0.shift.end * 60) >= problem.ready[node] + problem.service[node]
+                }) {
+                    reason = "its appointment \(window) is outside the shifts of the crews that do it"
+                } else if let window = appointments[node] {
+                    reason = "no crew that does it can be there during its appointment \(window) with its other work"
+                } else if let window = windows[node], let earliest = able.map({ $0.shift.start }).min(),
                     Double(earliest * 60) >= problem.due[node]
                 {
                     reason = "it is due by \(window), before any crew that does it starts"

@@ -22,7 +22,10 @@ public enum Planning {
         let open = try await stores.requests.search(query)
         let work = try await stores.crews.work(jurisdictionID: jurisdiction)
         let merged = try await stores.requests.childCounts(jurisdictionID: jurisdiction)
-        let stops = open.map { DayPlanner.Stop(request: $0, work: work[$0.serviceCode] ?? .standard, duplicates: merged[$0.id] ?? 0) }
+        let appointments = try await stores.requests.appointments(ids: open.map(\.id), jurisdictionID: jurisdiction)
+        let stops = open.map {
+            DayPlanner.Stop(request: $0, work: work[$0.serviceCode] ?? .standard, duplicates: merged[$0.id] ?? 0, appointment: appointments[$0.id])
+        }
         let planner = DayPlanner(
             zone: configuration.jurisdiction.timeZone, speed: configuration.planningSpeedKmh * 1000 / 3600,
             options: SolverOptions(timeLimit: .seconds(seconds), seed: seed, threads: 2))

@@ -120,7 +120,7 @@ struct CrewController: Sendable {
 
     func act(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
+            let (form, upload) = try await readActionForm(request)
             try web.checkCSRF(form, request: request, session: signedIn.identity.session)
             guard let id = context.parameters.get("id").flatMap(Int64.init),
                 let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction, includePrivate: false)
@@ -135,10 +135,20 @@ struct CrewController: Sendable {
             guard let crew = crews.first, Permissions.decide(signedIn.identity.actor, permission, on: target).allowed else {
                 return try await view(request, signedIn: signedIn, notice: t("staff_crew_refused"), status: .forbidden)
             }
+            var photo: MediaUpload?
+            if let upload, !upload.bytes.isEmpty {
+                guard upload.bytes.count <= Photo.maximumBytes else {
+                    return try await view(request, signedIn: signedIn, notice: web.catalog.text("photos_size", .english), status: .contentTooLarge)
+                }
+                guard let (kind, bytes) = Photo.stripped(upload.bytes) else {
+                    return try await view(request, signedIn: signedIn, notice: web.catalog.text("photos_type", .english), status: .badRequest)
+                }
+                photo = MediaUpload(contentType: kind.rawValue, bytes: bytes)
+            }
             do {
                 let result = try await stores.requests.crewAction(
                     action, requestID: id, key: form["key"] ?? "", note: form["note"], userID: signedIn.user.id, crewName: crew.name,
-                    jurisdictionID: jurisdiction, by: signedIn.origin)
+                    jurisdictionID: jurisdiction, by: signedIn.origin, photo: photo)
                 var components = URLComponents()
                 components.queryItems = [URLQueryItem(name: "notice", value: result.message)]
                 return web.redirect("/crew?" + (components.percentEncodedQuery ?? ""))
@@ -146,5 +156,26 @@ struct CrewController: Sendable {
                 return try await view(request, signedIn: signedIn, notice: error.message, status: error.kind == .conflict ? .conflict : .badRequest)
             }
         }
+    }
+
+    /// The action's fields, from a plain form or (when the resolve form carries a photo) a multipart one.
+    func readActionForm(_ request: Request) async throws -> ([String: String], UploadedFile?) {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Photo.maximumBytes + 64 * 1024)
+        } catch {
+            throw WebFailure(status: .contentTooLarge, title: t("staff_crew_title"), message: web.catalog.text("photos_size", .english))
+        }
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded or multipart/form-data.")
+        }
+        let parsed: FormBody
+        do {
+            parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)
+        } catch {
+            throw WebFailure(status: .badRequest, title: "Form not understood", message: "Go back, reload the page and try again.")
+        }
+        return (WebAuthController.firstValues(parsed.fields), parsed.uploads.first(where: { $0.name == "photo" })?.file)
     }
 }

@@ -23,6 +23,7 @@ struct StaffController: Sendable {
         router.get("staff/requests/:id", use: requestPage)
         router.post("staff/requests/:id", use: act)
         router.post("staff/requests/:id/merge", use: merge)
+        router.post("staff/requests/:id/appointment", use: appointment)
         router.post("staff/bulk", use: bulk)
         router.post("staff/views", use: saveView)
         router.post("staff/views/:id/delete", use: deleteView)
@@ -327,6 +328,16 @@ struct StaffController: Sendable {
             ["id": $0.id, "title": $0.title, "body": $0.body, "status": $0.status?.rawValue ?? ""]
         }
         values["notice"] = request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") } ?? ""
+        values["canAppoint"] = found.status == .open && may(.assignRequest)
+        if let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: jurisdiction)[found.id] {
+            values["appointment"] = Appointment.describe(window, zone: zone)
+            values["appointmentDay"] = DayPlanner(zone: zone).day(of: window.start)
+            let clock = DateFormatter()
+            clock.timeZone = zone
+            clock.dateFormat = "HH:mm"
+            values["appointmentFrom"] = clock.string(from: window.start)
+            values["appointmentTo"] = clock.string(from: window.end)
+        }
         return web.page(
             "staff-request", title: t(request, "staff_request_title", ["id": String(found.id), "service": found.serviceName]), request: request,
             identity: staff.identity, values: values, status: status, errors: errors, map: values["hasSpot"] != nil)
@@ -381,6 +392,50 @@ struct StaffController: Sendable {
             } catch let error as CivitasError {
                 return try await requestView(
                     request, staff: staff, context: context, errors: [FieldError(field: "actions", message: error.message)], status: .badRequest)
+            }
+            return web.redirect("/staff/requests/\(found.id)?done=1")
+        }
+    }
+
+    /// Sets or clears the time agreed with the resident for the crew's visit: a day and a window within it.
+    func appointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await guarded(request, context: context) { staff in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: staff.identity.session)
+            let found = try await readable(context, staff: staff)
+            guard Permissions.decide(staff.identity.actor, .assignRequest, on: Self.target(found)).allowed else {
+                return try await requestView(
+                    request, staff: staff, context: context,
+                    errors: [FieldError(field: "appointment-day", message: t(request, "staff_refused", ["what": "appointment"]))], status: .forbidden)
+            }
+            let zone = configuration.jurisdiction.timeZone
+            var window: DateInterval?
+            if form["clear"] == nil {
+                let planner = DayPlanner(zone: zone)
+                func minutes(_ text: String?) -> Int? {
+                    let parts = (text ?? "").split(separator: ":").compactMap { Int($0) }
+                    guard parts.count == 2, (0...23).contains(parts[0]), (0...59).contains(parts[1]) else { return nil }
+                    return parts[0] * 60 + parts[1]
+                }
+                guard let midnight = try? planner.midnight(of: form["day"] ?? ""), let from = minutes(form["from"]), let to = minutes(form["to"]), to > from
+                else {
+                    return try await requestView(
+                        request, staff: staff, context: context,
+                        errors: [FieldError(field: "appointment-day", message: t(request, "staff_appointment_invalid"))], status: .badRequest)
+                }
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = zone
+                // Clock times on that day, daylight-saving changes included.
+                let start = calendar.date(byAdding: .minute, value: from, to: midnight)!
+                let end = calendar.date(byAdding: .minute, value: to, to: midnight)!
+                window = DateInterval(start: start, end: end)
+            }
+            do {
+                try await stores.requests.setAppointment(id: found.id, window, jurisdictionID: jurisdiction, by: staff.origin, zone: zone)
+            } catch let error as CivitasError {
+                return try await requestView(
+                    request, staff: staff, context: context, errors: [FieldError(field: "appointment-day", message: error.message)],
+                    status: error.kind == .conflict ? .conflict : .badRequest)
             }
             return web.redirect("/staff/requests/\(found.id)?done=1")
         }

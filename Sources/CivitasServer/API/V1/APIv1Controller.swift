@@ -389,12 +389,17 @@ struct APIv1Controller: Sendable {
             source: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))
     }
 
-    func jsonBody(_ request: Request, context: CivitasRequestContext) async throws -> [String: JSONValue] {
+    func jsonBody(_ request: Request, context: CivitasRequestContext, upTo limit: Int = 1_000_000) async throws -> [String: JSONValue] {
         let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/json" else {
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
         }
-        let buffer = try await request.body.collect(upTo: 1_000_000)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw Problem(.contentTooLarge, code: "body_too_large", detail: "The body can be at most \(limit / 1_000_000) MB.")
+        }
         guard case .object(let object)? = try? JSONValue.parse(Data(buffer.readableBytesView)) else {
             throw Problem(.badRequest, code: "invalid_json", detail: "The body must be a JSON object.")
         }

@@ -13,6 +13,58 @@ extension APIv1Controller {
         api.post("plans", use: makePlan)
         api.post("plans/pins", use: pinStop)
         api.post("service-requests/:id/crew-actions", use: crewAction)
+        api.get("service-requests/:id/appointment", use: appointment)
+        api.put("service-requests/:id/appointment", use: setAppointment)
+        api.delete("service-requests/:id/appointment", use: clearAppointment)
+    }
+
+    func appointmentObject(_ id: Int64, _ window: DateInterval) -> [String: Any] {
+        let zone = configuration.jurisdiction.timeZone
+        return [
+            "service_request_id": id, "starts": W3CDateTime.format(window.start, timeZone: zone), "ends": W3CDateTime.format(window.end, timeZone: zone),
+            "text": Appointment.describe(window, zone: zone),
+        ]
+    }
+
+    func appointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        guard let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: found.jurisdictionID)[found.id] else {
+            throw Problem(.notFound, code: "appointment_not_found", detail: "Request \(found.id) has no appointment.")
+        }
+        return json(appointmentObject(found.id, window))
+    }
+
+    /// Sets the time agreed with the resident for the crew's visit; planning starts the work inside it.
+    func setAppointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        let body = try await jsonBody(request, context: context)
+        try rejectUnknown(body, allowed: ["starts", "ends"])
+        var times: [Date] = []
+        for field in ["starts", "ends"] {
+            guard case .string(let text)? = body[field], let date = W3CDateTime.parse(text, defaultZone: configuration.jurisdiction.timeZone) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "\(field) must be a date and time like 2026-11-24T10:00:00-05:00.", field: field)
+            }
+            times.append(date)
+        }
+        try require(identity, .assignRequest, on: Self.target(found))
+        guard times[1] > times[0], times[1].timeIntervalSince(times[0]) <= ServiceRequestStore.longestAppointment else {
+            throw Problem(.badRequest, code: "appointment_invalid", detail: "An appointment ends after it starts, at most 12 hours later.", field: "ends")
+        }
+        let window = DateInterval(start: times[0], end: times[1])
+        try await stores.requests.setAppointment(
+            id: found.id, window, jurisdictionID: found.jurisdictionID, by: origin(identity, request, context), zone: configuration.jurisdiction.timeZone)
+        return json(appointmentObject(found.id, window))
+    }
+
+    func clearAppointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        try require(identity, .assignRequest, on: Self.target(found))
+        try await stores.requests.setAppointment(
+            id: found.id, nil, jurisdictionID: found.jurisdictionID, by: origin(identity, request, context), zone: configuration.jurisdiction.timeZone)
+        return Response(status: .noContent)
     }
 
     func department(_ value: String?, field: String = "department") throws -> String {
@@ -134,8 +186,8 @@ extension APIv1Controller {
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!], !key.isEmpty else {
             throw Problem(.badRequest, code: "idempotency_key_missing", detail: "Send an Idempotency-Key header (16 to 100 letters, digits or dashes).", field: "Idempotency-Key")
         }
-        let body = try await jsonBody(request, context: context)
-        try rejectUnknown(body, allowed: ["action", "note"])
+        let body = try await jsonBody(request, context: context, upTo: 12_000_000)
+        try rejectUnknown(body, allowed: ["action", "note", "photo"])
         guard case .string(let raw)? = body["action"], let action = CrewAction(rawValue: raw) else {
             throw Problem(.badRequest, code: "invalid_field", detail: "action must be arrive, resolve or cannot_do.", field: "action")
         }
@@ -145,6 +197,19 @@ extension APIv1Controller {
         case .string(let text)?: note = text
         default: throw Problem(.badRequest, code: "invalid_field", detail: "note must be text.", field: "note")
         }
+        var photo: MediaUpload?
+        switch body["photo"] {
+        case nil: photo = nil
+        case .string(let encoded)?:
+            guard let data = Data(base64Encoded: encoded), data.count <= Photo.maximumBytes else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "photo must be a JPEG or PNG image of at most 8 MB, in base64.", field: "photo")
+            }
+            guard let (kind, bytes) = Photo.stripped([UInt8](data)) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "photo must be a JPEG or PNG image.", field: "photo")
+            }
+            photo = MediaUpload(contentType: kind.rawValue, bytes: bytes)
+        default: throw Problem(.badRequest, code: "invalid_field", detail: "photo must be a base64 text.", field: "photo")
+        }
         try require(identity, action == .resolve ? .changeStatus : .addNote, on: Self.target(found))
         guard case .staff(let userID, _, _, _, _) = identity.actor,
             let crew = try await stores.crews.list(department: found.agencyResponsible, jurisdictionID: found.jurisdictionID)
@@ -152,7 +217,7 @@ extension APIv1Controller {
         else { throw Problem.forbidden("only a member of one of the department's crews records crew actions") }
         let result = try await stores.requests.crewAction(
             action, requestID: found.id, key: key, note: note, userID: userID, crewName: crew.name, jurisdictionID: found.jurisdictionID,
-            by: origin(identity, request, context))
+            by: origin(identity, request, context), photo: photo)
         return json(["outcome": result.outcome.rawValue, "message": result.message, "replayed": result.replayed], status: result.outcome == .conflict ? .conflict : .ok)
     }
 }

@@ -195,8 +195,15 @@
         offline.textContent = count > 0 ? offline.getAttribute("data-waiting").replace("{n}", count) : "";
       });
     };
-    var post = function (path, body) {
-      return fetch(path, { method: "POST", body: body, credentials: "same-origin", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    // An action is kept as its form's fields, a photo among them as a file: IndexedDB keeps files as they are.
+    var post = function (path, fields) {
+      if (typeof fields === "string") {
+        // Kept by an earlier version of this page, as an encoded form.
+        return fetch(path, { method: "POST", body: fields, credentials: "same-origin", headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+      }
+      var body = new FormData();
+      fields.forEach(function (field) { body.append(field[0], field[1]); });
+      return fetch(path, { method: "POST", body: body, credentials: "same-origin" });
     };
     var sending = false;
     var send = function () {
@@ -210,7 +217,7 @@
             if (notices.length) { window.location.replace("/crew?notice=" + encodeURIComponent(notices.join(" "))); }
             return show();
           }
-          return post(items[index].path, items[index].body).then(function (response) {
+          return post(items[index].path, items[index].fields || items[index].body).then(function (response) {
             notices.push(new URL(response.url).searchParams.get("notice") || ("sent (" + response.status + ")"));
             return store("readwrite", function (s) { return s.delete(items[index].id); }).then(function () { return next(index + 1); });
           }, function () { sending = false; return show(); });
@@ -221,12 +228,13 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[action^='/crew/stops/']"), function (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        var body = new URLSearchParams(new FormData(form)).toString();
+        var fields = [];
+        new FormData(form).forEach(function (value, name) { fields.push([name, value]); });
         var keep = function () {
-          return store("readwrite", function (s) { return s.add({ path: form.getAttribute("action"), body: body, at: Date.now() }); }).then(show);
+          return store("readwrite", function (s) { return s.add({ path: form.getAttribute("action"), fields: fields, at: Date.now() }); }).then(show);
         };
         if (!navigator.onLine) { keep(); return; }
-        post(form.getAttribute("action"), body).then(function (response) { window.location.href = response.url; }, keep);
+        post(form.getAttribute("action"), fields).then(function (response) { window.location.href = response.url; }, keep);
       });
     });
     window.addEventListener("online", send);
