@@ -6,6 +6,8 @@ public struct CivitasError: Error, Sendable, Equatable, CustomStringConvertible 
         case notFound = "not_found"
         case forbidden
         case conflict
+        /// Well-formed, but cannot be processed as sent (an idempotency key reused for a different request).
+        case unprocessable
         case unavailable
     }
 

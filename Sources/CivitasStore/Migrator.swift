@@ -21,6 +21,7 @@ public struct Migrator: Sendable {
         Migration0006CrewActions.migration,
         Migration0007PlanPins.migration,
         Migration0008Appointments.migration,
+        Migration0009Cases.migration,
     ]
 
     let database: Database

@@ -3,7 +3,8 @@
 The OpenAPI document describes shapes. A few values in a well-shaped request must also name something that exists
 in the database, which no static document can list: a service in the catalog, a staff member to assign, a cursor
 the server issued. One more rule is stated in words because JSON Schema cannot compare the parts of one string:
-a bbox lists its minimums first. Schema-valid random values that break these are rightly refused with 400, so the
+a bbox lists its minimums first; an appointment ends after it starts (at most 12 hours later); a crew action's
+photo is a real JPEG or PNG image, and goes with `resolve` only. Schema-valid random values that break these are rightly refused with 400, so the
 positive_data_acceptance check would report the server's correct answer as a failure.
 
 These hooks fix that for positive cases only: they swap such a value for one that exists (taken from the running
@@ -11,6 +12,8 @@ server by the test and passed in CIVITAS_SCHEMATHESIS_FIXTURES as JSON), or put 
 cases are left exactly as generated, so every rejection schemathesis expects is still demanded. Every replacement is
 itself valid against the document, so a positive case stays positive.
 """
+import base64
+import datetime
 import json
 import os
 import zlib
@@ -44,6 +47,12 @@ SERVICE_CODES = FIXTURES.get("service_codes", [])
 REQUEST_IDS = FIXTURES.get("request_ids", [])
 # `next_cursor` values the server issued; any other cursor is a 400 by design.
 CURSORS = FIXTURES.get("cursors", [])
+
+
+# The smallest JPEG the server's photo check accepts (start of image, a quantisation table, start of scan, end).
+TINY_JPEG = base64.b64encode(
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    b"\xff\xdb\x00\x04\x00\x01\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\x34\x56\xff\xd9").decode()
 
 
 def _pick(values, seed):
@@ -89,6 +98,22 @@ def map_case(context, case):
         else:
             del query["cursor"]
         case.query = query
+
+    if operation == "POST /service-requests/{id}/crew-actions" and isinstance(case.body, dict) and "photo" in case.body:
+        body = dict(case.body)
+        if body.get("action") == "resolve":
+            body["photo"] = TINY_JPEG
+        else:
+            del body["photo"]
+        case.body = body
+
+    if operation == "PUT /service-requests/{id}/appointment" and isinstance(case.body, dict):
+        try:
+            starts = datetime.datetime.fromisoformat(str(case.body.get("starts")).replace("Z", "+00:00"))
+            ends = starts + datetime.timedelta(hours=2)
+            case.body = {**case.body, "ends": ends.isoformat()}
+        except ValueError:
+            pass
 
     # In the stateful phase the id comes from a link (a request schemathesis just created); keep it.
     identifier = case.path_parameters.get("id") if case.path_parameters else None

@@ -28,6 +28,7 @@ struct Problem: Error, Sendable {
             case .notFound: .notFound
             case .forbidden: .forbidden
             case .conflict: .conflict
+            case .unprocessable: .unprocessableContent
             case .unavailable: .serviceUnavailable
             }
         self.init(status, code: error.code, detail: error.message, field: error.field)

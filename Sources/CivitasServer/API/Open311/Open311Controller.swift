@@ -361,7 +361,7 @@ struct Open311Failure: Error {
 
     init(_ error: CivitasError) {
         switch error.kind {
-        case .invalid, .conflict: status = .badRequest
+        case .invalid, .conflict, .unprocessable: status = .badRequest
         case .notFound: status = .notFound
         case .forbidden: status = .forbidden
         case .unavailable: status = .serviceUnavailable
