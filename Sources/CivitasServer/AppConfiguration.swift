@@ -18,6 +18,8 @@ public struct AppConfiguration: Sendable {
     public var publicURL: String
     /// How often the batch intake worker looks for queued submissions.
     public var batchInterval: Duration
+    /// How often timer automations on cases are checked (`cases.sweepSeconds`, `CASES_SWEEP_SECONDS`).
+    public var caseSweepSeconds: Int
     public var logLevel: String
     /// How long hot reads (API keys, service definitions, a request's public status) are served from memory.
     public var cacheTTL: Duration
@@ -127,6 +129,10 @@ public struct AppConfiguration: Sendable {
             throw .invalid("config_invalid", "intake.batchIntervalMs (INTAKE_BATCH_INTERVAL_MS) must be between 10 and 3600000.")
         }
         batchInterval = .milliseconds(batchMillis)
+        caseSweepSeconds = try Self.int(reader, "cases.sweepSeconds", "CASES_SWEEP_SECONDS", default: 60)
+        guard (1...86_400).contains(caseSweepSeconds) else {
+            throw .invalid("config_invalid", "cases.sweepSeconds (CASES_SWEEP_SECONDS) must be between 1 and 86400.")
+        }
         logLevel = reader.string(forKey: "log.level", default: "info").lowercased()
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw .invalid("config_invalid", "log.level (LOG_LEVEL) must be one of trace, debug, info, notice, warning, error, critical.")

@@ -78,6 +78,9 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
         BatchIntakeService(requests: stores.requests, interval: configuration.batchInterval, logger: logger),
         MailService(
             stores: stores, settings: configuration.mail, fromName: configuration.jurisdiction.name,
-            idleTimeout: configuration.security.sessionIdle, interval: .seconds(1), logger: logger))
+            idleTimeout: configuration.security.sessionIdle, interval: .seconds(1), logger: logger),
+        CaseWorkService(
+            stores: stores, jurisdictionID: configuration.jurisdiction.id, sweepInterval: .seconds(configuration.caseSweepSeconds),
+            deliveryInterval: .milliseconds(500), logger: logger))
     return app
 }

@@ -23,6 +23,7 @@ public struct Stores: Sendable {
     public let savedViews: SavedViewStore
     public let crews: CrewStore
     public let plans: PlanStore
+    public var cases: CaseStore
 
     public init(database: Database) {
         self.database = database
@@ -44,6 +45,7 @@ public struct Stores: Sendable {
         savedViews = SavedViewStore(database: database)
         crews = CrewStore(database: database)
         plans = PlanStore(database: database)
+        cases = CaseStore(database: database)
     }
 
     /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.
@@ -54,6 +56,9 @@ public struct Stores: Sendable {
             var stores = Stores(database: database)
             // Followers hear about changes made through any door: the web, the API or the command line.
             stores.requests.notices = NoticeSettings(site: configuration.jurisdiction.name, publicURL: configuration.publicURL)
+            stores.cases.zone = configuration.jurisdiction.timeZone
+            stores.cases.publicURL = configuration.publicURL
+            stores.cases.site = configuration.jurisdiction.name
             let known = try await stores.jurisdictions.all().first { $0.id == configuration.jurisdiction.id }
             if known == nil || configuration.jurisdictionConfigured {
                 try await stores.jurisdictions.ensure(configuration.jurisdiction)

@@ -51,4 +51,12 @@ public struct MediaStore: Sendable {
                 }
         }
     }
+
+    /// A photo for anyone to see: never a case's document, which is served only to those who may read its case.
+    public func findPublic(id: String) async throws -> Media? {
+        let privateDocument = try await database.read { sql in
+            try await sql.select().column("id").from("case_documents").where("media_id", .equal, id).first() != nil
+        }
+        return privateDocument ? nil : try await find(id: id)
+    }
 }

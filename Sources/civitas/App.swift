@@ -15,7 +15,7 @@ struct Civitas: AsyncParsableCommand {
         abstract: "Civitas: citizen services for a city, county, state or agency.",
         subcommands: [
             Serve.self, Migrate.self, Services.self, Addresses.self, APIKeyCommand.self, Requests.self, Crews.self, Plan.self,
-            Routes.self, Users.self, Clients.self, Tokens.self, Audit.self,
+            Routes.self, Users.self, Clients.self, Tokens.self, Audit.self, CaseTypes.self, Cases.self,
         ]
     )
 }

@@ -19,6 +19,8 @@ public enum StaffRole: String, Sendable, Codable, CaseIterable {
 public enum Scope: String, Sendable, Codable, CaseIterable {
     case requestsRead = "requests:read"
     case requestsWrite = "requests:write"
+    case casesRead = "cases:read"
+    case casesWrite = "cases:write"
 
     /// Parses a space- or comma-separated list, rejecting unknown scopes by name.
     public static func parseList(_ text: String) throws -> [Scope] {

@@ -22,6 +22,16 @@ public enum Permission: String, Sendable, CaseIterable {
     case manageUsers = "users.manage"
     case manageClients = "clients.manage"
     case readAudit = "audit.read"
+    /// Read a case: its answers, documents, timeline (the applicant reads their own).
+    case readCases = "cases.read"
+    /// Open a case (a resident applies for themselves; staff and partners for others).
+    case createCase = "cases.create"
+    /// Work cases: take staff steps, pull from queues, notes, tasks, documents.
+    case workCases = "cases.work"
+    /// See queue health and reassign cases in bulk.
+    case superviseCases = "cases.supervise"
+    /// Import case types.
+    case manageCaseTypes = "casetypes.manage"
 }
 
 /// What a permission is checked against: the jurisdiction as a whole, or one record in it.
@@ -75,6 +85,11 @@ public enum Permissions {
         .manageUsers: Grant(roles: [.admin], scope: nil, residentOwn: false),
         .manageClients: Grant(roles: [.admin], scope: nil, residentOwn: false),
         .readAudit: Grant(roles: [.admin], scope: nil, residentOwn: false),
+        .readCases: Grant(roles: [.admin, .supervisor, .agent], scope: .casesRead, residentOwn: true),
+        .createCase: Grant(roles: [.admin, .supervisor, .agent], scope: .casesWrite, residentOwn: true),
+        .workCases: Grant(roles: [.admin, .supervisor, .agent], scope: .casesWrite, residentOwn: false),
+        .superviseCases: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
+        .manageCaseTypes: Grant(roles: [.admin], scope: nil, residentOwn: false),
     ]
 
     public static func decide(_ actor: Actor, _ permission: Permission, on target: PermissionTarget) -> Decision {

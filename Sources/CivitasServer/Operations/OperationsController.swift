@@ -26,7 +26,7 @@ struct OperationsController<Context: RequestContext>: Sendable {
         }
         router.get("media/:id") { _, context -> Response in
             guard let id = context.parameters.get("id"), id.count == 32, id.allSatisfy(\.isHexDigit),
-                let media = try await stores.media.find(id: id)
+                let media = try await stores.media.findPublic(id: id)
             else { throw HTTPError(.notFound, message: "There is no such photo.") }
             return Response(
                 status: .ok,

@@ -42,6 +42,7 @@ struct APIv1Controller: Sendable {
         api.post("service-requests/:id/notes", use: addNote)
         api.post("service-requests/:id/merge", use: merge)
         addFieldRoutes(to: api)
+        addCaseRoutes(to: api)
     }
 
     // MARK: routes
