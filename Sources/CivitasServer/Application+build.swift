@@ -58,6 +58,7 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     staff.addRoutes(to: router)
     DispatchController(staff: staff).addRoutes(to: router)
     CrewController(staff: staff).addRoutes(to: router)
+    CaseWebController(staff: staff).addRoutes(to: router)
     LiveController(staff: staff, hub: LiveHub(database: stores.database)).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()

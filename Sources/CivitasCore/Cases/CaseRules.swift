@@ -63,7 +63,7 @@ extension CaseType {
         }
     }
 
-    static func plain(_ value: JSONValue) -> String {
+    public static func plain(_ value: JSONValue) -> String {
         switch value {
         case .null: "no answer"
         case .bool(let flag): flag ? "yes" : "no"

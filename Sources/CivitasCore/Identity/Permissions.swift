@@ -88,7 +88,7 @@ public enum Permissions {
         .readCases: Grant(roles: [.admin, .supervisor, .agent], scope: .casesRead, residentOwn: true),
         .createCase: Grant(roles: [.admin, .supervisor, .agent], scope: .casesWrite, residentOwn: true),
         .workCases: Grant(roles: [.admin, .supervisor, .agent], scope: .casesWrite, residentOwn: false),
-        .superviseCases: Grant(roles: [.admin, .supervisor], scope: nil, residentOwn: false),
+        .superviseCases: Grant(roles: [.admin, .supervisor], scope: .casesWrite, residentOwn: false),
         .manageCaseTypes: Grant(roles: [.admin], scope: nil, residentOwn: false),
     ]
 

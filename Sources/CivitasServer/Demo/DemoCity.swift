@@ -106,10 +106,28 @@ public enum DemoCity {
         _ = try await stores.requests.createAll(items, jurisdictionID: jurisdictionID, source: "demo")
         let closedCount = items.filter { $0.closed != nil }.count
         let addresses = try await loadAddresses(into: stores, jurisdictionID: jurisdictionID, places: places)
+        try await loadCaseTypes(into: stores, jurisdictionID: jurisdictionID)
         return Summary(
             city: places.city, services: services.count,
             departments: Array(Set(services.compactMap(\.department))).sorted(), requests: items.count,
             open: items.count - closedCount, closed: closedCount, addresses: addresses)
+    }
+
+    /// The example case types shipped with Civitas: an unemployment claim, a building permit, an HR request.
+    public static let exampleCaseTypes = ["unemployment-claim", "building-permit", "hr-request"]
+
+    public static func exampleCaseType(_ name: String) throws -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Resources/casetypes") else {
+            throw CivitasError(.unavailable, code: "casetype_missing", message: "The example case type \(name) is missing from the build.")
+        }
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    static func loadCaseTypes(into stores: Stores, jurisdictionID: String) async throws {
+        guard try await stores.cases.types(jurisdictionID: jurisdictionID).isEmpty else { return }
+        for name in exampleCaseTypes {
+            _ = try await stores.cases.importType(try exampleCaseType(name), createdBy: "demo", jurisdictionID: jurisdictionID)
+        }
     }
 
     /// Where the demo's address points come from: Baltimore's public 311 records next to the repository

@@ -467,6 +467,7 @@ extension APIv1Controller {
         let identity = try await authenticate(request, context: context)
         let jurisdiction = identity.actor.jurisdictionID ?? ""
         try require(identity, .superviseCases, on: .jurisdiction(jurisdiction))
+        guard case .staff = identity.actor else { throw Problem.forbidden("queues are supervised by staff, not partner systems") }
         let health = try await stores.cases.health(departments: CaseAccess.departments(identity.actor), jurisdictionID: jurisdiction)
         return json([
             "items": health.map { queue -> [String: Any] in
@@ -495,6 +496,7 @@ extension APIv1Controller {
         default: throw Problem(.badRequest, code: "invalid_field", detail: "assignee_id is a staff member's id, or null to return the cases to their queue.", field: "assignee_id")
         }
         try require(identity, .superviseCases, on: .jurisdiction(jurisdiction))
+        guard case .staff = identity.actor else { throw Problem.forbidden("cases are reassigned by staff, not partner systems") }
         for id in ids {
             guard let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
                 Permissions.decide(identity.actor, .superviseCases, on: CaseAccess.target(found)).allowed

@@ -1,0 +1,700 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Case pages. Residents: apply (one question per page, saved as they go, so they can come back later), check and
+/// send, then follow their cases: status, what is needed from them and by when, decisions explained, documents,
+/// messages. Staff: their cases and the next one from the queue, a case's answers, documents, decisions and timeline
+/// with the steps they may take, queue health and bulk reassignment for supervisors, and each type as a diagram.
+struct CaseWebController: Sendable {
+    let staff: StaffController
+    var web: WebAuthController { staff.web }
+    var stores: Stores { web.stores }
+    var configuration: AppConfiguration { web.configuration }
+    var jurisdiction: String { configuration.jurisdiction.id }
+
+    func addRoutes(to root: Router<CivitasRequestContext>) {
+        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        router.get("cases", use: catalogPage)
+        router.post("cases/:type/start", use: start)
+        router.get("my/cases", use: myCases)
+        router.get("my/cases/:id", use: myCase)
+        router.get("my/cases/:id/questions/:field", use: question)
+        router.post("my/cases/:id/questions/:field", use: answer)
+        router.get("my/cases/:id/check", use: check)
+        router.post("my/cases/:id/steps", use: applicantStep)
+        router.post("my/cases/:id/documents", use: applicantUpload)
+        router.post("my/cases/:id/messages", use: applicantMessage)
+        router.get("my/cases/:id/documents/:document", use: applicantDocument)
+        router.get("staff/cases", use: staffCases)
+        router.post("staff/cases/next", use: next)
+        router.post("staff/cases/assign", use: bulkAssign)
+        router.get("staff/cases/:id", use: staffCase)
+        router.post("staff/cases/:id/steps", use: staffStep)
+        router.post("staff/cases/:id/notes", use: staffNote)
+        router.get("staff/cases/:id/documents/:document", use: staffDocument)
+        router.get("staff/casetypes", use: typesPage)
+        router.get("staff/casetypes/:key", use: typePage)
+    }
+
+    func t(_ request: Request, _ key: String, _ values: [String: String] = [:]) -> String { web.tr(request, key, values) }
+
+    func date(_ value: Date?, _ request: Request) -> String {
+        value.map { RequestPagesController.date($0, zone: configuration.jurisdiction.timeZone, language: Catalog.language(of: request)) } ?? ""
+    }
+
+    func failure(_ request: Request, _ status: HTTPResponse.Status, _ key: String) -> WebFailure {
+        WebFailure(status: status, title: t(request, "cases_title"), message: t(request, key))
+    }
+
+    // MARK: resident
+
+    /// The signed-in resident; anyone else is sent to sign in.
+    func resident(_ request: Request) async throws -> (Identity, Int64)? {
+        guard let identity = try await web.pageIdentity(request), case .resident(let id, _) = identity.actor else { return nil }
+        return (identity, id)
+    }
+
+    /// The resident's own case and its type, or 404.
+    func ownCase(_ request: Request, _ context: CivitasRequestContext, userID: Int64) async throws -> (CaseRecord, CaseType) {
+        guard let id = context.parameters.get("id").flatMap(Int64.init), let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
+            found.applicantID == userID,
+            let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)
+        else { throw failure(request, .notFound, "cases_not_found") }
+        return (found, type)
+    }
+
+    func catalogPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await web.pageIdentity(request)
+        let types = try await stores.cases.types(jurisdictionID: jurisdiction)
+        return web.page(
+            "cases", title: t(request, "cases_title"), request: request, identity: identity,
+            values: [
+                "types": types.map { ["key": $0.key, "name": $0.name, "description": $0.description, "department": $0.department] },
+                "none": types.isEmpty,
+            ])
+    }
+
+    func start(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let form = try await web.readForm(request)
+        try web.checkCSRF(form, request: request, session: identity.session)
+        guard let key = context.parameters.get("type"), let type = try await stores.cases.type(key, jurisdictionID: jurisdiction) else {
+            throw failure(request, .notFound, "cases_not_found")
+        }
+        let created = try await stores.cases.create(
+            typeKey: type.key, data: [:], by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), applicantID: userID,
+            jurisdictionID: jurisdiction)
+        return web.redirect("/my/cases/\(created.id)/questions/\(type.fields[0].key)")
+    }
+
+    func myCases(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        var query = CaseStore.Query(jurisdictionID: jurisdiction)
+        query.applicantID = userID
+        var items: [[String: Any]] = []
+        for found in try await stores.cases.list(query) {
+            guard let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction) else { continue }
+            let needed = try await stores.cases.tasks(of: found.id).filter { $0.assignee == "applicant" && $0.doneAt == nil }
+            items.append([
+                "id": found.id, "name": type.name, "status": type.state(found.state)?.applicantText ?? found.state,
+                "draft": found.state == type.initialState.key, "needed": needed.map { ["title": $0.title, "due": date($0.dueAt, request)] },
+                "hasNeeded": !needed.isEmpty, "updated": date(found.updatedAt, request),
+            ])
+        }
+        return web.page(
+            "my-cases", title: t(request, "my_cases_title"), request: request, identity: identity, values: ["items": items, "none": items.isEmpty])
+    }
+
+    func myCase(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        return try await caseView(request, identity: identity, found: found, type: type)
+    }
+
+    func caseView(
+        _ request: Request, identity: Identity, found: CaseRecord, type: CaseType, errors: [FieldError] = [], status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let state = type.state(found.state)
+        let tasks = try await stores.cases.tasks(of: found.id).filter { $0.assignee == "applicant" }
+        let documents = try await stores.cases.documents(of: found.id)
+        let open = tasks.filter { $0.doneAt == nil }
+        let requested = Set(open.compactMap(\.documentType))
+        let isDraft = found.state == type.initialState.key
+        // The steps the applicant may take now (other than sending a draft, which the check page does).
+        let steps = type.transitions(from: found.state).filter { $0.by.contains(.applicant) && !(isDraft && $0.key == "submit") }
+        return web.page(
+            "my-case", title: t(request, "my_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: identity,
+            values: [
+                "id": found.id, "caseID": found.id, "name": type.name, "status": state?.applicantText ?? found.state, "draft": isDraft, "closed": found.closedAt != nil,
+                "firstQuestion": type.fields.first?.key ?? "", "submitted": date(found.submittedAt, request),
+                "waiting": state?.waitingOnApplicant == true, "due": state?.waitingOnApplicant == true ? date(found.dueAt, request) : "",
+                "needed": open.map { ["title": $0.title, "due": date($0.dueAt, request)] }, "hasNeeded": !open.isEmpty,
+                "decisions": try await stores.cases.decisions(of: found.id).reversed().reduce(into: [[String: Any]]()) { list, decision in
+                    // The latest decision of each rule, as the applicant reads it.
+                    if !list.contains(where: { ($0["rule"] as? String) == decision.ruleID }) {
+                        list.append(["rule": decision.ruleID, "passed": decision.passed, "text": decision.explanation, "when": date(decision.at, request)])
+                    }
+                }.reversed().map { $0 },
+                "documents": documents.map { ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "when": date($0.at, request)] },
+                "uploadable": type.documents.filter { requested.contains($0.key) || found.closedAt == nil && !isDraft }.map {
+                    ["key": $0.key, "label": $0.label, "requested": requested.contains($0.key)]
+                },
+                "canUpload": found.closedAt == nil && !isDraft && !type.documents.isEmpty,
+                "steps": steps.map { ["key": $0.key, "label": $0.label, "secondary": $0.key == "withdraw" || $0.key == "cancel"] },
+                "timeline": try await stores.cases.events(of: found.id, includeInternal: false).reversed().map {
+                    ["when": date($0.at, request), "body": $0.body ?? "", "mine": $0.actor == identity.actor.auditName, "message": $0.kind == "message"]
+                },
+                "canMessage": found.closedAt == nil && !isDraft,
+            ],
+            status: status, errors: errors)
+    }
+
+    /// The fields still asked, given the answers so far, in the file's order.
+    func askedFields(_ type: CaseType, _ found: CaseRecord, documents: Set<String>) -> [CaseField] {
+        type.fields.filter { type.applies($0, data: found.data, documents: documents, now: Date()) }
+    }
+
+    func question(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        guard let field = context.parameters.get("field").flatMap(type.field) else { throw failure(request, .notFound, "cases_not_found") }
+        return try await questionView(request, identity: identity, found: found, type: type, field: field, value: found.data[field.key])
+    }
+
+    func questionView(
+        _ request: Request, identity: Identity, found: CaseRecord, type: CaseType, field: CaseField, value: JSONValue?, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let documents = try await stores.cases.documents(of: found.id)
+        let asked = askedFields(type, found, documents: Set(documents.map(\.type)))
+        let position = (asked.firstIndex { $0.key == field.key } ?? 0)
+        let current: String = value.map { value -> String in
+            if case .string(let text) = value { return text }
+            if case .bool(let flag) = value { return flag ? "yes" : "no" }
+            return CaseType.plain(value)
+        } ?? ""
+        var values: [String: Any] = [
+            "id": found.id, "name": type.name, "key": field.key, "label": field.label, "hint": field.hint ?? "", "value": current,
+            "step": t(request, "cases_step", ["n": String(position + 1), "total": String(asked.count)]),
+            "optional": !field.required, "back": position > 0 ? "/my/cases/\(found.id)/questions/\(asked[position - 1].key)" : "/my/cases/\(found.id)",
+            "error": error ?? "", "currency": type.currency,
+        ]
+        values["is_" + field.type.rawValue] = true
+        values["choices"] = field.choices.map { ["key": $0.key, "label": $0.label, "checked": current == $0.key] }
+        values["yes"] = current == "yes"
+        values["no"] = current == "no"
+        if field.type == .document {
+            values["document"] = type.document(field.key)?.label ?? field.label
+            values["accept"] = type.document(field.key)?.contentTypes.joined(separator: ",") ?? ""
+            values["uploaded"] = documents.filter { $0.type == field.key }.map { ["version": $0.version, "filename": $0.filename] }
+        }
+        values["editable"] = found.state == type.initialState.key || type.state(found.state)?.waitingOnApplicant == true
+        return web.page(
+            "case-question", title: field.label, request: request, identity: identity, values: values, status: status,
+            errors: error.map { [FieldError(field: "answer", message: $0)] } ?? [])
+    }
+
+    /// Saves one answer (a file for a document question) and goes on to the next question that applies, or to the
+    /// check page after the last.
+    func answer(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        guard let field = context.parameters.get("field").flatMap(type.field) else { throw failure(request, .notFound, "cases_not_found") }
+        let (form, upload) = try await readForm(request, limit: (type.document(field.key)?.maximumBytes ?? 64 * 1024) + 64 * 1024)
+        try web.checkCSRF(form, request: request, session: identity.session)
+        let caller = CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID)
+        do {
+            if field.type == .document {
+                if let upload, !upload.bytes.isEmpty {
+                    try await stores.cases.addDocument(
+                        found.id, type: field.key, filename: upload.filename, contentType: upload.contentType ?? "", bytes: upload.bytes, by: caller,
+                        jurisdictionID: jurisdiction)
+                } else if field.required, try await stores.cases.documents(of: found.id).allSatisfy({ $0.type != field.key }) {
+                    return try await questionView(
+                        request, identity: identity, found: found, type: type, field: field, value: nil,
+                        error: t(request, "cases_upload_needed", ["document": type.document(field.key)?.label ?? field.label]), status: .badRequest)
+                }
+            } else {
+                let raw = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                var value: JSONValue = raw.isEmpty ? .null : .string(raw)
+                if field.type == .yesno, !raw.isEmpty { value = .bool(raw == "yes") }
+                if field.type == .number || field.type == .money, let number = Double(raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: type.currency, with: "")) {
+                    value = number == number.rounded() && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
+                }
+                if value == .null, field.required {
+                    return try await questionView(
+                        request, identity: identity, found: found, type: type, field: field, value: nil,
+                        error: t(request, "cases_answer_needed"), status: .badRequest)
+                }
+                if let problem = type.problem(with: value, for: field) {
+                    return try await questionView(request, identity: identity, found: found, type: type, field: field, value: .string(raw), error: problem, status: .badRequest)
+                }
+                _ = try await stores.cases.update(found.id, data: [field.key: value], by: caller, jurisdictionID: jurisdiction)
+            }
+        } catch let error as CivitasError {
+            return try await questionView(
+                request, identity: identity, found: found, type: type, field: field, value: found.data[field.key], error: error.message,
+                status: error.kind == .conflict ? .conflict : .badRequest)
+        }
+        if form["save"] != nil { return web.redirect("/my/cases/\(found.id)?saved=1") }
+        guard let updated = try await stores.cases.find(id: found.id, jurisdictionID: jurisdiction) else { throw failure(request, .notFound, "cases_not_found") }
+        let asked = askedFields(type, updated, documents: Set(try await stores.cases.documents(of: found.id).map(\.type)))
+        if let index = asked.firstIndex(where: { $0.key == field.key }), index + 1 < asked.count, form["return"] != "check" {
+            return web.redirect("/my/cases/\(found.id)/questions/\(asked[index + 1].key)")
+        }
+        return web.redirect("/my/cases/\(found.id)/check")
+    }
+
+    func check(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        return try await checkView(request, identity: identity, found: found, type: type)
+    }
+
+    func checkView(_ request: Request, identity: Identity, found: CaseRecord, type: CaseType, errors: [FieldError] = [], status: HTTPResponse.Status = .ok)
+        async throws -> Response
+    {
+        let documents = Set(try await stores.cases.documents(of: found.id).map(\.type))
+        let problems = Dictionary(type.problems(found.data, documents: documents, now: Date()).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let rows = askedFields(type, found, documents: documents).map { field -> [String: Any] in
+            [
+                "label": field.label, "value": field.type == .document ? type.display(documents.contains(field.key) ? .bool(true) : nil, of: field)
+                    : type.display(found.data[field.key], of: field),
+                "change": "/my/cases/\(found.id)/questions/\(field.key)?return=check", "problem": problems[field.key] ?? "",
+            ]
+        }
+        return web.page(
+            "case-check", title: t(request, "cases_check_title"), request: request, identity: identity,
+            values: ["id": found.id, "name": type.name, "rows": rows, "ready": problems.isEmpty, "draft": found.state == type.initialState.key],
+            status: status, errors: errors)
+    }
+
+    func applicantStep(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        let form = try await web.readForm(request)
+        try web.checkCSRF(form, request: request, session: identity.session)
+        let key = form["step"] ?? ""
+        do {
+            try await stores.cases.transition(
+                found.id, key, by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), reason: form["reason"],
+                jurisdictionID: jurisdiction)
+        } catch let error as CivitasError {
+            let errors = [FieldError(field: "steps", message: error.message)]
+            if key == "submit" { return try await checkView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict) }
+            return try await caseView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict)
+        }
+        return web.redirect("/my/cases/\(found.id)?sent=1")
+    }
+
+    /// A form that may carry one file (multipart), or a plain one.
+    func readForm(_ request: Request, limit: Int) async throws -> ([String: String], UploadedFile?) {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw failure(request, .contentTooLarge, "cases_file_too_large")
+        }
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as a web form.")
+        }
+        let parsed: FormBody
+        do {
+            parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)
+        } catch {
+            throw WebFailure(status: .badRequest, title: "Form not understood", message: "Go back, reload the page and try again.")
+        }
+        return (WebAuthController.firstValues(parsed.fields), parsed.uploads.first?.file)
+    }
+
+    func applicantUpload(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        let (form, upload) = try await readForm(request, limit: (type.documents.map(\.maximumBytes).max() ?? 0) + 64 * 1024)
+        try web.checkCSRF(form, request: request, session: identity.session)
+        guard let upload, !upload.bytes.isEmpty else {
+            return try await caseView(
+                request, identity: identity, found: found, type: type, errors: [FieldError(field: "file", message: t(request, "cases_choose_file"))],
+                status: .badRequest)
+        }
+        do {
+            try await stores.cases.addDocument(
+                found.id, type: form["type"] ?? "", filename: upload.filename, contentType: upload.contentType ?? "", bytes: upload.bytes,
+                by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), jurisdictionID: jurisdiction)
+        } catch let error as CivitasError {
+            return try await caseView(
+                request, identity: identity, found: found, type: type, errors: [FieldError(field: "file", message: error.message)], status: .badRequest)
+        }
+        return web.redirect("/my/cases/\(found.id)?uploaded=1")
+    }
+
+    func applicantMessage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, type) = try await ownCase(request, context, userID: userID)
+        let form = try await web.readForm(request)
+        try web.checkCSRF(form, request: request, session: identity.session)
+        do {
+            try await stores.cases.addNote(
+                found.id, body: form["message"] ?? "", visibility: .applicant,
+                by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), jurisdictionID: jurisdiction)
+        } catch let error as CivitasError {
+            return try await caseView(
+                request, identity: identity, found: found, type: type, errors: [FieldError(field: "message", message: error.message)], status: .badRequest)
+        }
+        return web.redirect("/my/cases/\(found.id)#messages")
+    }
+
+    func applicantDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let (_, userID) = try await resident(request) else { return web.redirect("/signin") }
+        let (found, _) = try await ownCase(request, context, userID: userID)
+        return try await download(request, context, found)
+    }
+
+    func download(_ request: Request, _ context: CivitasRequestContext, _ found: CaseRecord) async throws -> Response {
+        guard let documentID = context.parameters.get("document").flatMap(Int64.init),
+            let document = try await stores.cases.documents(of: found.id).first(where: { $0.id == documentID }),
+            let media = try await stores.media.find(id: document.mediaID)
+        else { throw failure(request, .notFound, "cases_not_found") }
+        let suffix = media.contentType == "application/pdf" ? "pdf" : media.contentType == "image/png" ? "png" : "jpg"
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: media.contentType, .cacheControl: "private, no-store",
+                .contentDisposition: "attachment; filename=\"\(document.type)-v\(document.version).\(suffix)\"",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: media.bytes)))
+    }
+
+    // MARK: staff
+
+    func caller(_ signedIn: StaffController.Staff) -> CaseCaller {
+        CaseAccess.caller(signedIn.identity.actor) ?? CaseCaller(actor: .role("agent"), name: signedIn.identity.actor.auditName)
+    }
+
+    func staffCases(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            try await casesView(request, signedIn: signedIn, notice: request.uri.queryParameters.get("empty").map { _ in t(request, "staff_cases_empty") })
+        }
+    }
+
+    func casesView(_ request: Request, signedIn: StaffController.Staff, notice: String?, errors: [FieldError] = [], status: HTTPResponse.Status = .ok)
+        async throws -> Response
+    {
+        let actor = signedIn.identity.actor
+        guard Permissions.decide(actor, .readCases, on: .jurisdiction(jurisdiction)).allowed else {
+            throw failure(request, .forbidden, "staff_cases_refused")
+        }
+        var mine = CaseStore.Query(jurisdictionID: jurisdiction)
+        mine.assigneeID = signedIn.user.id
+        mine.openOnly = true
+        var types: [String: CaseType] = [:]
+        for type in try await stores.cases.types(jurisdictionID: jurisdiction) { types[type.key] = type }
+        func row(_ found: CaseRecord) -> [String: Any] {
+            [
+                "id": found.id, "type": types[found.typeKey]?.name ?? found.typeKey, "state": types[found.typeKey]?.state(found.state)?.label ?? found.state,
+                "queue": found.queue, "due": date(found.dueAt, request), "overdue": found.dueAt.map { $0 < Date() } ?? false,
+                "assignee": found.assigneeID.map { "staff \($0)" } ?? "",
+            ]
+        }
+        let supervise = Permissions.decide(actor, .superviseCases, on: .jurisdiction(jurisdiction)).allowed
+        var values: [String: Any] = [
+            "mine": try await stores.cases.list(mine).map(row), "canPull": Permissions.decide(actor, .workCases, on: .jurisdiction(jurisdiction)).allowed,
+            "supervise": supervise, "notice": notice ?? "",
+            "queues": try await stores.cases.queues(
+                departments: CaseAccess.departments(actor), skills: try await stores.cases.skills(userID: signedIn.user.id), jurisdictionID: jurisdiction
+            ).map { ["name": $0.name] },
+        ]
+        values["noneMine"] = (values["mine"] as? [[String: Any]])?.isEmpty ?? true
+        if supervise {
+            let departments = CaseAccess.departments(actor)
+            values["health"] = try await stores.cases.health(departments: departments, jurisdictionID: jurisdiction).map { queue -> [String: Any] in
+                ["name": queue.name, "department": queue.department, "waiting": queue.waiting, "unassigned": queue.unassigned, "atRisk": queue.atRisk,
+                 "overdue": queue.overdue, "oldest": date(queue.oldest, request)]
+            }
+            var open = CaseStore.Query(jurisdictionID: jurisdiction)
+            open.departments = departments
+            open.openOnly = true
+            open.limit = 200
+            values["open"] = try await stores.cases.list(open).filter { types[$0.typeKey]?.isWork($0.state) ?? false }.map(row)
+            values["colleagues"] = try await stores.users.list(jurisdictionID: jurisdiction, kind: .staff).filter { !$0.disabled }
+                .map { ["id": $0.id, "email": $0.email] }
+        }
+        return web.page("staff-cases", title: t(request, "staff_cases_title"), request: request, identity: signedIn.identity, values: values, status: status, errors: errors)
+    }
+
+    func next(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            guard Permissions.decide(signedIn.identity.actor, .workCases, on: .jurisdiction(jurisdiction)).allowed else {
+                throw failure(request, .forbidden, "staff_cases_refused")
+            }
+            let queue = form["queue"].flatMap { $0.isEmpty ? nil : $0 }
+            do {
+                guard
+                    let pulled = try await stores.cases.pull(
+                        userID: signedIn.user.id, departments: CaseAccess.departments(signedIn.identity.actor),
+                        skills: try await stores.cases.skills(userID: signedIn.user.id), queue: queue, jurisdictionID: jurisdiction)
+                else { return web.redirect("/staff/cases?empty=1") }
+                return web.redirect("/staff/cases/\(pulled.id)")
+            } catch let error as CivitasError {
+                return try await casesView(request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "queue", message: error.message)], status: .forbidden)
+            }
+        }
+    }
+
+    func bulkAssign(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let pairs = try await web.readFormPairs(request)
+            let form = WebAuthController.firstValues(pairs)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            guard Permissions.decide(signedIn.identity.actor, .superviseCases, on: .jurisdiction(jurisdiction)).allowed else {
+                throw failure(request, .forbidden, "staff_cases_refused")
+            }
+            let ids = pairs.filter { $0.0 == "ids" }.compactMap { Int64($0.1) }
+            let assignee = form["assignee"].flatMap(Int64.init)
+            do {
+                for id in ids {
+                    guard let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
+                        Permissions.decide(signedIn.identity.actor, .superviseCases, on: CaseAccess.target(found)).allowed
+                    else { throw CivitasError.notFound("case_not_found", "There is no case \(id).") }
+                }
+                try await stores.cases.assign(ids, to: assignee, by: caller(signedIn), jurisdictionID: jurisdiction)
+            } catch let error as CivitasError {
+                return try await casesView(request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "ids", message: error.message)], status: .badRequest)
+            }
+            return web.redirect("/staff/cases?assigned=\(ids.count)")
+        }
+    }
+
+    func staffReadable(_ request: Request, _ context: CivitasRequestContext, _ signedIn: StaffController.Staff) async throws -> (CaseRecord, CaseType) {
+        guard let id = context.parameters.get("id").flatMap(Int64.init), let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
+            Permissions.decide(signedIn.identity.actor, .readCases, on: CaseAccess.target(found)).allowed,
+            let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)
+        else { throw failure(request, .notFound, "cases_not_found") }
+        return (found, type)
+    }
+
+    func staffCase(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            try await stores.audit.append(
+                AuditEvent(
+                    actor: signedIn.identity.actor.auditName, action: "case.read_personal", subject: "case:\(found.id)",
+                    person: found.applicantID.map { "user:\($0)" }, fields: found.data.keys.filter { type.field($0)?.personal ?? true }.sorted(),
+                    purpose: "case work", source: signedIn.origin.source),
+                jurisdictionID: jurisdiction)
+            return try await staffCaseView(request, signedIn: signedIn, found: found, type: type, notice: request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") })
+        }
+    }
+
+    func staffCaseView(
+        _ request: Request, signedIn: StaffController.Staff, found: CaseRecord, type: CaseType, notice: String? = nil, errors: [FieldError] = [],
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let actor = signedIn.identity.actor
+        let canWork = Permissions.decide(actor, .workCases, on: CaseAccess.target(found)).allowed
+        let role = caller(signedIn).actor
+        let documents = try await stores.cases.documents(of: found.id)
+        let steps = type.transitions(from: found.state).filter { $0.by.contains(role) }.map { step -> [String: Any] in
+            [
+                "key": step.key, "label": step.label, "reason": step.reasonRequired, "asks": step.asksForDocuments,
+                "documents": type.documents.map { ["docKey": $0.key, "label": $0.label, "step": step.key] },
+            ]
+        }
+        return web.page(
+            "staff-case", title: t(request, "staff_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: signedIn.identity,
+            values: [
+                "id": found.id, "caseID": found.id, "name": type.name, "version": type.version, "typeKey": type.key, "state": type.state(found.state)?.label ?? found.state,
+                "queue": found.queue, "due": date(found.dueAt, request), "assignee": found.assigneeID.map { "staff \($0)" } ?? "",
+                "answers": type.fields.filter { type.applies($0, data: found.data, documents: Set(documents.map(\.type)), now: Date()) }.map { field in
+                    ["label": field.label, "value": field.type == .document
+                        ? type.display(documents.contains { $0.type == field.key } ? .bool(true) : nil, of: field) : type.display(found.data[field.key], of: field)]
+                },
+                "documents": documents.map { ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "filename": $0.filename, "when": date($0.at, request)] },
+                "decisions": try await stores.cases.decisions(of: found.id).map {
+                    ["rule": $0.ruleID, "version": $0.ruleVersion, "passed": $0.passed, "text": $0.explanation, "when": date($0.at, request)]
+                },
+                "tasks": try await stores.cases.tasks(of: found.id).map {
+                    ["title": $0.title, "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : "staff \($0.assignee)", "due": date($0.dueAt, request), "done": $0.doneAt != nil]
+                },
+                "timeline": try await stores.cases.events(of: found.id, includeInternal: true).reversed().map {
+                    ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
+                },
+                "steps": steps, "canWork": canWork && found.closedAt == nil, "closed": found.closedAt != nil, "notice": notice ?? "",
+            ],
+            status: status, errors: errors)
+    }
+
+    func staffStep(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let pairs = try await web.readFormPairs(request)
+            let form = WebAuthController.firstValues(pairs)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                return try await staffCaseView(
+                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "steps", message: t(request, "staff_cases_refused"))],
+                    status: .forbidden)
+            }
+            let key = form["step"] ?? ""
+            do {
+                try await stores.cases.transition(
+                    found.id, key, by: caller(signedIn), reason: form["reason-\(key)"], documents: pairs.filter { $0.0 == "documents-\(key)" }.map(\.1),
+                    jurisdictionID: jurisdiction)
+            } catch let error as CivitasError {
+                return try await staffCaseView(
+                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "steps", message: error.message)],
+                    status: error.kind == .conflict ? .conflict : .badRequest)
+            }
+            return web.redirect("/staff/cases/\(found.id)?done=1")
+        }
+    }
+
+    func staffNote(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            do {
+                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
+                }
+                try await stores.cases.addNote(
+                    found.id, body: form["body"] ?? "", visibility: form["visibility"] == "applicant" ? .applicant : .internal, by: caller(signedIn),
+                    jurisdictionID: jurisdiction)
+            } catch let error as CivitasError {
+                return try await staffCaseView(
+                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "note-body", message: error.message)],
+                    status: error.kind == .forbidden ? .forbidden : .badRequest)
+            }
+            return web.redirect("/staff/cases/\(found.id)?done=1")
+        }
+    }
+
+    func staffDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let (found, _) = try await staffReadable(request, context, signedIn)
+            try await stores.audit.append(
+                AuditEvent(
+                    actor: signedIn.identity.actor.auditName, action: "case.read_document", subject: "case:\(found.id)",
+                    person: found.applicantID.map { "user:\($0)" }, fields: [context.parameters.get("document") ?? ""], purpose: "case work",
+                    source: signedIn.origin.source),
+                jurisdictionID: jurisdiction)
+            return try await download(request, context, found)
+        }
+    }
+
+    func typesPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let types = try await stores.cases.types(jurisdictionID: jurisdiction)
+            return web.page(
+                "staff-casetypes", title: t(request, "staff_casetypes_title"), request: request, identity: signedIn.identity,
+                values: ["types": types.map { ["key": $0.key, "name": $0.name, "department": $0.department, "version": $0.version] }, "none": types.isEmpty])
+        }
+    }
+
+    /// A type as a diagram of its states and steps (drawn on the server as SVG, so it needs no script), with the
+    /// same content as lists for screen readers and small screens.
+    func typePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let version = request.uri.queryParameters.get("version").flatMap(Int.init)
+            guard let key = context.parameters.get("key"), let type = try await stores.cases.type(key, version: version, jurisdictionID: jurisdiction) else {
+                throw failure(request, .notFound, "cases_not_found")
+            }
+            return web.page(
+                "staff-casetype", title: type.name, request: request, identity: signedIn.identity,
+                values: [
+                    "name": type.name, "key": type.key, "version": type.version, "department": type.department, "description": type.description,
+                    "diagram": CaseDiagram.svg(type),
+                    "states": type.states.map { state -> [String: Any] in
+                        ["key": state.key, "label": state.label, "sla": state.serviceLevel?.description ?? "", "final": state.final,
+                         "waiting": state.waitingOnApplicant,
+                         "steps": type.transitions(from: state.key).map { step -> [String: Any] in
+                            ["label": step.label, "to": type.state(step.to)?.label ?? step.to, "by": step.by.map(\.name).sorted().joined(separator: ", "),
+                             "guard": CaseDiagram.guardText(step, type)]
+                         }]
+                    },
+                    "rules": type.rules.map { ["id": $0.id, "version": $0.version, "label": $0.label, "when": $0.condition.source] },
+                    "automations": type.automations.map { ["name": $0.name] },
+                    "questions": type.fields.map { ["label": $0.label, "type": $0.type.rawValue, "required": $0.required, "when": $0.when?.source ?? ""] },
+                ])
+        }
+    }
+}
+
+/// Draws a case type's workflow as SVG: states in rows by their distance from the first, steps as arrows.
+enum CaseDiagram {
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func guardText(_ step: CaseTransition, _ type: CaseType) -> String {
+        var parts: [String] = []
+        if step.guarding.fieldsValid { parts.append("all answers valid") }
+        parts += step.guarding.documents.map { "has " + (type.document($0)?.label ?? $0) }
+        parts += step.guarding.rules.map { "rule \($0) passes" }
+        if let condition = step.guarding.condition { parts.append(condition.source) }
+        if step.reasonRequired { parts.append("a reason") }
+        return parts.joined(separator: "; ")
+    }
+
+    static func svg(_ type: CaseType) -> String {
+        // Rank each state by the fewest steps from the first (breadth first); unreachable ones go last.
+        var rank: [String: Int] = [type.initialState.key: 0]
+        var queue = [type.initialState.key]
+        while !queue.isEmpty {
+            let state = queue.removeFirst()
+            for step in type.transitions(from: state) where rank[step.to] == nil {
+                rank[step.to] = rank[state]! + 1
+                queue.append(step.to)
+            }
+        }
+        let deepest = (rank.values.max() ?? 0) + 1
+        for state in type.states where rank[state.key] == nil { rank[state.key] = deepest }
+        var rows: [Int: [CaseState]] = [:]
+        for state in type.states { rows[rank[state.key]!, default: []].append(state) }
+        let boxWidth = 150.0, boxHeight = 40.0, gapX = 30.0, gapY = 70.0
+        let widest = rows.values.map(\.count).max() ?? 1
+        let width = Double(widest) * (boxWidth + gapX) + gapX
+        let height = Double(rows.count) * (boxHeight + gapY) + gapY
+        var position: [String: (x: Double, y: Double)] = [:]
+        for (row, states) in rows {
+            let offset = (width - Double(states.count) * (boxWidth + gapX) + gapX) / 2
+            for (column, state) in states.enumerated() {
+                position[state.key] = (offset + Double(column) * (boxWidth + gapX), gapY / 2 + Double(row) * (boxHeight + gapY))
+            }
+        }
+        var out = """
+            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(Int(width)) \(Int(height))" class="diagram" role="img" aria-label="\(escape(type.name)): \(type.states.count) states and \(type.transitions.count) steps, listed below">
+            <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#444"/></marker></defs>
+            """
+        for step in type.transitions {
+            guard let to = position[step.to] else { continue }
+            for from in step.from {
+                guard let start = position[from], from != step.to else { continue }
+                let x1 = start.x + boxWidth / 2, y1 = start.y + (to.y > start.y ? boxHeight : to.y < start.y ? 0 : boxHeight / 2)
+                let x2 = to.x + boxWidth / 2, y2 = to.y + (to.y > start.y ? 0 : to.y < start.y ? boxHeight : boxHeight / 2)
+                let bend = to.y <= start.y ? 60.0 : 0
+                out += "<path d=\"M \(x1) \(y1) Q \((x1 + x2) / 2 + bend) \((y1 + y2) / 2) \(x2) \(y2)\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>\(escape(step.label))</title></path>"
+                out += "<text x=\"\((x1 + x2) / 2 + bend / 2 + 4)\" y=\"\((y1 + y2) / 2)\" font-size=\"11\" fill=\"#222\">\(escape(String(step.label.prefix(28))))</text>"
+            }
+        }
+        for state in type.states {
+            guard let at = position[state.key] else { continue }
+            let fill = state.final ? "#e6f0e6" : state.waitingOnApplicant ? "#fff4d6" : state.key == type.initialState.key ? "#e8eef8" : "#ffffff"
+            out += "<rect x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(boxWidth)\" height=\"\(boxHeight)\" rx=\"6\" fill=\"\(fill)\" stroke=\"#222\" stroke-width=\"\(state.final ? 2.5 : 1.5)\"/>"
+            out += "<text x=\"\(at.x + boxWidth / 2)\" y=\"\(at.y + 17)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#111\">\(escape(String(state.label.prefix(22))))</text>"
+            if let level = state.serviceLevel {
+                out += "<text x=\"\(at.x + boxWidth / 2)\" y=\"\(at.y + 32)\" text-anchor=\"middle\" font-size=\"10\" fill=\"#333\">SLA \(escape(level.description))</text>"
+            }
+        }
+        return out + "</svg>"
+    }
+}

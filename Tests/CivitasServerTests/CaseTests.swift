@@ -1,0 +1,307 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import CivitasServer
+
+let pdfBytes: [UInt8] = Array("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".utf8)
+
+/// The example case types, imported as an admin would.
+func importCaseTypes(_ app: TestApp) async throws {
+    for name in DemoCity.exampleCaseTypes {
+        _ = try await app.stores.cases.importType(try DemoCity.exampleCaseType(name), createdBy: "test", jurisdictionID: "test.city")
+    }
+}
+
+/// A staff member of one department, signed in past the second factor, with skills.
+func caseWorker(
+    _ app: TestApp, _ client: any TestClientProtocol, email: String, role: StaffRole = .agent, department: String = "Workforce Solutions",
+    skills: Set<String> = ["ui"]
+) async throws -> (Browser, Int64) {
+    let hash = try await Passwords(cost: 4).hash("long enough password 1")
+    let id = try await app.stores.users.create(
+        email: email, kind: .staff, role: role, departments: .only([department]), passwordHash: hash, jurisdictionID: "test.city", actor: "test",
+        source: nil
+    ).id
+    try await app.stores.cases.setSkills(userID: id, skills: skills)
+    let (cookie, _) = try await app.stores.sessions.create(userID: id, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
+    let browser = Browser(client)
+    browser.cookies[Authenticator.sessionCookie] = cookie
+    return (browser, id)
+}
+
+func residentBrowser(_ app: TestApp, _ client: any TestClientProtocol, email: String) async throws -> (Browser, Int64) {
+    let id = try await makeResident(app, email: email)
+    let (cookie, _) = try await app.stores.sessions.create(userID: id, jurisdictionID: "test.city", secondFactor: false, lifetime: 3600)
+    let browser = Browser(client)
+    browser.cookies[Authenticator.sessionCookie] = cookie
+    return (browser, id)
+}
+
+@Suite("Cases on the web: a resident applies, an agent works the case, the decision is explained")
+struct CaseWebTests {
+    static let answers: [String: String] = [
+        "full_name": "Maria Lopez", "birth_date": "1988-04-02", "mailing_address": "12 Elm St, Santa Fe NM", "phone": "505 555 0100",
+        "last_employer": "Acme Foods", "last_day_worked": "2026-10-30", "separation_reason": "laid_off", "weekly_earnings": "120",
+        "able_and_available": "yes",
+    ]
+
+    @Test("apply one question per page, save and come back, send; pull, ask for a document, upload it, approve; the decision explains itself")
+    func unemploymentJourney() async throws {
+        try await TestApp.with { app, client in
+            try await importCaseTypes(app)
+            let (resident, residentID) = try await residentBrowser(app, client, email: "maria@example.org")
+            let catalog = try await resident.get("/cases")
+            #expect(catalog.status == .ok && catalog.text.contains("Unemployment insurance claim"))
+            let started = try await resident.post("/cases/unemployment-claim/start", [])
+            let first = try #require(started.headers[.location])
+            #expect(first.hasSuffix("/questions/full_name"))
+            let caseID = try #require(Int64(first.split(separator: "/")[2]))
+
+            // A required question left empty is refused on its page; a bad amount is refused with the rule in words.
+            try await resident.get(first)
+            let empty = try await resident.post(first, [("answer", ""), ("continue", "1")])
+            #expect(empty.status == .badRequest && empty.text.contains("Answer this question to go on."))
+            var page = first
+            var answered = 0
+            // Answer until half-way, then save and leave.
+            while answered < 4 {
+                let key = String(page.split(separator: "/").last!)
+                try await resident.get(page)
+                let next = try await resident.post(page, [("answer", Self.answers[key] ?? ""), ("continue", "1")])
+                #expect(next.status == .seeOther, "\(key): \(next.text.prefix(300))")
+                page = try #require(next.headers[.location])
+                answered += 1
+            }
+            let key = String(page.split(separator: "/").last!)
+            try await resident.get(page)
+            let saved = try await resident.post(page, [("answer", Self.answers[key] ?? ""), ("save", "1")])
+            #expect(saved.headers[.location] == "/my/cases/\(caseID)?saved=1")
+            let mine = try await resident.get("/my/cases")
+            #expect(mine.text.contains("You have not sent this claim yet."))
+            // Coming back: the application continues where the answers stop.
+            let overview = try await resident.get("/my/cases/\(caseID)")
+            #expect(overview.text.contains("Continue the application"))
+            page = "/my/cases/\(caseID)/questions/last_employer"
+            while page.contains("/questions/") {
+                let key = String(page.split(separator: "/").last!.split(separator: "?").first!)
+                try await resident.get(page)
+                if key == "weekly_earnings" {
+                    let bad = try await resident.post(page, [("answer", "lots"), ("continue", "1")])
+                    #expect(bad.status == .badRequest && bad.text.contains("give a number"))
+                }
+                let next = try await resident.post(page, [("answer", Self.answers[key] ?? ""), ("continue", "1")])
+                #expect(next.status == .seeOther, "\(key): \(next.text.prefix(300))")
+                page = try #require(next.headers[.location])
+            }
+            #expect(page == "/my/cases/\(caseID)/check")
+            let check = try await resident.get(page)
+            #expect(check.text.contains("$120") && check.text.contains("I was laid off because there was not enough work"))
+            #expect(!check.text.contains("Did you quit"), "a question that does not apply is not asked")
+            let sent = try await resident.post("/my/cases/\(caseID)/steps", [("step", "submit")])
+            #expect(sent.status == .seeOther)
+            #expect(try await resident.get("/my/cases/\(caseID)").text.contains("We have your claim and will start on it soon."))
+
+            // The agent pulls the next case from the queue and asks for proof of identity.
+            let (agent, _) = try await caseWorker(app, client, email: "ana@labor.gov")
+            let queue = try await agent.get("/staff/cases")
+            #expect(queue.status == .ok && queue.text.contains("Next case"))
+            let pulled = try await agent.post("/staff/cases/next", [("queue", "")])
+            #expect(pulled.headers[.location] == "/staff/cases/\(caseID)")
+            let work = try await agent.get("/staff/cases/\(caseID)")
+            #expect(work.text.contains("Maria Lopez") && work.text.contains("Start the review"))
+            #expect(try await agent.post("/staff/cases/\(caseID)/steps", [("step", "start_review")]).status == .seeOther)
+            try await agent.get("/staff/cases/\(caseID)")
+            let refused = try await agent.post("/staff/cases/\(caseID)/steps", [("step", "approve")])
+            #expect(refused.status == .conflict && refused.text.contains("has not been provided"))
+            try await agent.get("/staff/cases/\(caseID)")
+            #expect(try await agent.post(
+                "/staff/cases/\(caseID)/steps",
+                [("step", "request_documents"), ("reason-request_documents", "Please upload proof of identity."),
+                 ("documents-request_documents", "proof_of_identity")]).status == .seeOther)
+
+            // The resident sees what is needed and by when, and uploads it from the phone.
+            let needed = try await resident.get("/my/cases/\(caseID)")
+            #expect(needed.text.contains("What we need from you") && needed.text.contains("Upload: Proof of identity"))
+            #expect(needed.text.contains("Please upload proof of identity."))
+            let notPDF = try await resident.multipart(
+                "/my/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.txt", "application/pdf", Array("hello".utf8))])
+            #expect(notPDF.status == .badRequest && notPDF.text.contains("the file must be PDF, JPEG, PNG"))
+            try await resident.get("/my/cases/\(caseID)")
+            let uploaded = try await resident.multipart(
+                "/my/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.pdf", "application/pdf", pdfBytes)])
+            #expect(uploaded.status == .seeOther)
+            try await resident.get("/my/cases/\(caseID)")
+            #expect(try await resident.post("/my/cases/\(caseID)/steps", [("step", "provide_documents")]).status == .seeOther)
+
+            // The agent approves; the resident reads the decision with the values it used.
+            try await agent.get("/staff/cases/\(caseID)")
+            #expect(try await agent.post("/staff/cases/\(caseID)/steps", [("step", "approve")]).status == .seeOther)
+            let decided = try await resident.get("/my/cases/\(caseID)")
+            #expect(decided.text.contains("Your claim is approved."))
+            #expect(decided.text.contains("your weekly earnings of $120 are within the $300 limit in rule UI-4 v2"))
+            let audit = try await app.stores.audit.entries(person: "user:\(residentID)", jurisdictionID: "test.city")
+            #expect(audit.contains { $0.event.action == "case.read_personal" && $0.event.subject == "case:\(caseID)" })
+
+            // Nobody else sees it: another resident, or staff of another department.
+            let (stranger, _) = try await residentBrowser(app, client, email: "eve@example.org")
+            #expect(try await stranger.get("/my/cases/\(caseID)").status == .notFound)
+            let (parks, _) = try await caseWorker(app, client, email: "pat@parks.gov", department: "Parks")
+            #expect(try await parks.get("/staff/cases/\(caseID)").status == .notFound)
+            let diagram = try await agent.get("/staff/casetypes/unemployment-claim")
+            #expect(diagram.text.contains("<svg") && diagram.text.contains("Waiting on the claimant") && diagram.text.contains("rule UI-4 passes"))
+        }
+    }
+}
+
+@Suite("Cases through the API: partners, idempotency, guards, all three example types")
+struct CaseAPITests {
+    static func token(_ app: TestApp, _ client: any TestClientProtocol, scopes: [Scope], departments: DepartmentScope = .all) async throws -> String {
+        let (registered, secret) = try await app.stores.credentials.createClient(
+            name: "lender", scopes: scopes, departments: departments, jurisdictionID: "test.city", actor: "test")
+        let response = try await client.execute(
+            uri: "/oauth/token", method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", .authorization: basic(registered.id, secret)],
+            body: ByteBuffer(string: "grant_type=client_credentials"))
+        return try #require((try response.json() as? [String: Any])?["access_token"] as? String)
+    }
+
+    static func call(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ token: String, _ body: String? = nil, key: String? = nil
+    ) async throws -> (HTTPResponse.Status, [String: Any], HTTPFields) {
+        var headers: HTTPFields = [.authorization: "Bearer \(token)"]
+        if body != nil { headers[.contentType] = "application/json" }
+        if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        return (response.status, (try? response.json() as? [String: Any]) ?? [:], response.headers)
+    }
+
+    @Test("a partner creates a case under an idempotency key: the retry returns the same case, another body under the key is refused")
+    func idempotentCreate() async throws {
+        try await TestApp.with { app, client in
+            try await importCaseTypes(app)
+            let lender = try await Self.token(app, client, scopes: [.casesRead, .casesWrite])
+            let body = """
+                {"type": "hr-request", "submit": true, "data": {"service_number": "A-1029", "unit": "4th Wing", "request_kind": "training",
+                 "course_name": "Avionics II", "training_cost": 1800, "justification": "Needed for the new aircraft."},
+                 "parties": [{"role": "supervisor", "name": "Maj. Lee", "email": "lee@example.mil"}]}
+                """
+            let key = "los-\(UUID().uuidString)"
+            let first = try await Self.call(client, .post, "/api/v1/cases", lender, body, key: key)
+            #expect(first.0 == .created && first.1["state"] as? String == "submitted", "\(first.1)")
+            let again = try await Self.call(client, .post, "/api/v1/cases", lender, body, key: key)
+            #expect(again.0 == .created && again.1["id"] as? Int == first.1["id"] as? Int)
+            #expect(again.2[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(try await app.stores.cases.list(CaseStore.Query(jurisdictionID: "test.city")).count == 1)
+            let other = try await Self.call(client, .post, "/api/v1/cases", lender, body.replacingOccurrences(of: "1800", with: "1900"), key: key)
+            #expect(other.0 == .unprocessableContent && other.1["code"] as? String == "idempotency_key_reused")
+            // Bad input is a clear 4xx naming the field, and creates nothing.
+            let unknown = try await Self.call(client, .post, "/api/v1/cases", lender, #"{"type": "hr-request", "data": {"shoe": 9}}"#)
+            #expect(unknown.0 == .badRequest && unknown.1["field"] as? String == "data.shoe")
+            let noType = try await Self.call(client, .post, "/api/v1/cases", lender, #"{"type": "boat-licence"}"#)
+            #expect(noType.0 == .badRequest && noType.1["field"] as? String == "type")
+            #expect(try await app.stores.cases.list(CaseStore.Query(jurisdictionID: "test.city")).count == 1)
+            // Without the cases scope, a partner is refused.
+            let requestsOnly = try await Self.token(app, client, scopes: [.requestsRead, .requestsWrite])
+            #expect(try await Self.call(client, .post, "/api/v1/cases", requestsOnly, body).0 == .forbidden)
+            let shown = try await Self.call(client, .get, "/api/v1/cases/\(first.1["id"] as! Int)", lender)
+            #expect((shown.1["parties"] as? [[String: Any]])?.first?["name"] as? String == "Maj. Lee")
+        }
+    }
+
+    @Test("each example type through its whole life by API: guards refuse, documents are versioned, decisions kept")
+    func wholeLives() async throws {
+        try await TestApp.with { app, client in
+            try await importCaseTypes(app)
+            let partner = try await Self.token(app, client, scopes: [.casesRead, .casesWrite])
+            let supervisorID = try await app.stores.users.create(
+                email: "sue@city.gov", kind: .staff, role: .supervisor, departments: .all, passwordHash: nil, jurisdictionID: "test.city",
+                actor: "test", source: nil
+            ).id
+            let staffToken = try await app.stores.credentials.createPersonalToken(
+                userID: supervisorID, name: "t", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: "test.city").1
+
+            // Building permit: a small deck, with its site plan uploaded twice (two versions), then plan review to closure.
+            let permit = try await Self.call(
+                client, .post, "/api/v1/cases", partner,
+                #"{"type": "building-permit", "data": {"applicant_role": "owner", "site_address": "4 Oak Ave", "work_type": "deck", "description_of_work": "Deck", "project_value": 4200, "floor_area": 120}}"#)
+            let permitID = try #require(permit.1["id"] as? Int)
+            let refused = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "submit"}"#)
+            #expect(refused.0 == .conflict && (refused.1["detail"] as? String)?.contains("Upload Site plan showing the work and the property lines.") == true, "\(refused.1)")
+            let pdf = Data(pdfBytes).base64EncodedString()
+            for _ in 0..<2 {
+                #expect(try await Self.call(
+                    client, .post, "/api/v1/cases/\(permitID)/documents", partner, #"{"type": "site_plan", "filename": "plan.pdf", "content_base64": "\#(pdf)"}"#
+                ).0 == .created)
+            }
+            let docKey = "doc-\(UUID().uuidString)"
+            for _ in 0..<2 {
+                #expect(try await Self.call(
+                    client, .post, "/api/v1/cases/\(permitID)/documents", partner,
+                    #"{"type": "site_plan", "filename": "plan-v3.pdf", "content_base64": "\#(pdf)"}"#, key: docKey
+                ).0 == .created)
+            }
+            let versions = try await app.stores.cases.documents(of: Int64(permitID)).map(\.version)
+            #expect(versions == [1, 2, 3], "a retried upload under one key adds one version")
+            let reviewing = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "submit"}"#)
+            #expect(reviewing.1["state"] as? String == "plan_review" && reviewing.1["queue"] as? String == "Small Projects")
+            for step in ["approve_plans"] {
+                #expect(try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "\#(step)"}"#).0 == .ok)
+            }
+            let noFee = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "pay_fee"}"#)
+            #expect(noFee.0 == .conflict)
+            _ = try await Self.call(
+                client, .post, "/api/v1/cases/\(permitID)/documents", partner, #"{"type": "fee_receipt", "content_base64": "\#(pdf)"}"#)
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "pay_fee"}"#).1["state"] as? String == "issued")
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "request_inspection"}"#).0 == .ok)
+            let failed = try await Self.call(
+                client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "fail_inspection", "reason": "Railing too low."}"#)
+            #expect(failed.1["state"] as? String == "issued")
+            _ = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "request_inspection"}"#)
+            _ = try await Self.call(
+                client, .post, "/api/v1/cases/\(permitID)/documents", staffToken, #"{"type": "inspection_report", "content_base64": "\#(pdf)"}"#)
+            let closed = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "pass_inspection"}"#)
+            #expect(closed.1["state"] as? String == "closed" && closed.1["closed_at"] is String)
+
+            // HR reassignment: the time-in-unit rule refuses approval at 8 months, passes at 14.
+            let hr = try await Self.call(
+                client, .post, "/api/v1/cases", partner,
+                #"{"type": "hr-request", "submit": true, "data": {"service_number": "B-77", "unit": "Supply", "request_kind": "reassignment", "target_unit": "Logistics", "months_in_unit": 8, "justification": "Family move."}}"#)
+            let hrID = try #require(hr.1["id"] as? Int)
+            #expect(hr.1["queue"] as? String == "HR Assignments")
+            let early = try await Self.call(client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken, #"{"transition": "approve_reassignment"}"#)
+            #expect(early.0 == .conflict && (early.1["detail"] as? String)?.contains("you have served 8 months in your unit, fewer than the 12 months rule HR-R1 v1 requires") == true)
+            _ = try await Self.call(
+                client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken,
+                #"{"transition": "ask_information", "reason": "Confirm your months in unit.", "documents": ["supervisor_endorsement"]}"#)
+            #expect(try await Self.call(client, .patch, "/api/v1/cases/\(hrID)", partner, #"{"data": {"months_in_unit": 14}}"#).0 == .ok)
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(hrID)/transitions", partner, #"{"transition": "answer"}"#).0 == .ok)
+            let approved = try await Self.call(client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken, #"{"transition": "approve_reassignment"}"#)
+            #expect(approved.1["state"] as? String == "approved")
+            let decisions = try #require(approved.1["decisions"] as? [[String: Any]])
+            #expect(decisions.last?["rule"] as? String == "HR-R1" && decisions.last?["passed"] as? Bool == true)
+            #expect((decisions.last?["values"] as? [String: String])?["months_in_unit"] == "14")
+
+            // Unemployment: the timer closes an unanswered request for documents at 30 days (clock injected through the store).
+            let claim = try await Self.call(
+                client, .post, "/api/v1/cases", partner,
+                #"{"type": "unemployment-claim", "submit": true, "data": {"full_name": "Jo Smith", "birth_date": "1990-01-01", "mailing_address": "1 Main St", "last_employer": "Mill", "last_day_worked": "2026-11-01", "separation_reason": "laid_off", "weekly_earnings": 0, "able_and_available": true}}"#)
+            let claimID = try #require(claim.1["id"] as? Int)
+            _ = try await Self.call(client, .post, "/api/v1/cases/\(claimID)/transitions", staffToken, #"{"transition": "start_review"}"#)
+            _ = try await Self.call(
+                client, .post, "/api/v1/cases/\(claimID)/transitions", staffToken,
+                #"{"transition": "request_documents", "reason": "ID needed", "documents": ["proof_of_identity"]}"#)
+            _ = try await app.stores.cases.sweep(jurisdictionID: "test.city", now: Date().addingTimeInterval(31 * 86_400))
+            let abandoned = try await Self.call(client, .get, "/api/v1/cases/\(claimID)", partner)
+            #expect(abandoned.1["state"] as? String == "abandoned")
+            #expect((abandoned.1["timeline"] as? [[String: Any]])?.contains { $0["kind"] as? String == "reminder" } == true)
+            // Queue health for the supervisor; reassignment all or none.
+            let health = try await Self.call(client, .get, "/api/v1/case-queues", staffToken)
+            #expect((health.1["items"] as? [[String: Any]])?.contains { $0["name"] as? String == "HR Training" } == true)
+        }
+    }
+}
