@@ -31,6 +31,21 @@ struct ActorWorld: Sendable {
     var userIDs: [TestActor: Int64] = [:]
     var request: Int64 = 0
     var otherRequest: Int64 = 0
+    /// A case of Transportation's, a draft of the owner resident's.
+    var caseID: Int64 = 0
+
+    static let caseType = """
+        key: permit
+        name: Street permit
+        department: Transportation
+        queues: [{name: Roads, skills: []}]
+        documents: [{key: plan, label: Plan}]
+        fields: [{key: what, label: What, type: text, required: true}]
+        states: [{key: draft, label: Draft}, {key: submitted, label: Submitted}, {key: done, label: Done, final: true}]
+        transitions:
+          - {key: submit, label: Send, from: draft, to: submitted, by: [applicant, partner, agent, supervisor, admin]}
+          - {key: finish, label: Finish, from: submitted, to: done, by: [agent, supervisor, admin]}
+        """
 
     /// Makes every actor: residents and staff with sessions (staff past their second factor), staff personal
     /// tokens, partner clients with OAuth tokens from /oauth/token, and an admin of another jurisdiction.
@@ -96,6 +111,12 @@ struct ActorWorld: Sendable {
         ).get()
         world.otherRequest = try await stores.requests.create(
             other, service: bulky, jurisdictionID: "test.city", source: "web", residentID: world.userIDs[.residentOther]
+        ).id
+        _ = try await stores.cases.importType(caseType, createdBy: "test", jurisdictionID: "test.city")
+        let owner = try #require(world.userIDs[.residentOwner])
+        world.caseID = try await stores.cases.create(
+            typeKey: "permit", data: ["what": .string("Skip on the street")], by: CaseCaller(actor: .applicant, name: "resident:\(owner)", userID: owner),
+            applicantID: owner, jurisdictionID: "test.city"
         ).id
         return world
     }
@@ -235,6 +256,50 @@ let authorizationTable: [RouteRule] = {
             except: [
                 ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 204), ([.crew, .analyst, .partnerRead], 403),
             ]),
+        // Cases: read by admins, supervisors and agents of the case's department, and by its applicant; partners need the
+        // cases scopes (none of these has them). A case one may not read is 404.
+        RouteRule(
+            .get, "/api/v1/case-types", all: 200,
+            except: [([.anonymous], 401), ([.crew, .analyst, .crewOut, .analystOut] + TestActor.partners, 403)]),
+        RouteRule(
+            .get, "/api/v1/case-types/{key}", "/api/v1/case-types/permit", all: 200,
+            except: [([.anonymous], 401), ([.crew, .analyst, .crewOut, .analystOut] + TestActor.partners, 403), ([.foreignAdmin], 404)]),
+        RouteRule(
+            .get, "/api/v1/cases", all: 200,
+            except: [([.anonymous], 401), ([.crew, .analyst, .crewOut, .analystOut] + TestActor.partners, 403)]),
+        RouteRule(
+            .get, "/api/v1/cases/{id}", "/api/v1/cases/{C}", all: 404,
+            except: [([.anonymous], 401), ([.residentOwner, .admin, .supervisor, .agent], 200)]),
+        RouteRule(
+            .patch, "/api/v1/cases/{id}", "/api/v1/cases/{C}", json: #"{"data":{"what":"Skip and scaffold"}}"#, all: 404,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 200)]),
+        RouteRule(
+            .post, "/api/v1/cases/{id}/transitions", "/api/v1/cases/{C}/transitions", json: #"{"transition":"finish"}"#, all: 404,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 409)]),
+        RouteRule(
+            .post, "/api/v1/cases/{id}/documents", "/api/v1/cases/{C}/documents", json: #"{"type":"plan","content_base64":"eA=="}"#, all: 404,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 400)]),
+        RouteRule(.get, "/api/v1/cases/{id}/documents/{document}", "/api/v1/cases/{C}/documents/999", all: 404, except: [([.anonymous], 401)]),
+        RouteRule(
+            .post, "/api/v1/cases/{id}/notes", "/api/v1/cases/{C}/notes", json: #"{"body":"Called the applicant"}"#, all: 404,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201)]),
+        RouteRule(
+            .post, "/api/v1/cases", json: #"{"type":"permit","data":{"what":"Crane"}}"#, all: 403,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201), ([.foreignAdmin], 400)]),
+        RouteRule(
+            .post, "/api/v1/case-queues/pull", json: "{}", all: 403,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .adminOut, .supervisorOut, .agentOut, .foreignAdmin], 204)]),
+        RouteRule(
+            .get, "/api/v1/case-queues", all: 403,
+            except: [([.anonymous], 401), ([.admin, .supervisor, .adminOut, .supervisorOut, .foreignAdmin], 200)]),
+        RouteRule(
+            .post, "/api/v1/cases/assign", json: #"{"ids":[{C}],"assignee_id":null}"#, all: 403,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor], 200), ([.adminOut, .supervisorOut, .foreignAdmin], 404)]),
+        // Webhooks are a partner's own, and only with the cases scope.
+        RouteRule(.get, "/api/v1/webhooks", all: 403, except: [([.anonymous], 401)]),
+        RouteRule(.get, "/api/v1/webhooks/deliveries", all: 403, except: [([.anonymous], 401)]),
+        RouteRule(.post, "/api/v1/webhooks", json: #"{"url":"https://lender.example/hooks"}"#, all: 403, except: [([.anonymous] + residents, 401)]),
+        RouteRule(.delete, "/api/v1/webhooks/{id}", "/api/v1/webhooks/1", all: 403, except: [([.anonymous] + residents, 401)]),
         // Merging the request into itself: those allowed to merge reach the conflict (409), and nothing changes.
         RouteRule(
             .post, item + "/merge", "/api/v1/service-requests/{R}/merge", json: #"{"duplicates":[{R}]}"#, all: 404,
@@ -273,6 +338,18 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/staff/map.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/templates", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/plan", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        // Case work: pages for those who read cases (crew and analysts are refused; a case elsewhere is 404).
+        RouteRule(
+            .get, "/staff/cases", all: 303,
+            except: [([.admin, .supervisor, .agent, .adminOut, .supervisorOut, .agentOut], 200), ([.crew, .analyst, .crewOut, .analystOut] + residents, 403)]),
+        RouteRule(
+            .get, "/staff/cases/{id}", "/staff/cases/{C}", all: 303,
+            except: [([.admin, .supervisor, .agent], 200), ([.crew, .analyst] + TestActor.outside, 404), (residents, 403)]),
+        RouteRule(
+            .get, "/staff/cases/{id}/documents/{document}", "/staff/cases/{C}/documents/999", all: 303,
+            except: [(TestActor.staff, 404), (residents, 403)]),
+        RouteRule(.get, "/staff/casetypes", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
+        RouteRule(.get, "/staff/casetypes/{key}", "/staff/casetypes/permit", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/plan.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/live", "/staff/live?seconds=0", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/crew", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
@@ -288,6 +365,8 @@ let authorizationTable: [RouteRule] = {
         ("/crew/stops/{id}", "/crew/stops/{R}", "action=resolve&key=0123456789abcdef"),
         ("/staff/plan/pin", "/staff/plan/pin", "department=Transportation&request=1&crew=1"),
         ("/staff/requests/{id}/appointment", "/staff/requests/{R}/appointment", "day=2026-11-24&from=10:00&to=12:00"),
+        ("/staff/cases/next", "/staff/cases/next", "queue="), ("/staff/cases/assign", "/staff/cases/assign", "ids=1"),
+        ("/staff/cases/{id}/steps", "/staff/cases/{C}/steps", "step=finish"), ("/staff/cases/{id}/notes", "/staff/cases/{C}/notes", "body=x"),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.
         RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])
@@ -300,6 +379,23 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/requests/{id}", "/requests/{R}", all: 200),
         RouteRule(.post, "/requests/{id}/follow", "/requests/{R}/follow", form: "email=a%40b.org", all: 403),
         RouteRule(.get, "/my/requests", all: 303, except: [(signedIn, 200)]),
+        // Applications: the list of kinds is public; everything under /my/cases is the applicant's own (others are sent to
+        // sign in as a resident, and another resident's case is 404); changes need the form token (none sent: 403).
+        RouteRule(.get, "/cases", all: 200),
+        RouteRule(.post, "/cases/{type}/start", "/cases/permit/start", form: "", all: 303, except: [(residents, 403)]),
+        RouteRule(.get, "/my/cases", all: 303, except: [(residents, 200)]),
+        RouteRule(.get, "/my/cases/{id}", "/my/cases/{C}", all: 303, except: [([.residentOwner], 200), ([.residentOther], 404)]),
+        RouteRule(.get, "/my/cases/{id}/check", "/my/cases/{C}/check", all: 303, except: [([.residentOwner], 200), ([.residentOther], 404)]),
+        RouteRule(
+            .get, "/my/cases/{id}/questions/{field}", "/my/cases/{C}/questions/what", all: 303,
+            except: [([.residentOwner], 200), ([.residentOther], 404)]),
+        RouteRule(.get, "/my/cases/{id}/documents/{document}", "/my/cases/{C}/documents/999", all: 303, except: [(residents, 404)]),
+        RouteRule(
+            .post, "/my/cases/{id}/questions/{field}", "/my/cases/{C}/questions/what", form: "answer=x", all: 303,
+            except: [([.residentOwner], 403), ([.residentOther], 404)]),
+        RouteRule(.post, "/my/cases/{id}/steps", "/my/cases/{C}/steps", form: "step=submit", all: 303, except: [([.residentOwner], 403), ([.residentOther], 404)]),
+        RouteRule(.post, "/my/cases/{id}/documents", "/my/cases/{C}/documents", form: "type=plan", all: 303, except: [([.residentOwner], 403), ([.residentOther], 404)]),
+        RouteRule(.post, "/my/cases/{id}/messages", "/my/cases/{C}/messages", form: "message=hi", all: 303, except: [([.residentOwner], 403), ([.residentOther], 404)]),
         RouteRule(.get, "/unsubscribe/{token}", "/unsubscribe/nope", all: 200),
         RouteRule(.post, "/unsubscribe/{token}", "/unsubscribe/nope", form: "", all: 404),
         RouteRule(.get, "/assets/leaflet/**", "/assets/leaflet/unknown.js", all: 404),
@@ -333,8 +429,8 @@ struct AuthorizationTests {
             let world = try await ActorWorld.make(app, client)
             var wrong: [String] = []
             for actor in TestActor.allCases {
-                let uri = rule.uri.replacingOccurrences(of: "{R}", with: String(world.request))
-                let json = rule.json?.replacingOccurrences(of: "{R}", with: String(world.request))
+                let uri = rule.uri.replacingOccurrences(of: "{R}", with: String(world.request)).replacingOccurrences(of: "{C}", with: String(world.caseID))
+                let json = rule.json?.replacingOccurrences(of: "{R}", with: String(world.request)).replacingOccurrences(of: "{C}", with: String(world.caseID))
                 let response = try await world.send(client, as: actor, rule.method, uri, json: json, form: rule.form)
                 let expected = rule.expected[actor]!
                 if Int(response.status.code) != expected {
