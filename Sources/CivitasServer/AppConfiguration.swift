@@ -20,6 +20,9 @@ public struct AppConfiguration: Sendable {
     public var batchInterval: Duration
     /// How often timer automations on cases are checked (`cases.sweepSeconds`, `CASES_SWEEP_SECONDS`).
     public var caseSweepSeconds: Int
+    /// The wait before a failed webhook delivery is tried again, doubling each time (`webhooks.retrySeconds`,
+    /// `WEBHOOKS_RETRY_SECONDS`, default 30).
+    public var webhookRetrySeconds: Int
     public var logLevel: String
     /// How long hot reads (API keys, service definitions, a request's public status) are served from memory.
     public var cacheTTL: Duration
@@ -130,6 +133,10 @@ public struct AppConfiguration: Sendable {
         }
         batchInterval = .milliseconds(batchMillis)
         caseSweepSeconds = try Self.int(reader, "cases.sweepSeconds", "CASES_SWEEP_SECONDS", default: 60)
+        webhookRetrySeconds = try Self.int(reader, "webhooks.retrySeconds", "WEBHOOKS_RETRY_SECONDS", default: 30)
+        guard (1...3600).contains(webhookRetrySeconds) else {
+            throw .invalid("config_invalid", "webhooks.retrySeconds (WEBHOOKS_RETRY_SECONDS) must be between 1 and 3600.")
+        }
         guard (1...86_400).contains(caseSweepSeconds) else {
             throw .invalid("config_invalid", "cases.sweepSeconds (CASES_SWEEP_SECONDS) must be between 1 and 86400.")
         }

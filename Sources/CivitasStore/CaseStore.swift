@@ -1000,8 +1000,9 @@ public struct CaseStore: Sendable {
         }
     }
 
-    /// Records an attempt: delivered on a 2xx, else tried again after a backoff that doubles (30 s, 1 min, ... up to 6 h).
-    public func recordAttempt(_ id: Int64, status: Int?, error: String?, now: Date = Date()) async throws {
+    /// Records an attempt: delivered on a 2xx, else tried again after a backoff that doubles (30 s, 1 min, ... up to 6 h,
+    /// with the default `firstRetry`).
+    public func recordAttempt(_ id: Int64, status: Int?, error: String?, firstRetry: TimeInterval = 30, now: Date = Date()) async throws {
         try await database.transaction { sql in
             guard let row = try await sql.select().column("attempts").from("webhook_deliveries").where("id", .equal, id).first() else { return }
             let attempts = try row.decode(column: "attempts", as: Int.self) + 1
@@ -1010,7 +1011,7 @@ public struct CaseStore: Sendable {
             if let status, (200..<300).contains(status) {
                 update.set("delivered_at", to: SQLBind(Clock.millis(now)))
             } else {
-                let delay = min(30 * pow(2, Double(attempts - 1)), 6 * 3600)
+                let delay = min(firstRetry * pow(2, Double(attempts - 1)), 6 * 3600)
                 update.set("next_attempt_at", to: SQLBind(Clock.millis(now.addingTimeInterval(delay))))
             }
             try await update.where("id", .equal, id).run()

@@ -26,6 +26,8 @@ struct CaseWorkService: Service {
     let jurisdictionID: String
     let sweepInterval: Duration
     let deliveryInterval: Duration
+    /// The wait before the first retry of a failed delivery; each later one waits twice as long.
+    let firstRetry: TimeInterval
     let logger: Logger
 
     func run() async throws {
@@ -85,7 +87,7 @@ struct CaseWorkService: Service {
             failure = "\(type(of: error)): \(String(describing: error).prefix(200))"
         }
         do {
-            try await stores.cases.recordAttempt(delivery.id, status: status, error: failure)
+            try await stores.cases.recordAttempt(delivery.id, status: status, error: failure, firstRetry: firstRetry)
         } catch {
             logger.error("webhook attempt not recorded", metadata: ["delivery": "\(delivery.id)"])
         }
