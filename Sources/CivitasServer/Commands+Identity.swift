@@ -23,7 +23,9 @@ extension Commands {
             }
             scope = .all
         } else {
+            // Departments are those of the service catalog and of the case types.
             let known = Set(try await stores.services.all(jurisdictionID: jurisdiction).compactMap(\.department))
+                .union(try await stores.cases.types(jurisdictionID: jurisdiction).map(\.department))
             if !known.isEmpty, let unknown = names.first(where: { !known.contains($0) }) {
                 throw CivitasError.invalid(
                     "department_unknown", "There is no department \"\(unknown)\". Known: \(known.sorted().joined(separator: ", ")).")

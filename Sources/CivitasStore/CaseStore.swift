@@ -130,6 +130,7 @@ public struct CaseStore: Sendable {
     /// Imports a definition as the next version of its type (or the first). Queues it names are created or updated.
     public func importType(_ text: String, createdBy: String, jurisdictionID: String, now: Date = Date()) async throws -> CaseType {
         let parsed: CaseType
+        let zone = try await zone(of: jurisdictionID)
         do {
             parsed = try CaseType.load(try DefinitionFile.parse(text), zone: zone)
         } catch let invalid {
@@ -159,9 +160,20 @@ public struct CaseStore: Sendable {
         }
     }
 
+    /// The jurisdiction's own time zone, as stored: business hours and holidays are counted in it.
+    func zone(of jurisdictionID: String) async throws -> TimeZone {
+        let stored = try await database.read { sql in
+            try await sql.select().column("time_zone").from("jurisdictions").where("id", .equal, jurisdictionID).first()?
+                .decode(column: "time_zone", as: String.self)
+        }
+        return stored.flatMap(TimeZone.init(identifier:)) ?? zone
+    }
+
     /// One version of a type (the latest when `version` is nil).
     public func type(_ key: String, version: Int? = nil, jurisdictionID: String) async throws -> CaseType? {
-        if let version, let cached = await cache.get("\(jurisdictionID)|\(key)|\(version)") { return cached }
+        // Parsed types are kept by version and time zone (the zone counts business hours; it may be set after import).
+        let zone = try await zone(of: jurisdictionID)
+        if let version, let cached = await cache.get("\(jurisdictionID)|\(key)|\(version)|\(zone.identifier)") { return cached }
         let row = try await database.read { sql in
             var query = sql.select().columns("version", "definition").from("case_types").where("jurisdiction_id", .equal, jurisdictionID)
                 .where("key", .equal, key)
@@ -170,9 +182,10 @@ public struct CaseStore: Sendable {
         }
         guard let row else { return nil }
         let found = try row.decode(column: "version", as: Int.self)
-        if let cached = await cache.get("\(jurisdictionID)|\(key)|\(found)") { return cached }
+        let cacheKey = "\(jurisdictionID)|\(key)|\(found)|\(zone.identifier)"
+        if let cached = await cache.get(cacheKey) { return cached }
         let type = try CaseType.load(try DefinitionFile.parse(try row.decode(column: "definition", as: String.self)), zone: zone, version: found)
-        await cache.put("\(jurisdictionID)|\(key)|\(found)", type)
+        await cache.put(cacheKey, type)
         return type
     }
 

@@ -126,19 +126,20 @@ struct CaseWebController: Sendable {
         let isDraft = found.state == type.initialState.key
         // The steps the applicant may take now (other than sending a draft, which the check page does).
         let steps = type.transitions(from: found.state).filter { $0.by.contains(.applicant) && !(isDraft && $0.key == "submit") }
+        let decisions = try await stores.cases.decisions(of: found.id).reversed().reduce(into: [[String: Any]]()) { list, decision in
+            // The latest decision of each rule, as the applicant reads it.
+            if !list.contains(where: { ($0["rule"] as? String) == decision.ruleID }) {
+                list.append(["rule": decision.ruleID, "passed": decision.passed, "text": decision.explanation, "when": date(decision.at, request)])
+            }
+        }.reversed().map { $0 }
         return web.page(
             "my-case", title: t(request, "my_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: identity,
             values: [
                 "id": found.id, "caseID": found.id, "name": type.name, "status": state?.applicantText ?? found.state, "draft": isDraft, "closed": found.closedAt != nil,
-                "firstQuestion": type.fields.first?.key ?? "", "submitted": date(found.submittedAt, request),
+                "continueURL": continueURL(found, type: type, documents: Set(documents.map(\.type))), "submitted": date(found.submittedAt, request),
                 "waiting": state?.waitingOnApplicant == true, "due": state?.waitingOnApplicant == true ? date(found.dueAt, request) : "",
                 "needed": open.map { ["title": $0.title, "due": date($0.dueAt, request)] }, "hasNeeded": !open.isEmpty,
-                "decisions": try await stores.cases.decisions(of: found.id).reversed().reduce(into: [[String: Any]]()) { list, decision in
-                    // The latest decision of each rule, as the applicant reads it.
-                    if !list.contains(where: { ($0["rule"] as? String) == decision.ruleID }) {
-                        list.append(["rule": decision.ruleID, "passed": decision.passed, "text": decision.explanation, "when": date(decision.at, request)])
-                    }
-                }.reversed().map { $0 },
+                "decisions": decisions, "hasDecisions": !decisions.isEmpty, "hasSteps": !steps.isEmpty,
                 "documents": documents.map { ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "when": date($0.at, request)] },
                 "uploadable": type.documents.filter { requested.contains($0.key) || found.closedAt == nil && !isDraft }.map {
                     ["key": $0.key, "label": $0.label, "requested": requested.contains($0.key)]
@@ -151,6 +152,15 @@ struct CaseWebController: Sendable {
                 "canMessage": found.closedAt == nil && !isDraft,
             ],
             status: status, errors: errors)
+    }
+
+    /// Where a saved application goes on: the first question still unanswered (or wrongly answered), else the check page.
+    func continueURL(_ found: CaseRecord, type: CaseType, documents: Set<String>) -> String {
+        let open = askedFields(type, found, documents: documents).first { field in
+            field.type == .document ? !documents.contains(field.key) && field.required
+                : type.problem(with: found.data[field.key], for: field, documents: documents) != nil
+        }
+        return open.map { "/my/cases/\(found.id)/questions/\($0.key)" } ?? "/my/cases/\(found.id)/check"
     }
 
     /// The fields still asked, given the answers so far, in the file's order.
@@ -191,6 +201,7 @@ struct CaseWebController: Sendable {
             values["document"] = type.document(field.key)?.label ?? field.label
             values["accept"] = type.document(field.key)?.contentTypes.joined(separator: ",") ?? ""
             values["uploaded"] = documents.filter { $0.type == field.key }.map { ["version": $0.version, "filename": $0.filename] }
+            values["hasUploaded"] = documents.contains { $0.type == field.key }
         }
         values["editable"] = found.state == type.initialState.key || type.state(found.state)?.waitingOnApplicant == true
         return web.page(

@@ -1,0 +1,164 @@
+"""Issue 7's journey in real browsers (Debian's Chromium through Selenium), every page checked by axe-core at 360 px:
+
+1. a resident applies for unemployment insurance on a phone-sized window, one question per page, saves half-way,
+   signs out, comes back and carries on where the answers stop, checks the answers and sends the claim;
+2. an agent pulls the case from the queue and asks for proof of identity;
+3. the resident sees what is needed, uploads it from the phone and sends it;
+4. the agent approves;
+5. the resident sees the decision with its explanation in plain words."""
+import shutil
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from conftest import Server, run
+from test_dispatch_day import sign_in
+from test_report_journey import PHONE, Visit, main_button, press
+
+ANSWERS = {
+    "full_name": "Maria Lopez", "birth_date": "1988-04-02", "mailing_address": "12 Elm St, Santa Fe NM", "phone": "505 555 0100",
+    "last_employer": "Acme Foods", "last_day_worked": "2026-10-30", "separation_reason": "laid_off", "weekly_earnings": "120",
+    "able_and_available": "yes",
+}
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def chrome():
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=ChromeService(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    return driver
+
+
+@pytest.fixture
+def browsers():
+    resident, agent = chrome(), chrome()
+    yield resident, agent
+    resident.quit()
+    agent.quit()
+
+
+def resident_sign_in(driver, base, email, password):
+    driver.get(base + "/signin")
+    driver.find_element(By.NAME, "email").send_keys(email)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    press(driver, main_button(driver))
+
+
+def answer_current(driver):
+    """Answers the question on screen from ANSWERS, by keyboard where the browser allows it."""
+    key = driver.current_url.split("/questions/")[1].split("?")[0]
+    value = ANSWERS[key]
+    radios = driver.find_elements(By.CSS_SELECTOR, "input[type=radio][name=answer]")
+    if radios:
+        choice = driver.find_element(By.ID, f"answer-{value}")
+        driver.execute_script("arguments[0].focus()", choice)
+        choice.send_keys(" ")
+        assert choice.is_selected()
+    else:
+        field = driver.find_element(By.ID, "answer")
+        field.clear()
+        if field.get_attribute("type") == "date":
+            # Chromium's date field takes its locale's order when typed; the value is what a picker would set.
+            driver.execute_script("arguments[0].value = arguments[1]", field, value)
+        else:
+            field.send_keys(value)
+    return key
+
+
+def test_apply_save_return_send_document_requested_approved_and_explained(browsers, tmp_path):
+    phone, agent = browsers
+    site = Server(tmp_path, "sqlite:" + str(tmp_path / "data" / "civitas.sqlite"), env={"AUTH_BCRYPT_COST": "4", "MAP_TILE_URL": ""})
+    try:
+        base = site.base
+        visit_phone, visit_agent = Visit(phone), Visit(agent)
+
+        # A resident makes an account on the phone and signs in.
+        phone.get(base + "/register")
+        phone.find_element(By.NAME, "email").send_keys("maria@example.org")
+        phone.find_element(By.NAME, "password").send_keys("four words make a password")
+        press(phone, main_button(phone))
+        resident_sign_in(phone, base, "maria@example.org", "four words make a password")
+        phone.get(base + "/cases")
+        visit_phone("apply: kinds of cases")
+        press(phone, phone.find_element(By.XPATH, "//li[.//h2[contains(., 'Unemployment insurance claim')]]//button"))
+        case_id = phone.current_url.split("/my/cases/")[1].split("/")[0]
+
+        # Four questions, then save and leave.
+        for step in range(4):
+            visit_phone(f"apply: question {step + 1}")
+            answer_current(phone)
+            press(phone, phone.find_element(By.CSS_SELECTOR, "button[name=continue]"))
+        answer_current(phone)
+        press(phone, phone.find_element(By.CSS_SELECTOR, "button[name=save]"))
+        assert f"/my/cases/{case_id}" in phone.current_url
+        visit_phone("apply: saved for later")
+        press(phone, phone.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
+
+        # Back later: the application carries on where the answers stop.
+        resident_sign_in(phone, base, "maria@example.org", "four words make a password")
+        phone.get(base + "/my/cases")
+        visit_phone("my applications: a draft")
+        press(phone, phone.find_element(By.PARTIAL_LINK_TEXT, "Unemployment insurance claim"))
+        press(phone, phone.find_element(By.LINK_TEXT, "Continue the application"))
+        assert phone.current_url.endswith("/questions/last_day_worked"), phone.current_url
+        while "/questions/" in phone.current_url:
+            key = answer_current(phone)
+            if key == "weekly_earnings":
+                visit_phone("apply: money question")
+            press(phone, phone.find_element(By.CSS_SELECTOR, "button[name=continue]"))
+        assert phone.current_url.endswith("/check")
+        visit_phone("apply: check your answers")
+        assert "$120" in phone.page_source and "Did you quit" not in phone.page_source
+        press(phone, phone.find_element(By.XPATH, "//button[contains(., 'Send the application')]"))
+        visit_phone("my case: sent")
+        assert "We have your claim and will start on it soon." in phone.page_source
+
+        # The agent pulls the next case and asks for proof of identity.
+        sign_in(agent, base, site, tmp_path, "ana@labor.gov", "agent", "Workforce Solutions")
+        code, _, err = run(["cases", "skills", "ana@labor.gov", "--skills", "ui", "--database", site.database_url], cwd=tmp_path)
+        assert code == 0, err
+        agent.get(base + "/staff/cases")
+        visit_agent("staff: cases")
+        press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Next case')]"))
+        assert agent.current_url.endswith(f"/staff/cases/{case_id}"), agent.current_url
+        visit_agent("staff: the pulled case")
+        press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Start the review')]"))
+        agent.find_element(By.ID, "reason-request_documents").send_keys("Please upload a photo or scan of your ID.")
+        box = agent.find_element(By.ID, "documents-request_documents-proof_of_identity")
+        agent.execute_script("arguments[0].focus()", box)
+        box.send_keys(" ")
+        press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Ask the claimant for documents')]"))
+        visit_agent("staff: waiting on the claimant")
+
+        # The resident sees what is needed and uploads it from the phone.
+        phone.get(base + f"/my/cases/{case_id}")
+        visit_phone("my case: document needed")
+        assert "What we need from you" in phone.page_source and "Please upload a photo or scan of your ID." in phone.page_source
+        assert Select(phone.find_element(By.ID, "type")).first_selected_option.get_attribute("value") == "proof_of_identity"
+        scan = tmp_path / "id.pdf"
+        scan.write_bytes(PDF)
+        phone.find_element(By.ID, "file").send_keys(str(scan))
+        press(phone, phone.find_element(By.XPATH, "//button[contains(., 'Upload')]"))
+        press(phone, phone.find_element(By.XPATH, "//button[contains(., 'Send the documents')]"))
+        visit_phone("my case: documents sent")
+
+        # The agent approves; the resident reads the decision and why.
+        agent.get(base + f"/staff/cases/{case_id}")
+        press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Approve')]"))
+        visit_agent("staff: approved")
+        phone.get(base + f"/my/cases/{case_id}")
+        visit_phone("my case: decided")
+        text = phone.find_element(By.TAG_NAME, "main").text
+        assert "Your claim is approved." in text
+        assert "your weekly earnings of $120 are within the $300 limit in rule UI-4 v2" in text
+        assert "qualifies under rule UI-2 v1" in text
+    finally:
+        site.stop()
