@@ -137,8 +137,12 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` on a pooled connection, for reads that need no transaction.
+    ///
+    /// Inside a transaction it reads on the transaction's own connection: it sees the transaction's writes, and a
+    /// transaction never waits for a second connection from the pool (which, under load, would starve the pool).
     public func read<R: Sendable>(_ body: (any SQLDatabase) async throws -> R) async throws -> R {
-        try await readers.withSQL(body)
+        if let enclosing = Self.enclosingTransaction { return try await body(enclosing) }
+        return try await readers.withSQL(body)
     }
 
     /// Runs `body` in one transaction: everything it writes is committed together, or nothing is, and when this
