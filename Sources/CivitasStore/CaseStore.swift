@@ -149,9 +149,11 @@ public struct CaseStore: Sendable {
                 ).run()
             for queue in type.queues {
                 try await sql.delete(from: "case_queues").where("jurisdiction_id", .equal, jurisdictionID).where("name", .equal, queue.name).run()
-                try await sql.insert(into: "case_queues").columns("jurisdiction_id", "name", "department", "skills")
-                    .values(SQLBind(jurisdictionID), SQLBind(queue.name), SQLBind(type.department), SQLBind(queue.skills.sorted().joined(separator: ",")))
-                    .run()
+                try await sql.insert(into: "case_queues").columns("jurisdiction_id", "name", "department", "skills", "assignment")
+                    .values(
+                        SQLBind(jurisdictionID), SQLBind(queue.name), SQLBind(type.department), SQLBind(queue.skills.sorted().joined(separator: ",")),
+                        SQLBind(queue.assignment.rawValue)
+                    ).run()
             }
             try await AuditStore.append(
                 AuditEvent(actor: createdBy, action: "casetype.import", subject: "case_type:\(type.key)@\(type.version)"), jurisdictionID: jurisdictionID,
@@ -536,6 +538,14 @@ public struct CaseStore: Sendable {
         // A case routed to another queue waits there for whoever pulls it next.
         if next.queue != current.queue { update.set("assignee_id", to: SQLBind(Int64?.none)) }
         try await update.where("id", .equal, caseID).run()
+        // A queue that hands out its cases gives one that is now work and has nobody to the next eligible person.
+        if type.isWork(next.state), next.queue != current.queue || current.assigneeID == nil || !type.isWork(current.state) {
+            let assigned = next.queue != current.queue ? nil : current.assigneeID
+            if assigned == nil, let person = try await Self.autoAssignee(queue: next.queue, department: type.department, jurisdictionID: jurisdictionID, sql: sql) {
+                try await sql.update("cases").set("assignee_id", to: SQLBind(person.id)).where("id", .equal, caseID).run()
+                try await event(caseID, kind: "assigned", actor: "queue: \(next.queue)", visibility: .internal, body: "Given to staff \(person.id) (\(person.how)).", now: now, sql: sql)
+            }
+        }
 
         var toldApplicant: [String] = []
         for effect in effects {
@@ -748,12 +758,13 @@ public struct CaseStore: Sendable {
     /// The queues someone with these departments and skills may pull from.
     public func queues(departments: [String], skills: Set<String>, jurisdictionID: String) async throws -> [CaseQueue] {
         try await database.read { sql in
-            var select = sql.select().columns("name", "department", "skills").from("case_queues").where("jurisdiction_id", .equal, jurisdictionID)
+            var select = sql.select().columns("name", "department", "skills", "assignment").from("case_queues").where("jurisdiction_id", .equal, jurisdictionID)
             if !departments.contains("*") { select = select.where("department", .in, departments) }
             return try await select.orderBy("name").all().map { row in
                 CaseQueue(
                     name: try row.decode(column: "name", as: String.self),
-                    skills: Set(try row.decode(column: "skills", as: String.self).split(separator: ",").map(String.init)))
+                    skills: Set(try row.decode(column: "skills", as: String.self).split(separator: ",").map(String.init)),
+                    assignment: CaseQueue.Assignment(rawValue: try row.decode(column: "assignment", as: String.self)) ?? .pull)
             }.filter { $0.skills.isSubset(of: skills) }
         }
     }
@@ -828,6 +839,52 @@ public struct CaseStore: Sendable {
             }
             return result
         }
+    }
+
+    /// Who a queue that hands out its cases gives the next one to: staff of its department (agents and supervisors,
+    /// not disabled) with all its skills; in turn after the last one given a case, or the one with the fewest open
+    /// cases. Nil for a queue people pull from.
+    static func autoAssignee(queue: String, department: String, jurisdictionID: String, sql: any SQLDatabase) async throws
+        -> (id: Int64, how: String)?
+    {
+        let select = sql.select().columns("skills", "assignment", "last_assigned").from("case_queues")
+            .where("jurisdiction_id", .equal, jurisdictionID).where("name", .equal, queue)
+        if sql.dialect.name == "postgresql" { select.lockingClause(SQLRaw("FOR UPDATE")) }
+        guard let row = try await select.first(),
+            let assignment = CaseQueue.Assignment(rawValue: try row.decode(column: "assignment", as: String.self)), assignment != .pull
+        else { return nil }
+        let skills = Set(try row.decode(column: "skills", as: String.self).split(separator: ",").map(String.init))
+        let staff = try await sql.select().columns("id", "departments").from("users").where("jurisdiction_id", .equal, jurisdictionID)
+            .where("kind", .equal, "staff").where("role", .in, ["agent", "supervisor"]).where("disabled_at", .is, SQLLiteral.null)
+            .where("deleted_at", .is, SQLLiteral.null).orderBy("id").all()
+        var eligible: [Int64] = []
+        for person in staff {
+            let id = try person.decode(column: "id", as: Int64.self)
+            guard DepartmentScope(stored: try person.decode(column: "departments", as: String?.self)).contains(department) else { continue }
+            let has = Set(try await sql.select().column("skill").from("user_skills").where("user_id", .equal, id).all()
+                .map { try $0.decode(column: "skill", as: String.self) })
+            if skills.isSubset(of: has) { eligible.append(id) }
+        }
+        guard !eligible.isEmpty else { return nil }
+        let chosen: Int64
+        switch assignment {
+        case .pull: return nil
+        case .roundRobin:
+            let last = try row.decode(column: "last_assigned", as: Int64?.self) ?? 0
+            chosen = eligible.first { $0 > last } ?? eligible[0]
+        case .leastLoaded:
+            var load: [Int64: Int] = [:]
+            for row in try await sql.select().column("assignee_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("cases")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("closed_at", .is, SQLLiteral.null).where("assignee_id", .in, eligible)
+                .groupBy("assignee_id").all()
+            {
+                load[try row.decode(column: "assignee_id", as: Int64.self)] = Int(try row.decode(column: "n", as: Int64.self))
+            }
+            chosen = eligible.min { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) }!
+        }
+        try await sql.update("case_queues").set("last_assigned", to: SQLBind(chosen)).where("jurisdiction_id", .equal, jurisdictionID)
+            .where("name", .equal, queue).run()
+        return (chosen, assignment == .roundRobin ? "in turn" : "fewest open cases")
     }
 
     // MARK: Timers

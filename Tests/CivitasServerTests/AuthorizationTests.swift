@@ -284,6 +284,12 @@ let authorizationTable: [RouteRule] = {
             .post, "/api/v1/cases/{id}/notes", "/api/v1/cases/{C}/notes", json: #"{"body":"Called the applicant"}"#, all: 404,
             except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201)]),
         RouteRule(
+            .post, "/api/v1/cases/{id}/tasks", "/api/v1/cases/{C}/tasks", json: #"{"title":"Call the applicant","assignee":"applicant"}"#, all: 404,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201)]),
+        RouteRule(
+            .post, "/api/v1/cases/{id}/tasks/{task}/done", "/api/v1/cases/{C}/tasks/999/done", all: 404,
+            except: [([.anonymous] + residents, 401)]),
+        RouteRule(
             .post, "/api/v1/cases", json: #"{"type":"permit","data":{"what":"Crane"}}"#, all: 403,
             except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201), ([.foreignAdmin], 400)]),
         RouteRule(
@@ -367,6 +373,7 @@ let authorizationTable: [RouteRule] = {
         ("/staff/requests/{id}/appointment", "/staff/requests/{R}/appointment", "day=2026-11-24&from=10:00&to=12:00"),
         ("/staff/cases/next", "/staff/cases/next", "queue="), ("/staff/cases/assign", "/staff/cases/assign", "ids=1"),
         ("/staff/cases/{id}/steps", "/staff/cases/{C}/steps", "step=finish"), ("/staff/cases/{id}/notes", "/staff/cases/{C}/notes", "body=x"),
+        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.
         RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])

@@ -208,7 +208,18 @@ struct CaseAPITests {
             // Without the cases scope, a partner is refused.
             let requestsOnly = try await Self.token(app, client, scopes: [.requestsRead, .requestsWrite])
             #expect(try await Self.call(client, .post, "/api/v1/cases", requestsOnly, body).0 == .forbidden)
+            // Tasks: for the applicant or a staff member, with a due time; done once; an unknown assignee is refused.
+            let caseID = try #require(first.1["id"] as? Int)
+            let task = try await Self.call(
+                client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "Call the supervisor", "assignee": "applicant", "due": "2026-12-01T17:00:00Z"}"#)
+            #expect(task.0 == .created)
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "x", "assignee": 424242}"#).0 == .badRequest)
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "  "}"#).0 == .badRequest)
+            let taskID = try #require(task.1["id"] as? Int)
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks/\(taskID)/done", lender).0 == .noContent)
+            #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks/999/done", lender).0 == .notFound)
             let shown = try await Self.call(client, .get, "/api/v1/cases/\(first.1["id"] as! Int)", lender)
+            #expect((shown.1["tasks"] as? [[String: Any]])?.first { $0["id"] as? Int == taskID }?["done_at"] is String)
             #expect((shown.1["parties"] as? [[String: Any]])?.first?["name"] as? String == "Maj. Lee")
         }
     }

@@ -285,4 +285,50 @@ struct CaseStoreTests {
             #expect(log.first { $0.id == created.id }?.attempts == 2)
         }
     }
+
+    @Test("queues that hand out cases give each new one to the next eligible person in turn, or to the least loaded", arguments: Engine.allCases)
+    func autoAssignment(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            let cases = CaseStore(database: test.database)
+            let users = UserStore(database: test.database)
+            let definition = """
+                key: leave
+                name: Leave request
+                department: HR
+                queues:
+                  - {name: Turns, skills: [hr], assignment: round_robin}
+                  - {name: Lightest, skills: [hr], assignment: least_loaded}
+                fields: [{key: days, label: Days, type: number, required: true}]
+                states: [{key: draft, label: Draft}, {key: open, label: Open}, {key: done, label: Done, final: true}]
+                transitions:
+                  - {key: submit, label: Send, from: draft, to: open, by: [applicant, agent]}
+                  - {key: finish, label: Finish, from: open, to: done, by: [agent]}
+                automations:
+                  - {name: Long leave is balanced, when_entering: open, if: days > 10, route_to: Lightest}
+                """
+            _ = try await cases.importType(definition, createdBy: "test", jurisdictionID: test.jurisdiction)
+            var agents: [Int64] = []
+            for (index, (department, skills)) in [("HR", ["hr"]), ("HR", ["hr"]), ("Parks", ["hr"]), ("HR", []), ("HR", ["hr", "payroll"])].enumerated() {
+                let user = try await users.create(
+                    email: "hr\(index)@city.gov", kind: .staff, role: .agent, departments: .only([department]), passwordHash: nil,
+                    jurisdictionID: test.jurisdiction, actor: "test", source: nil)
+                try await cases.setSkills(userID: user.id, skills: Set(skills))
+                agents.append(user.id)
+            }
+            let eligible = [agents[0], agents[1], agents[4]]  // HR with the hr skill; not Parks, not without the skill
+            var turns: [Int64?] = []
+            for _ in 0..<6 {
+                turns.append(try await cases.create(typeKey: "leave", data: ["days": .integer(2)], by: Self.agent, submit: true, jurisdictionID: test.jurisdiction).assigneeID)
+            }
+            #expect(turns == (eligible + eligible).map { Optional($0) }, "in turn: \(turns)")
+            // Each eligible person now has 2 open cases; finishing two of the first person's makes them the lightest.
+            for id in try await cases.list({ var q = CaseStore.Query(jurisdictionID: test.jurisdiction); q.assigneeID = eligible[0]; return q }()).map(\.id) {
+                try await cases.transition(id, "finish", by: Self.agent, jurisdictionID: test.jurisdiction)
+            }
+            let long = try await cases.create(typeKey: "leave", data: ["days": .integer(15)], by: Self.agent, submit: true, jurisdictionID: test.jurisdiction)
+            #expect(long.queue == "Lightest" && long.assigneeID == eligible[0])
+            let events = try await cases.events(of: long.id, includeInternal: true)
+            #expect(events.contains { $0.kind == "assigned" && $0.body == "Given to staff \(eligible[0]) (fewest open cases)." })
+        }
+    }
 }

@@ -3,7 +3,7 @@
 The OpenAPI document describes shapes. A few values in a well-shaped request must also name something that exists
 in the database, which no static document can list: a service in the catalog, a staff member to assign, a cursor
 the server issued. One more rule is stated in words because JSON Schema cannot compare the parts of one string:
-a bbox lists its minimums first; an appointment ends after it starts (at most 12 hours later); a crew action's
+a bbox lists its minimums first; a case names an existing case type; an appointment ends after it starts (at most 12 hours later); a crew action's
 photo is a real JPEG or PNG image, and goes with `resolve` only. Schema-valid random values that break these are rightly refused with 400, so the
 positive_data_acceptance check would report the server's correct answer as a failure.
 
@@ -47,6 +47,8 @@ SERVICE_CODES = FIXTURES.get("service_codes", [])
 REQUEST_IDS = FIXTURES.get("request_ids", [])
 # `next_cursor` values the server issued; any other cursor is a 400 by design.
 CURSORS = FIXTURES.get("cursors", [])
+# Case type keys the server has (the demo's examples).
+CASE_TYPES = FIXTURES.get("case_types", ["unemployment-claim", "building-permit", "hr-request"])
 
 
 # The smallest JPEG the server's photo check accepts (start of image, a quantisation table, start of scan, end).
@@ -64,15 +66,45 @@ def _is_positive(case):
     return case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
 
 
+def _not_negative(case):
+    """Positive, or generated outside the modes (the examples and stateful phases can carry no mode)."""
+    return case.meta is None or case.meta.generation.mode != GenerationMode.NEGATIVE
+
+
 def _phase(case):
     return case.meta.phase.name if case.meta is not None else None
 
 
+def _window_backwards(case):
+    try:
+        starts = datetime.datetime.fromisoformat(str(case.body.get("starts")).replace("Z", "+00:00"))
+        ends = datetime.datetime.fromisoformat(str(case.body.get("ends")).replace("Z", "+00:00"))
+        return not (starts < ends <= starts + datetime.timedelta(hours=12))
+    except (ValueError, TypeError):
+        return False
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    """The coverage phase sends its cases as generated: a positive appointment whose window runs backwards (which
+    no schema can forbid) is left out rather than changed."""
+    operation = f"{case.operation.method.upper()} {case.operation.path}"
+    if operation == "PUT /service-requests/{id}/appointment" and _not_negative(case) and isinstance(case.body, dict):
+        return not _window_backwards(case)
+    return True
+
+
 @schemathesis.hook
 def map_case(context, case):
+    operation = f"{case.operation.method.upper()} {case.operation.path}"
+    if operation == "PUT /service-requests/{id}/appointment" and _not_negative(case) and isinstance(case.body, dict):
+        try:
+            starts = datetime.datetime.fromisoformat(str(case.body.get("starts")).replace("Z", "+00:00"))
+            case.body = {**case.body, "ends": (starts + datetime.timedelta(hours=2)).isoformat()}
+        except ValueError:
+            pass
     if not _is_positive(case):
         return case
-    operation = f"{case.operation.method.upper()} {case.operation.path}"
 
     if operation == "POST /service-requests" and isinstance(case.body, dict):
         if case.body.get("service_code") not in SERVICE_CODES and SERVICE_CODES:
@@ -106,6 +138,10 @@ def map_case(context, case):
         else:
             del body["photo"]
         case.body = body
+
+    if operation == "POST /cases" and isinstance(case.body, dict) and CASE_TYPES and case.body.get("type") not in CASE_TYPES:
+        # A case type is named by a key that must exist, like a service code.
+        case.body = {**case.body, "type": _pick(CASE_TYPES, case.body.get("type")), "data": {}}
 
     if operation == "PUT /service-requests/{id}/appointment" and isinstance(case.body, dict):
         try:

@@ -33,13 +33,23 @@ public struct CaseType: Sendable {
 }
 
 public struct CaseQueue: Sendable, Equatable {
-    public var name: String
-    /// An agent pulls from a queue only with every one of its skills.
-    public var skills: Set<String>
+    /// How cases reach people: they pull the next one themselves, or each new case is given at once to the next
+    /// eligible person in turn, or to the eligible person with the fewest open cases.
+    public enum Assignment: String, Sendable, CaseIterable {
+        case pull
+        case roundRobin = "round_robin"
+        case leastLoaded = "least_loaded"
+    }
 
-    public init(name: String, skills: Set<String>) {
+    public var name: String
+    /// An agent works a queue only with every one of its skills.
+    public var skills: Set<String>
+    public var assignment: Assignment
+
+    public init(name: String, skills: Set<String>, assignment: Assignment = .pull) {
         self.name = name
         self.skills = skills
+        self.assignment = assignment
     }
 }
 

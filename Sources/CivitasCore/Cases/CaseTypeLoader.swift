@@ -50,10 +50,16 @@ extension CaseType {
         var queues: [CaseQueue] = []
         for (index, item) in r.list(root["queues"], "queues", parentLine: line, required: true).enumerated() {
             let path = "queues[\(index)]"
-            r.only(item, path, ["name", "skills"])
+            r.only(item, path, ["name", "skills", "assignment"])
             guard let queueName = r.text(item["name"], path + ".name", parentLine: item.line) else { continue }
             if queues.contains(where: { $0.name == queueName }) { r.fail(item["name"], path + ".name", "repeats the queue \u{201C}\(queueName)\u{201D}") }
-            queues.append(CaseQueue(name: queueName, skills: Set(r.texts(item["skills"], path + ".skills", parentLine: item.line))))
+            var assignment = CaseQueue.Assignment.pull
+            if let text = r.text(item["assignment"], path + ".assignment", required: false, parentLine: item.line) {
+                if let parsed = CaseQueue.Assignment(rawValue: text) { assignment = parsed } else {
+                    r.fail(item["assignment"], path + ".assignment", "must be pull, round_robin or least_loaded")
+                }
+            }
+            queues.append(CaseQueue(name: queueName, skills: Set(r.texts(item["skills"], path + ".skills", parentLine: item.line)), assignment: assignment))
         }
         let defaultQueue = r.text(root["default_queue"], "default_queue", required: false, parentLine: line) ?? queues.first?.name ?? ""
         if !queues.isEmpty, !queues.contains(where: { $0.name == defaultQueue }) {

@@ -35,6 +35,8 @@ struct CaseWebController: Sendable {
         router.get("staff/cases/:id", use: staffCase)
         router.post("staff/cases/:id/steps", use: staffStep)
         router.post("staff/cases/:id/notes", use: staffNote)
+        router.post("staff/cases/:id/tasks", use: staffTask)
+        router.post("staff/cases/:id/tasks/:task/done", use: staffTaskDone)
         router.get("staff/cases/:id/documents/:document", use: staffDocument)
         router.get("staff/casetypes", use: typesPage)
         router.get("staff/casetypes/:key", use: typePage)
@@ -532,7 +534,8 @@ struct CaseWebController: Sendable {
                     ["rule": $0.ruleID, "version": $0.ruleVersion, "passed": $0.passed, "text": $0.explanation, "when": date($0.at, request)]
                 },
                 "tasks": try await stores.cases.tasks(of: found.id).map {
-                    ["title": $0.title, "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : "staff \($0.assignee)", "due": date($0.dueAt, request), "done": $0.doneAt != nil]
+                    ["taskID": $0.id, "title": $0.title, "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : "staff \($0.assignee)",
+                     "due": date($0.dueAt, request), "done": $0.doneAt != nil, "mineOpen": $0.doneAt == nil && $0.assignee != "applicant" && canWork]
                 },
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: true).reversed().map {
                     ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
@@ -583,6 +586,55 @@ struct CaseWebController: Sendable {
                 return try await staffCaseView(
                     request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "note-body", message: error.message)],
                     status: error.kind == .forbidden ? .forbidden : .badRequest)
+            }
+            return web.redirect("/staff/cases/\(found.id)?done=1")
+        }
+    }
+
+    /// A task for the signed-in staff member (or the applicant), due on a day.
+    func staffTask(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            do {
+                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
+                }
+                var due: Date?
+                if let day = form["due"], !day.isEmpty {
+                    guard let midnight = try? DayPlanner(zone: configuration.jurisdiction.timeZone).midnight(of: day) else {
+                        throw CivitasError.invalid("due_invalid", t(request, "staff_cases_task_due_invalid"), field: "task-title")
+                    }
+                    due = midnight.addingTimeInterval(17 * 3600)
+                }
+                try await stores.cases.addTask(
+                    found.id, title: form["title"] ?? "", assignee: form["for"] == "applicant" ? "applicant" : String(signedIn.user.id), due: due,
+                    by: caller(signedIn), jurisdictionID: jurisdiction)
+            } catch let error as CivitasError {
+                return try await staffCaseView(
+                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "task-title", message: error.message)],
+                    status: error.kind == .forbidden ? .forbidden : .badRequest)
+            }
+            return web.redirect("/staff/cases/\(found.id)?done=1")
+        }
+    }
+
+    func staffTaskDone(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            do {
+                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
+                }
+                try await stores.cases.completeTask(
+                    context.parameters.get("task").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
+            } catch let error as CivitasError {
+                return try await staffCaseView(
+                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "tasks", message: error.message)],
+                    status: error.kind == .forbidden ? .forbidden : .notFound)
             }
             return web.redirect("/staff/cases/\(found.id)?done=1")
         }

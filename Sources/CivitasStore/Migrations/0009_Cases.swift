@@ -22,6 +22,9 @@ enum Migration0009Cases {
             .column("name", type: .text, .notNull)
             .column("department", type: .text, .notNull)
             .column("skills", type: .text, .notNull)
+            // pull, round_robin or least_loaded; round robin goes on from the last person given a case.
+            .column("assignment", type: .text, .notNull)
+            .column("last_assigned", type: .bigint)
             .primaryKey("jurisdiction_id", "name")
             .run()
 

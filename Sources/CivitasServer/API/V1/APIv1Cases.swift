@@ -43,6 +43,8 @@ extension APIv1Controller {
         api.post("cases/:id/documents", use: addCaseDocument)
         api.get("cases/:id/documents/:document", use: caseDocument)
         api.post("cases/:id/notes", use: addCaseNote)
+        api.post("cases/:id/tasks", use: addCaseTask)
+        api.post("cases/:id/tasks/:task/done", use: completeCaseTask)
         api.post("case-queues/pull", use: pullCase)
         api.get("case-queues", use: queueHealth)
         api.post("cases/assign", use: assignCases)
@@ -437,6 +439,52 @@ extension APIv1Controller {
         try requireCaseWrite(identity, found)
         try await stores.cases.addNote(found.id, body: text, visibility: visibility, by: try caller(identity), jurisdictionID: found.jurisdictionID)
         return json(["case_id": found.id, "visibility": isResident(identity) ? "applicant" : visibility.rawValue], status: .created)
+    }
+
+    /// A task on the case, for a staff member (their id) or the applicant, with an optional due time.
+    func addCaseTask(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readableCase(context, identity: identity)
+        let body = try await jsonBody(request, context: context)
+        try rejectUnknown(body, allowed: ["title", "assignee", "due"])
+        guard case .string(let title)? = body["title"] else { throw Problem(.badRequest, code: "invalid_field", detail: "title must be text.", field: "title") }
+        var assignee = "applicant"
+        switch body["assignee"] {
+        case nil: break
+        case .string(let text)? where text == "applicant": assignee = text
+        case .integer(let id)?:
+            guard let user = try await stores.users.find(id: id), user.kind == .staff, user.jurisdictionID == found.jurisdictionID else {
+                throw Problem(.badRequest, code: "assignee_unknown", detail: "There is no staff member \(id).", field: "assignee")
+            }
+            assignee = String(id)
+        default: throw Problem(.badRequest, code: "invalid_field", detail: "assignee is \"applicant\" or a staff member's id.", field: "assignee")
+        }
+        var due: Date?
+        switch body["due"] {
+        case nil: break
+        case .string(let text)?:
+            guard let date = W3CDateTime.parse(text, defaultZone: configuration.jurisdiction.timeZone) else {
+                throw Problem(.badRequest, code: "invalid_field", detail: "due must be a date and time like 2026-11-30T17:00:00-05:00.", field: "due")
+            }
+            due = date
+        default: throw Problem(.badRequest, code: "invalid_field", detail: "due must be a date and time.", field: "due")
+        }
+        guard !isResident(identity) else { throw Problem.forbidden("applicants do not set tasks") }
+        try requireCaseWrite(identity, found)
+        let id = try await stores.cases.addTask(found.id, title: title, assignee: assignee, due: due, by: try caller(identity), jurisdictionID: found.jurisdictionID)
+        return json(["id": id, "title": title, "assignee": assignee, "due_at": due.map(rfc3339) ?? NSNull()], status: .created)
+    }
+
+    func completeCaseTask(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readableCase(context, identity: identity)
+        guard let task = context.parameters.get("task").flatMap(Int64.init), task >= 1 else {
+            throw Problem(.badRequest, code: "invalid_parameter", detail: "The task id must be a positive whole number.", field: "task")
+        }
+        guard !isResident(identity) else { throw Problem.forbidden("applicants complete their tasks by doing them (uploading what is asked)") }
+        try requireCaseWrite(identity, found)
+        try await stores.cases.completeTask(task, caseID: found.id, by: try caller(identity), jurisdictionID: found.jurisdictionID)
+        return Response(status: .noContent)
     }
 
     // MARK: queues
