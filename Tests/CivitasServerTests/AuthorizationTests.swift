@@ -182,7 +182,7 @@ let authorizationTable: [RouteRule] = {
     let working: [TestActor] = [.admin, .supervisor, .agent, .crew]
     let signedIn = residents + TestActor.staff
     let item = "/api/v1/service-requests/{id}"
-    return [
+    let routes: [RouteRule] = [
         // Public
         RouteRule(.get, "/", all: 200),
         RouteRule(.get, "/healthz", all: 200),
@@ -354,6 +354,9 @@ let authorizationTable: [RouteRule] = {
         RouteRule(
             .get, "/staff/cases/{id}/documents/{document}", "/staff/cases/{C}/documents/999", all: 303,
             except: [(TestActor.staff, 404), (residents, 403)]),
+        RouteRule(
+            .get, "/staff/cases/{id}/answers", "/staff/cases/{C}/answers", all: 303,
+            except: [([.admin, .supervisor, .agent], 200), ([.crew, .analyst] + TestActor.outside, 404), (residents, 403)]),
         RouteRule(.get, "/staff/casetypes", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/casetypes/{key}", "/staff/casetypes/permit", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         RouteRule(.get, "/staff/plan.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
@@ -363,7 +366,8 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/crew/stops.json", all: 303, except: [(TestActor.staff, 200), (residents, 403)]),
         // A request outside the staff member's departments is not found for them.
         RouteRule(.get, "/staff/requests/{id}", "/staff/requests/{R}", all: 303, except: [(inside, 200), (outside, 404), (residents, 403)]),
-    ] + [
+    ]
+    let consoleActions: [RouteRule] = [
         ("/staff/requests/{id}", "/staff/requests/{R}", "status=closed"), ("/staff/requests/{id}/merge", "/staff/requests/{R}/merge", "parent=1"),
         ("/staff/bulk", "/staff/bulk", "ids=1&action=close"), ("/staff/views", "/staff/views", "name=x"),
         ("/staff/views/{id}/delete", "/staff/views/1/delete", ""), ("/staff/templates", "/staff/templates", "title=x&body=y"),
@@ -373,11 +377,13 @@ let authorizationTable: [RouteRule] = {
         ("/staff/requests/{id}/appointment", "/staff/requests/{R}/appointment", "day=2026-11-24&from=10:00&to=12:00"),
         ("/staff/cases/next", "/staff/cases/next", "queue="), ("/staff/cases/assign", "/staff/cases/assign", "ids=1"),
         ("/staff/cases/{id}/steps", "/staff/cases/{C}/steps", "step=finish"), ("/staff/cases/{id}/notes", "/staff/cases/{C}/notes", "body=x"),
-        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
+        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/open", "/staff/cases/open", "type=permit"),
+        ("/staff/cases/{id}/answers", "/staff/cases/{C}/answers", "answer-what=x"), ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.
         RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])
-    } + [
+    }
+    let pages: [RouteRule] = [
         // Resident pages: public, with state changes behind the form token (none is sent here, so 403); a report in
         // progress is named by its draft id, and an unknown one is 404 for everyone.
         RouteRule(.get, "/find", "/find?reference={R}", all: 303),
@@ -409,13 +415,16 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/addresses", "/addresses?q=main", all: 200),
         RouteRule(.get, "/report", all: 200),
         RouteRule(.post, "/report", form: "service=POTHOLE", all: 403),
-    ] + ["details", "location", "duplicates", "description", "contact", "check"].flatMap { step in
+    ]
+    let reportSteps: [RouteRule] = ["details", "location", "duplicates", "description", "contact", "check"].flatMap { step -> [RouteRule] in
         [RouteRule(.get, "/report/{draft}/\(step)", "/report/nope/\(step)", all: 404)]
             + (step == "duplicates" ? [] : [RouteRule(.post, "/report/{draft}/\(step)", "/report/nope/\(step)", form: "", all: 404)])
-    } + [
+    }
+    let followUps: [RouteRule] = [
         RouteRule(.get, "/report/{draft}/follow/{id}", "/report/nope/follow/{R}", all: 404),
         RouteRule(.post, "/report/{draft}/follow/{id}", "/report/nope/follow/{R}", form: "email=a%40b.org", all: 404),
     ]
+    return routes + consoleActions + pages + reportSteps + followUps
 }()
 
 @Suite("Authorization: one table of route × actor → answer")

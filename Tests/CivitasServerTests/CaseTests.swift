@@ -158,6 +158,42 @@ struct CaseWebTests {
     }
 }
 
+extension CaseWebTests {
+    @Test("an agent opens a case for a caller with an account, fills in the answers on one page, and sends it for them")
+    func staffOpensForCaller() async throws {
+        try await TestApp.with { app, client in
+            try await importCaseTypes(app)
+            let (_, residentID) = try await residentBrowser(app, client, email: "jo@example.org")
+            let (agent, _) = try await caseWorker(app, client, email: "ana@labor.gov")
+            let page = try await agent.get("/staff/cases")
+            #expect(page.text.contains("Open a case for someone") && page.text.contains("Unemployment insurance claim"))
+            #expect(!page.text.contains(">Residential building permit<"), "only kinds of the agent's department")
+            let unknown = try await agent.post("/staff/cases/open", [("type", "unemployment-claim"), ("email", "nobody@example.org")])
+            #expect(unknown.status == .badRequest && unknown.text.contains("There is no resident account with that email"))
+            try await agent.get("/staff/cases")
+            let opened = try await agent.post("/staff/cases/open", [("type", "unemployment-claim"), ("email", "jo@example.org")])
+            let location = try #require(opened.headers[.location])
+            #expect(location.hasSuffix("/answers"))
+            let caseID = try #require(Int64(location.split(separator: "/")[2]))
+            #expect(try await app.stores.cases.find(id: caseID, jurisdictionID: "test.city")?.applicantID == residentID)
+            let form = try await agent.get(location)
+            #expect(form.status == .ok && form.text.contains("Your last employer"))
+            var answers = CaseWebTests.answers.map { ("answer-" + $0.key, $0.value) }
+            answers.removeAll { $0.0 == "answer-weekly_earnings" }
+            let bad = try await agent.post(location, answers + [("answer-weekly_earnings", "lots")])
+            #expect(bad.status == .badRequest && bad.text.contains("give a number"))
+            #expect(try await app.stores.cases.find(id: caseID, jurisdictionID: "test.city")?.data.isEmpty == true, "nothing saved with a mistake")
+            try await agent.get(location)
+            #expect(try await agent.post(location, answers + [("answer-weekly_earnings", "80")]).status == .seeOther)
+            let saved = try #require(try await app.stores.cases.find(id: caseID, jurisdictionID: "test.city"))
+            #expect(saved.data["weekly_earnings"] == .integer(80) && saved.data["able_and_available"] == .bool(true))
+            try await agent.get("/staff/cases/\(caseID)")
+            #expect(try await agent.post("/staff/cases/\(caseID)/steps", [("step", "submit")]).status == .seeOther)
+            #expect(try await app.stores.cases.find(id: caseID, jurisdictionID: "test.city")?.state == "submitted")
+        }
+    }
+}
+
 @Suite("Cases through the API: partners, idempotency, guards, all three example types")
 struct CaseAPITests {
     static func token(_ app: TestApp, _ client: any TestClientProtocol, scopes: [Scope], departments: DepartmentScope = .all) async throws -> String {

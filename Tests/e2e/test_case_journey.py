@@ -131,6 +131,11 @@ def test_apply_save_return_send_document_requested_approved_and_explained(browse
         assert agent.current_url.endswith(f"/staff/cases/{case_id}"), agent.current_url
         visit_agent("staff: the pulled case")
         press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Start the review')]"))
+        # The answers on one page, as staff fill them in for a caller (checked by axe, not changed here).
+        agent.get(base + f"/staff/cases/{case_id}/answers")
+        visit_agent("staff: the answers form")
+        assert agent.find_element(By.ID, "answer-last_employer").get_attribute("value") == "Acme Foods"
+        agent.get(base + f"/staff/cases/{case_id}")
         agent.find_element(By.ID, "reason-request_documents").send_keys("Please upload a photo or scan of your ID.")
         box = agent.find_element(By.ID, "documents-request_documents-proof_of_identity")
         agent.execute_script("arguments[0].focus()", box)

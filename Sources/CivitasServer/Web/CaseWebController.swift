@@ -32,6 +32,9 @@ struct CaseWebController: Sendable {
         router.get("staff/cases", use: staffCases)
         router.post("staff/cases/next", use: next)
         router.post("staff/cases/assign", use: bulkAssign)
+        router.post("staff/cases/open", use: staffOpen)
+        router.get("staff/cases/:id/answers", use: staffAnswers)
+        router.post("staff/cases/:id/answers", use: staffSaveAnswers)
         router.get("staff/cases/:id", use: staffCase)
         router.post("staff/cases/:id/steps", use: staffStep)
         router.post("staff/cases/:id/notes", use: staffNote)
@@ -233,11 +236,7 @@ struct CaseWebController: Sendable {
                 }
             } else {
                 let raw = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                var value: JSONValue = raw.isEmpty ? .null : .string(raw)
-                if field.type == .yesno, !raw.isEmpty { value = .bool(raw == "yes") }
-                if field.type == .number || field.type == .money, let number = Double(raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: type.currency, with: "")) {
-                    value = number == number.rounded() && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
-                }
+                let value = Self.value(raw, for: field, currency: type.currency)
                 if value == .null, field.required {
                     return try await questionView(
                         request, identity: identity, found: found, type: type, field: field, value: nil,
@@ -423,6 +422,11 @@ struct CaseWebController: Sendable {
             ).map { ["name": $0.name] },
         ]
         values["noneMine"] = (values["mine"] as? [[String: Any]])?.isEmpty ?? true
+        // Kinds of case this person may open for someone (a caller on the phone, a walk-in).
+        values["openable"] = types.values.sorted { $0.name < $1.name }.filter {
+            Permissions.decide(actor, .createCase, on: .record(jurisdictionID: jurisdiction, department: $0.department, residentID: nil)).allowed
+        }.map { ["key": $0.key, "name": $0.name] }
+        values["canOpen"] = !((values["openable"] as? [[String: Any]])?.isEmpty ?? true)
         if supervise {
             let departments = CaseAccess.departments(actor)
             values["health"] = try await stores.cases.health(departments: departments, jurisdictionID: jurisdiction).map { queue -> [String: Any] in
@@ -482,6 +486,127 @@ struct CaseWebController: Sendable {
                 return try await casesView(request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "ids", message: error.message)], status: .badRequest)
             }
             return web.redirect("/staff/cases?assigned=\(ids.count)")
+        }
+    }
+
+    /// Opens a case for someone, linked to their resident account when their email has one, and goes to its answers.
+    func staffOpen(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            do {
+                guard let type = try await stores.cases.type(form["type"] ?? "", jurisdictionID: jurisdiction) else {
+                    throw CivitasError.invalid("case_type_not_found", t(request, "staff_cases_open_type"), field: "open-type")
+                }
+                guard Permissions.decide(
+                    signedIn.identity.actor, .createCase, on: .record(jurisdictionID: jurisdiction, department: type.department, residentID: nil)
+                ).allowed else {
+                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
+                }
+                var applicant: Int64?
+                let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
+                if !email.isEmpty {
+                    guard let user = try await stores.users.find(email: email, jurisdictionID: jurisdiction), user.kind == .resident else {
+                        throw CivitasError.invalid("applicant_unknown", t(request, "staff_cases_open_no_account"), field: "open-email")
+                    }
+                    applicant = user.id
+                }
+                let created = try await stores.cases.create(typeKey: type.key, data: [:], by: caller(signedIn), applicantID: applicant, jurisdictionID: jurisdiction)
+                return web.redirect("/staff/cases/\(created.id)/answers")
+            } catch let error as CivitasError {
+                return try await casesView(
+                    request, signedIn: signedIn, notice: nil, errors: [FieldError(field: error.field ?? "open-type", message: error.message)],
+                    status: error.kind == .forbidden ? .forbidden : .badRequest)
+            }
+        }
+    }
+
+    /// Every question of a case on one page, for staff filling it in with the person on the phone or at the desk.
+    func staffAnswers(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            return try await answersView(request, signedIn: signedIn, found: found, type: type, given: [:], errors: [])
+        }
+    }
+
+    func answersView(
+        _ request: Request, signedIn: StaffController.Staff, found: CaseRecord, type: CaseType, given: [String: String], errors: [FieldError],
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let problems = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let fields = type.fields.filter { $0.type != .document }.map { field -> [String: Any] in
+            let current = given[field.key] ?? found.data[field.key].map { value -> String in
+                if case .bool(let flag) = value { return flag ? "yes" : "no" }
+                return CaseType.plain(value)
+            } ?? ""
+            var item: [String: Any] = [
+                "key": field.key, "label": field.label, "hint": field.hint ?? "", "value": current, "optional": !field.required,
+                "when": field.when?.source ?? "", "error": problems["answer-" + field.key] ?? "",
+                "choices": field.choices.map {
+                    ["key": $0.key, "label": $0.label, "selected": current == $0.key, "id": "answer-\(field.key)-\($0.key)", "name": "answer-\(field.key)"]
+                },
+                "yes": current == "yes", "no": current == "no",
+            ]
+            item["is_" + field.type.rawValue] = true
+            return item
+        }
+        return web.page(
+            "staff-case-answers", title: t(request, "staff_case_title", ["id": String(found.id), "name": type.name]), request: request,
+            identity: signedIn.identity,
+            values: ["id": found.id, "caseID": found.id, "name": type.name, "fields": fields, "closed": found.closedAt != nil, "currency": type.currency],
+            status: status, errors: errors)
+    }
+
+    func staffSaveAnswers(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                throw failure(request, .forbidden, "staff_cases_refused")
+            }
+            var data: [String: JSONValue] = [:]
+            var given: [String: String] = [:]
+            var errors: [FieldError] = []
+            for field in type.fields where field.type != .document {
+                let raw = (form["answer-" + field.key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                given[field.key] = raw
+                let value = Self.value(raw, for: field, currency: type.currency)
+                if value == .null {
+                    if found.data[field.key] != nil { data[field.key] = .null }
+                    continue
+                }
+                var optional = field
+                optional.required = false
+                if let problem = type.problem(with: value, for: optional) {
+                    errors.append(FieldError(field: "answer-" + field.key, message: problem))
+                } else if value != found.data[field.key] {
+                    data[field.key] = value
+                }
+            }
+            if errors.isEmpty, !data.isEmpty {
+                do {
+                    _ = try await stores.cases.update(found.id, data: data, by: caller(signedIn), jurisdictionID: jurisdiction)
+                } catch let error as CivitasError {
+                    errors.append(FieldError(field: "answers", message: error.message))
+                }
+            }
+            guard errors.isEmpty else {
+                return try await answersView(request, signedIn: signedIn, found: found, type: type, given: given, errors: errors, status: .badRequest)
+            }
+            return web.redirect("/staff/cases/\(found.id)?done=1")
+        }
+    }
+
+    /// A typed answer from a form field: numbers and money as numbers, yes/no as a boolean, blank as no answer.
+    static func value(_ raw: String, for field: CaseField, currency: String) -> JSONValue {
+        guard !raw.isEmpty else { return .null }
+        switch field.type {
+        case .yesno: return raw == "yes" ? .bool(true) : raw == "no" ? .bool(false) : .string(raw)
+        case .number, .money:
+            guard let number = Double(raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: currency, with: "")) else { return .string(raw) }
+            return number == number.rounded() && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
+        default: return .string(raw)
         }
     }
 
