@@ -257,6 +257,16 @@ struct CaseAPITests {
             let shown = try await Self.call(client, .get, "/api/v1/cases/\(first.1["id"] as! Int)", lender)
             #expect((shown.1["tasks"] as? [[String: Any]])?.first { $0["id"] as? Int == taskID }?["done_at"] is String)
             #expect((shown.1["parties"] as? [[String: Any]])?.first?["name"] as? String == "Maj. Lee")
+            // Staff see the parties on the case's page.
+            let hash = try await Passwords(cost: 4).hash("long enough password 1")
+            let hrID = try await app.stores.users.create(
+                email: "hr@city.gov", kind: .staff, role: .agent, departments: .only(["Human Resources"]), passwordHash: hash, jurisdictionID: "test.city",
+                actor: "test", source: nil
+            ).id
+            let (cookie, _) = try await app.stores.sessions.create(userID: hrID, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
+            let hr = Browser(client)
+            hr.cookies[Authenticator.sessionCookie] = cookie
+            #expect(try await hr.get("/staff/cases/\(caseID)").text.contains("Maj. Lee – supervisor · lee@example.mil"))
         }
     }
 

@@ -665,6 +665,7 @@ struct CaseWebController: Sendable {
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: true).reversed().map {
                     ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
                 },
+                "parties": try await stores.cases.parties(of: found.id).map { ["role": $0.role, "name": $0.name, "email": $0.email ?? ""] },
                 "steps": steps, "canWork": canWork && found.closedAt == nil, "closed": found.closedAt != nil, "notice": notice ?? "",
             ],
             status: status, errors: errors)
