@@ -194,6 +194,29 @@ extension CaseWebTests {
     }
 }
 
+extension CaseWebTests {
+    @Test("an admin imports a case type from the browser; mistakes are listed by line and nothing is imported; others may not")
+    func importFromBrowser() async throws {
+        try await TestApp.with { app, client in
+            let (admin, _) = try await caseWorker(app, client, email: "it@city.gov", role: .admin)
+            let page = try await admin.get("/staff/casetypes")
+            #expect(page.text.contains("Import a case type"))
+            let text = try DemoCity.exampleCaseType("hr-request")
+            let broken = text.replacingOccurrences(of: "    sla: 3 business days", with: "    sla: soon")
+            let refused = try await admin.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(broken.utf8))])
+            #expect(refused.status == .badRequest && refused.text.contains("states[1].sla: must read like"))
+            #expect(try await app.stores.cases.types(jurisdictionID: "test.city").isEmpty)
+            try await admin.get("/staff/casetypes")
+            let imported = try await admin.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(text.utf8))])
+            #expect(imported.status == .seeOther)
+            #expect(try await admin.follow(imported).text.contains("Imported Training or reassignment request v1."))
+            let (agent, _) = try await caseWorker(app, client, email: "ann@city.gov")
+            #expect(!(try await agent.get("/staff/casetypes")).text.contains("Import a case type"))
+            #expect(try await agent.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(text.utf8))]).status == .forbidden)
+        }
+    }
+}
+
 @Suite("Cases through the API: partners, idempotency, guards, all three example types")
 struct CaseAPITests {
     static func token(_ app: TestApp, _ client: any TestClientProtocol, scopes: [Scope], departments: DepartmentScope = .all) async throws -> String {

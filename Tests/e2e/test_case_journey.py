@@ -165,5 +165,19 @@ def test_apply_save_return_send_document_requested_approved_and_explained(browse
         assert "Your claim is approved." in text
         assert "your weekly earnings of $120 are within the $300 limit in rule UI-4 v2" in text
         assert "qualifies under rule UI-2 v1" in text
+
+        # An admin reads the workflow as a diagram and imports a type from the browser; a broken file lists its mistakes.
+        agent.delete_all_cookies()
+        sign_in(agent, base, site, tmp_path, "it@labor.gov", "admin", "Workforce Solutions")
+        agent.get(base + "/staff/casetypes/unemployment-claim")
+        visit_agent("staff: the claim's workflow")
+        agent.get(base + "/staff/casetypes")
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("key: leave\nname: Leave\ndepartment: HR\nqueues: [{name: Q}]\nfields: []\nstates: [{key: a, label: A, sla: soon}]\n"
+                          "transitions: []\n")
+        agent.find_element(By.ID, "definition").send_keys(str(broken))
+        press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Import')]"))
+        visit_agent("staff: import with mistakes")
+        assert "states[0].sla: must read like" in agent.page_source
     finally:
         site.stop()

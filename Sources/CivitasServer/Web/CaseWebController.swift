@@ -42,6 +42,7 @@ struct CaseWebController: Sendable {
         router.post("staff/cases/:id/tasks/:task/done", use: staffTaskDone)
         router.get("staff/cases/:id/documents/:document", use: staffDocument)
         router.get("staff/casetypes", use: typesPage)
+        router.post("staff/casetypes", use: importTypePage)
         router.get("staff/casetypes/:key", use: typePage)
     }
 
@@ -781,10 +782,48 @@ struct CaseWebController: Sendable {
 
     func typesPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let types = try await stores.cases.types(jurisdictionID: jurisdiction)
-            return web.page(
-                "staff-casetypes", title: t(request, "staff_casetypes_title"), request: request, identity: signedIn.identity,
-                values: ["types": types.map { ["key": $0.key, "name": $0.name, "department": $0.department, "version": $0.version] }, "none": types.isEmpty])
+            try await typesView(request, signedIn: signedIn, notice: request.uri.queryParameters.get("imported"))
+        }
+    }
+
+    func typesView(
+        _ request: Request, signedIn: StaffController.Staff, notice: String? = nil, mistakes: [String] = [], errors: [FieldError] = [],
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let types = try await stores.cases.types(jurisdictionID: jurisdiction)
+        return web.page(
+            "staff-casetypes", title: t(request, "staff_casetypes_title"), request: request, identity: signedIn.identity,
+            values: [
+                "types": types.map { ["key": $0.key, "name": $0.name, "department": $0.department, "version": $0.version] }, "none": types.isEmpty,
+                "canImport": Permissions.decide(signedIn.identity.actor, .manageCaseTypes, on: .jurisdiction(jurisdiction)).allowed,
+                "notice": notice.map { t(request, "staff_casetypes_imported", ["name": $0]) } ?? "", "mistakes": mistakes, "hasMistakes": !mistakes.isEmpty,
+            ],
+            status: status, errors: errors)
+    }
+
+    /// Admins import a case type file from the browser, as `civitas casetypes import` does; every mistake is listed.
+    func importTypePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let (form, upload) = try await readForm(request, limit: 1_100_000)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            guard Permissions.decide(signedIn.identity.actor, .manageCaseTypes, on: .jurisdiction(jurisdiction)).allowed else {
+                throw failure(request, .forbidden, "staff_cases_refused")
+            }
+            guard let upload, !upload.bytes.isEmpty, let text = String(validating: upload.bytes, as: UTF8.self) else {
+                return try await typesView(
+                    request, signedIn: signedIn, errors: [FieldError(field: "definition", message: t(request, "staff_casetypes_choose"))], status: .badRequest)
+            }
+            do {
+                let type = try await stores.cases.importType(text, createdBy: signedIn.identity.actor.auditName, jurisdictionID: jurisdiction)
+                var components = URLComponents()
+                components.queryItems = [URLQueryItem(name: "imported", value: "\(type.name) v\(type.version)")]
+                return web.redirect("/staff/casetypes?" + (components.percentEncodedQuery ?? ""))
+            } catch let error as CivitasError {
+                let lines = error.message.split(separator: "\n").dropFirst().map(String.init)
+                return try await typesView(
+                    request, signedIn: signedIn, mistakes: lines.isEmpty ? [error.message] : lines,
+                    errors: [FieldError(field: "definition", message: t(request, "staff_casetypes_mistakes"))], status: .badRequest)
+            }
         }
     }
 
