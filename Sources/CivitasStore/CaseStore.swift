@@ -426,11 +426,6 @@ public struct CaseStore: Sendable {
             try await sql.insert(into: "case_parties").columns("case_id", "role", "name", "email", "created_at")
                 .values(SQLBind(id), SQLBind(party.role), SQLBind(party.name), SQLBind(party.email), SQLBind(Clock.millis(now))).run()
         }
-        try await AuditStore.append(
-            AuditEvent(
-                actor: caller.name, action: "case.create", subject: "case:\(id)", person: applicantID.map { "user:\($0)" },
-                fields: data.keys.filter { type.field($0)?.personal == true }.sorted()),
-            jurisdictionID: jurisdictionID, at: now, sql: sql)
         try await webhook("case.created", caseID: id, type: type, state: snapshot.state, extra: [:], jurisdictionID: jurisdictionID, now: now, sql: sql)
         if submit {
             guard type.transition("submit") != nil else {
@@ -438,6 +433,12 @@ public struct CaseStore: Sendable {
             }
             try await take(id, "submit", by: caller, reason: nil, documents: [], jurisdictionID: jurisdictionID, now: now, sql: sql)
         }
+        // Last: appending to the audit chain locks its head row until commit, so the rest of the work is done first.
+        try await AuditStore.append(
+            AuditEvent(
+                actor: caller.name, action: "case.create", subject: "case:\(id)", person: applicantID.map { "user:\($0)" },
+                fields: data.keys.filter { type.field($0)?.personal == true }.sorted()),
+            jurisdictionID: jurisdictionID, at: now, sql: sql)
         return id
     }
 
