@@ -377,7 +377,7 @@ let authorizationTable: [RouteRule] = {
         ("/staff/requests/{id}/appointment", "/staff/requests/{R}/appointment", "day=2026-11-24&from=10:00&to=12:00"),
         ("/staff/cases/next", "/staff/cases/next", "queue="), ("/staff/cases/assign", "/staff/cases/assign", "ids=1"),
         ("/staff/cases/{id}/steps", "/staff/cases/{C}/steps", "step=finish"), ("/staff/cases/{id}/notes", "/staff/cases/{C}/notes", "body=x"),
-        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/open", "/staff/cases/open", "type=permit"), ("/staff/casetypes", "/staff/casetypes", "x=1"),
+        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/{id}/documents", "/staff/cases/{C}/documents", "type=plan"), ("/staff/cases/open", "/staff/cases/open", "type=permit"), ("/staff/casetypes", "/staff/casetypes", "x=1"),
         ("/staff/cases/{id}/answers", "/staff/cases/{C}/answers", "answer-what=x"), ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.

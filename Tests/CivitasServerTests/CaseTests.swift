@@ -190,6 +190,16 @@ extension CaseWebTests {
             try await agent.get("/staff/cases/\(caseID)")
             #expect(try await agent.post("/staff/cases/\(caseID)/steps", [("step", "submit")]).status == .seeOther)
             #expect(try await app.stores.cases.find(id: caseID, jurisdictionID: "test.city")?.state == "submitted")
+            // The caller's ID arrived by post: the agent scans it in.
+            try await agent.get("/staff/cases/\(caseID)")
+            let notPDF = try await agent.multipart(
+                "/staff/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.txt", "text/plain", Array("x".utf8))])
+            #expect(notPDF.status == .badRequest)
+            try await agent.get("/staff/cases/\(caseID)")
+            #expect(try await agent.multipart(
+                "/staff/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.pdf", "application/pdf", pdfBytes)]
+            ).status == .seeOther)
+            #expect(try await app.stores.cases.documents(of: caseID).map(\.type) == ["proof_of_identity"])
         }
     }
 }

@@ -39,6 +39,7 @@ struct CaseWebController: Sendable {
         router.post("staff/cases/:id/steps", use: staffStep)
         router.post("staff/cases/:id/notes", use: staffNote)
         router.post("staff/cases/:id/tasks", use: staffTask)
+        router.post("staff/cases/:id/documents", use: staffUpload)
         router.post("staff/cases/:id/tasks/:task/done", use: staffTaskDone)
         router.get("staff/cases/:id/documents/:document", use: staffDocument)
         router.get("staff/casetypes", use: typesPage)
@@ -640,6 +641,8 @@ struct CaseWebController: Sendable {
         let canWork = Permissions.decide(actor, .workCases, on: CaseAccess.target(found)).allowed
         let role = caller(signedIn).actor
         let documents = try await stores.cases.documents(of: found.id)
+        var assigneeName = ""
+        if let assignee = found.assigneeID { assigneeName = try await stores.users.find(id: assignee)?.email ?? "staff \(assignee)" }
         let steps = type.transitions(from: found.state).filter { $0.by.contains(role) }.map { step -> [String: Any] in
             [
                 "key": step.key, "label": step.label, "reason": step.reasonRequired, "asks": step.asksForDocuments,
@@ -650,7 +653,7 @@ struct CaseWebController: Sendable {
             "staff-case", title: t(request, "staff_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: signedIn.identity,
             values: [
                 "id": found.id, "caseID": found.id, "name": type.name, "version": type.version, "typeKey": type.key, "state": type.state(found.state)?.label ?? found.state,
-                "queue": found.queue, "due": date(found.dueAt, request), "assignee": found.assigneeID.map { "staff \($0)" } ?? "",
+                "queue": found.queue, "due": date(found.dueAt, request), "assignee": assigneeName,
                 "answers": type.fields.filter { type.applies($0, data: found.data, documents: Set(documents.map(\.type)), now: Date()) }.map { field in
                     ["label": field.label, "value": field.type == .document
                         ? type.display(documents.contains { $0.type == field.key } ? .bool(true) : nil, of: field) : type.display(found.data[field.key], of: field)]
@@ -666,6 +669,7 @@ struct CaseWebController: Sendable {
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: true).reversed().map {
                     ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
                 },
+                "documentTypes": type.documents.map { ["key": $0.key, "label": $0.label] },
                 "parties": try await stores.cases.parties(of: found.id).map { ["role": $0.role, "name": $0.name, "email": $0.email ?? ""] },
                 "steps": steps, "canWork": canWork && found.closedAt == nil, "closed": found.closedAt != nil, "notice": notice ?? "",
             ],
@@ -762,6 +766,32 @@ struct CaseWebController: Sendable {
                 return try await staffCaseView(
                     request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "tasks", message: error.message)],
                     status: error.kind == .forbidden ? .forbidden : .notFound)
+            }
+            return web.redirect("/staff/cases/\(found.id)?done=1")
+        }
+    }
+
+    /// Staff add a document to a case (an inspection report, a scanned letter from the applicant).
+    func staffUpload(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            // The largest document any type may take (25 MB); the type's own limit is checked when it is stored.
+            let (form, upload) = try await readForm(request, limit: 25 * 1_048_576 + 64 * 1024)
+            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let (found, type) = try await staffReadable(request, context, signedIn)
+            do {
+                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
+                }
+                guard let upload, !upload.bytes.isEmpty else {
+                    throw CivitasError.invalid("file_missing", t(request, "cases_choose_file"), field: "staff-file")
+                }
+                try await stores.cases.addDocument(
+                    found.id, type: form["type"] ?? "", filename: upload.filename, contentType: upload.contentType ?? "", bytes: upload.bytes,
+                    by: caller(signedIn), jurisdictionID: jurisdiction)
+            } catch let error as CivitasError {
+                return try await staffCaseView(
+                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "staff-file", message: error.message)],
+                    status: error.kind == .forbidden ? .forbidden : .badRequest)
             }
             return web.redirect("/staff/cases/\(found.id)?done=1")
         }
