@@ -61,25 +61,33 @@ extension CaseType {
                 let holds = (try? condition.evaluate(expressionValues(current.data, documents: current.documents), now: now).passed) ?? false
                 if !holds { continue }
             }
-            for action in automation.actions {
-                switch action {
-                case .routeTo(let queue):
-                    current.queue = queue
-                    effects.append(.routed(queue: queue, automation: automation.name))
-                case .remind(let message):
-                    effects.append(.reminded(message: message, automation: automation.name))
-                case .transition(let key):
-                    guard let transition = transition(key),
-                        check(transition, from: current.state, by: .automatic, data: current.data, documents: current.documents, reason: nil, now: now).allowed
-                    else { continue }
-                    effects.append(.moved(transition: key, from: current.state, to: transition.to, actor: "automation: \(automation.name)", reason: nil))
-                    current.state = transition.to
-                    current.stateEnteredAt = now
-                    enter(&current, effects: &effects, now: now, depth: depth + 1)
-                    return
-                }
+            // A step taken moves the case on; the automations of the state it left no longer apply.
+            if run(automation, on: &current, effects: &effects, now: now, depth: depth) { return }
+        }
+    }
+
+    /// Runs an automation's actions in order: routing, reminders, and its step (when the guards allow an automatic
+    /// one), after which the automations of the state entered run. Returns whether the case moved.
+    func run(_ automation: Automation, on current: inout CaseSnapshot, effects: inout [CaseEffect], now: Date, depth: Int) -> Bool {
+        for action in automation.actions {
+            switch action {
+            case .routeTo(let queue):
+                current.queue = queue
+                effects.append(.routed(queue: queue, automation: automation.name))
+            case .remind(let message):
+                effects.append(.reminded(message: message, automation: automation.name))
+            case .transition(let key):
+                guard let transition = transition(key),
+                    check(transition, from: current.state, by: .automatic, data: current.data, documents: current.documents, reason: nil, now: now).allowed
+                else { continue }
+                effects.append(.moved(transition: key, from: current.state, to: transition.to, actor: "automation: \(automation.name)", reason: nil))
+                current.state = transition.to
+                current.stateEnteredAt = now
+                enter(&current, effects: &effects, now: now, depth: depth + 1)
+                return true
             }
         }
+        return false
     }
 
     /// The timer automations due for a case now ("after 14 days in waiting_on_applicant"), leaving out those that
@@ -98,23 +106,7 @@ extension CaseType {
     public func fire(_ automation: Automation, on snapshot: CaseSnapshot, now: Date) -> (CaseSnapshot, [CaseEffect]) {
         var current = snapshot
         var effects: [CaseEffect] = []
-        for action in automation.actions {
-            switch action {
-            case .routeTo(let queue):
-                current.queue = queue
-                effects.append(.routed(queue: queue, automation: automation.name))
-            case .remind(let message):
-                effects.append(.reminded(message: message, automation: automation.name))
-            case .transition(let key):
-                guard let transition = transition(key),
-                    check(transition, from: current.state, by: .automatic, data: current.data, documents: current.documents, reason: nil, now: now).allowed
-                else { continue }
-                effects.append(.moved(transition: key, from: current.state, to: transition.to, actor: "automation: \(automation.name)", reason: nil))
-                current.state = transition.to
-                current.stateEnteredAt = now
-                enter(&current, effects: &effects, now: now, depth: 1)
-            }
-        }
+        _ = run(automation, on: &current, effects: &effects, now: now, depth: 0)
         return (current, effects)
     }
 

@@ -676,62 +676,62 @@ struct CaseWebController: Sendable {
             status: status, errors: errors)
     }
 
+    /// Every change staff make on a case's page has one shape: the form's token, a case they may read and work, the
+    /// change, then back to the case; or the page again with the refusal shown by the form it came from.
+    func caseWork(
+        _ request: Request, _ context: CivitasRequestContext, _ signedIn: StaffController.Staff, form: [String: String], field: String,
+        _ change: (CaseRecord, CaseType) async throws -> Void
+    ) async throws -> Response {
+        try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+        let (found, type) = try await staffReadable(request, context, signedIn)
+        do {
+            guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
+                throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
+            }
+            try await change(found, type)
+        } catch let error as CivitasError {
+            let status: HTTPResponse.Status =
+                switch error.kind {
+                case .forbidden: .forbidden
+                case .conflict: .conflict
+                case .notFound: .notFound
+                default: .badRequest
+                }
+            return try await staffCaseView(
+                request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: field, message: error.message)], status: status)
+        }
+        return web.redirect("/staff/cases/\(found.id)?done=1")
+    }
+
     func staffStep(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let pairs = try await web.readFormPairs(request)
             let form = WebAuthController.firstValues(pairs)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
-            let (found, type) = try await staffReadable(request, context, signedIn)
-            guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
-                return try await staffCaseView(
-                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "steps", message: t(request, "staff_cases_refused"))],
-                    status: .forbidden)
-            }
             let key = form["step"] ?? ""
-            do {
+            return try await caseWork(request, context, signedIn, form: form, field: "steps") { found, _ in
                 try await stores.cases.transition(
                     found.id, key, by: caller(signedIn), reason: form["reason-\(key)"], documents: pairs.filter { $0.0 == "documents-\(key)" }.map(\.1),
                     jurisdictionID: jurisdiction)
-            } catch let error as CivitasError {
-                return try await staffCaseView(
-                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "steps", message: error.message)],
-                    status: error.kind == .conflict ? .conflict : .badRequest)
             }
-            return web.redirect("/staff/cases/\(found.id)?done=1")
         }
     }
 
     func staffNote(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
-            let (found, type) = try await staffReadable(request, context, signedIn)
-            do {
-                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
-                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
-                }
+            return try await caseWork(request, context, signedIn, form: form, field: "note-body") { found, _ in
                 try await stores.cases.addNote(
                     found.id, body: form["body"] ?? "", visibility: form["visibility"] == "applicant" ? .applicant : .internal, by: caller(signedIn),
                     jurisdictionID: jurisdiction)
-            } catch let error as CivitasError {
-                return try await staffCaseView(
-                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "note-body", message: error.message)],
-                    status: error.kind == .forbidden ? .forbidden : .badRequest)
             }
-            return web.redirect("/staff/cases/\(found.id)?done=1")
         }
     }
 
-    /// A task for the signed-in staff member (or the applicant), due on a day.
+    /// A task for the signed-in staff member (or the applicant), due at the end of a day.
     func staffTask(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
-            let (found, type) = try await staffReadable(request, context, signedIn)
-            do {
-                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
-                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
-                }
+            return try await caseWork(request, context, signedIn, form: form, field: "task-title") { found, _ in
                 var due: Date?
                 if let day = form["due"], !day.isEmpty {
                     guard let midnight = try? DayPlanner(zone: configuration.jurisdiction.timeZone).midnight(of: day) else {
@@ -742,32 +742,17 @@ struct CaseWebController: Sendable {
                 try await stores.cases.addTask(
                     found.id, title: form["title"] ?? "", assignee: form["for"] == "applicant" ? "applicant" : String(signedIn.user.id), due: due,
                     by: caller(signedIn), jurisdictionID: jurisdiction)
-            } catch let error as CivitasError {
-                return try await staffCaseView(
-                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "task-title", message: error.message)],
-                    status: error.kind == .forbidden ? .forbidden : .badRequest)
             }
-            return web.redirect("/staff/cases/\(found.id)?done=1")
         }
     }
 
     func staffTaskDone(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
-            let (found, type) = try await staffReadable(request, context, signedIn)
-            do {
-                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
-                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
-                }
+            return try await caseWork(request, context, signedIn, form: form, field: "tasks") { found, _ in
                 try await stores.cases.completeTask(
                     context.parameters.get("task").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
-            } catch let error as CivitasError {
-                return try await staffCaseView(
-                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "tasks", message: error.message)],
-                    status: error.kind == .forbidden ? .forbidden : .notFound)
             }
-            return web.redirect("/staff/cases/\(found.id)?done=1")
         }
     }
 
@@ -776,24 +761,14 @@ struct CaseWebController: Sendable {
         try await staff.guarded(request, context: context) { signedIn in
             // The largest document any type may take (25 MB); the type's own limit is checked when it is stored.
             let (form, upload) = try await readForm(request, limit: 25 * 1_048_576 + 64 * 1024)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
-            let (found, type) = try await staffReadable(request, context, signedIn)
-            do {
-                guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
-                    throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
-                }
+            return try await caseWork(request, context, signedIn, form: form, field: "staff-file") { found, _ in
                 guard let upload, !upload.bytes.isEmpty else {
                     throw CivitasError.invalid("file_missing", t(request, "cases_choose_file"), field: "staff-file")
                 }
                 try await stores.cases.addDocument(
                     found.id, type: form["type"] ?? "", filename: upload.filename, contentType: upload.contentType ?? "", bytes: upload.bytes,
                     by: caller(signedIn), jurisdictionID: jurisdiction)
-            } catch let error as CivitasError {
-                return try await staffCaseView(
-                    request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: "staff-file", message: error.message)],
-                    status: error.kind == .forbidden ? .forbidden : .badRequest)
             }
-            return web.redirect("/staff/cases/\(found.id)?done=1")
         }
     }
 
