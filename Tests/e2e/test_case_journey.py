@@ -6,16 +6,12 @@
 3. the resident sees what is needed, uploads it from the phone and sends it;
 4. the agent approves;
 5. the resident sees the decision with its explanation in plain words."""
-import shutil
-
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from conftest import Server, run
-from test_dispatch_day import sign_in
+from test_dispatch_day import chrome, sign_in
 from test_report_journey import PHONE, Visit, main_button, press
 
 ANSWERS = {
@@ -26,20 +22,9 @@ ANSWERS = {
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-def chrome():
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=ChromeService(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
-    return driver
-
-
 @pytest.fixture
 def browsers():
-    resident, agent = chrome(), chrome()
+    resident, agent = chrome(PHONE), chrome(PHONE)
     yield resident, agent
     resident.quit()
     agent.quit()
