@@ -23,6 +23,9 @@ public struct AppConfiguration: Sendable {
     /// The wait before a failed webhook delivery is tried again, doubling each time (`webhooks.retrySeconds`,
     /// `WEBHOOKS_RETRY_SECONDS`, default 30).
     public var webhookRetrySeconds: Int
+    /// Whether partners may point webhooks at local or private addresses (`webhooks.allowPrivate`,
+    /// `WEBHOOKS_ALLOW_PRIVATE`, default false).
+    public var webhookAllowPrivate: Bool
     public var logLevel: String
     /// How long hot reads (API keys, service definitions, a request's public status) are served from memory.
     public var cacheTTL: Duration
@@ -134,6 +137,7 @@ public struct AppConfiguration: Sendable {
         batchInterval = .milliseconds(batchMillis)
         caseSweepSeconds = try Self.int(reader, "cases.sweepSeconds", "CASES_SWEEP_SECONDS", default: 60)
         webhookRetrySeconds = try Self.int(reader, "webhooks.retrySeconds", "WEBHOOKS_RETRY_SECONDS", default: 30)
+        webhookAllowPrivate = reader.bool(forKey: "webhooks.allowPrivate", default: false)
         guard (1...3600).contains(webhookRetrySeconds) else {
             throw .invalid("config_invalid", "webhooks.retrySeconds (WEBHOOKS_RETRY_SECONDS) must be between 1 and 3600.")
         }

@@ -967,10 +967,16 @@ public struct CaseStore: Sendable {
 
     /// Subscribes a partner client to case events; returns the webhook and the secret its deliveries are signed with.
     public func subscribe(
-        clientID: String, url: String, events: [String], departments: [String], jurisdictionID: String, now: Date = Date()
+        clientID: String, url: String, events: [String], departments: [String], jurisdictionID: String, allowPrivate: Bool = false,
+        now: Date = Date()
     ) async throws -> (Webhook, String) {
-        guard let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme ?? ""), parsed.host != nil, url.count <= 2000 else {
+        guard let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme ?? ""), let host = parsed.host, url.count <= 2000 else {
             throw CivitasError.invalid("url_invalid", "Give the receiver's full https:// address.", field: "url")
+        }
+        // Deliveries leave from inside the agency's network: a partner may not point them at the server itself or
+        // at private addresses, unless the operator allows it (WEBHOOKS_ALLOW_PRIVATE, for tests and internal partners).
+        if !allowPrivate, Self.isPrivate(host: host) {
+            throw CivitasError.invalid("url_private", "The receiver must be a public address, not a local or private one.", field: "url")
         }
         let chosen = events.isEmpty ? Self.eventTypes : events
         for event in chosen where !Self.eventTypes.contains(event) {
@@ -986,6 +992,22 @@ public struct CaseStore: Sendable {
             return try row?.decode(column: "id", as: Int64.self) ?? 0
         }
         return (Webhook(id: id, clientID: clientID, url: url, events: chosen, active: true), secret)
+    }
+
+    /// Loopback, private, link-local and unspecified addresses, and names that mean this machine.
+    static func isPrivate(host: String) -> Bool {
+        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".local") || name.hasSuffix(".internal") { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        if parts.count == 4, parts.allSatisfy({ $0.map { (0...255).contains($0) } ?? false }) {
+            let (a, b) = (parts[0]!, parts[1]!)
+            return a == 0 || a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
+                || (a == 100 && (64...127).contains(b))
+        }
+        if name.contains(":") {
+            return name == "::" || name == "::1" || name.hasPrefix("fc") || name.hasPrefix("fd") || name.hasPrefix("fe80") || name.hasPrefix("::ffff:")
+        }
+        return false
     }
 
     public func webhooks(clientID: String?, jurisdictionID: String) async throws -> [Webhook] {

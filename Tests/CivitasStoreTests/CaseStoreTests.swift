@@ -267,6 +267,19 @@ struct CaseStoreTests {
             await #expect(throws: CivitasError.self) {
                 try await cases.subscribe(clientID: "los", url: "ftp://x", events: [], departments: ["*"], jurisdictionID: test.jurisdiction)
             }
+            // Deliveries may not be aimed inside the agency's network, unless the operator allows it.
+            for url in ["http://127.0.0.1:8080/h", "http://localhost/h", "https://10.1.2.3/h", "https://192.168.0.9/h", "http://[::1]/h", "https://169.254.169.254/latest"] {
+                do {
+                    _ = try await cases.subscribe(clientID: "los", url: url, events: [], departments: ["*"], jurisdictionID: test.jurisdiction)
+                    Issue.record("\(url) was accepted")
+                } catch let error as CivitasError {
+                    #expect(error.code == "url_private", "\(url)")
+                }
+            }
+            let (local, _) = try await cases.subscribe(
+                clientID: "internal", url: "http://127.0.0.1:9000/h", events: ["case.message"], departments: ["Parks"], jurisdictionID: test.jurisdiction,
+                allowPrivate: true)
+            #expect(local.url == "http://127.0.0.1:9000/h")
             let now = Date(timeIntervalSince1970: 1_795_514_400)
             _ = try await cases.create(typeKey: "unemployment-claim", data: claimAnswers, by: Self.agent, submit: true, jurisdictionID: test.jurisdiction, now: now)
             let first = try await cases.claimDeliveries(now: now)

@@ -64,7 +64,7 @@ def valid_signature(header, body, secret):
 def test_a_lender_creates_one_case_under_a_retried_key_and_hears_each_event_once(tmp_path, database_url):
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    site = Server(tmp_path, database_url, env={"WEBHOOKS_RETRY_SECONDS": "1"})
+    site = Server(tmp_path, database_url, env={"WEBHOOKS_RETRY_SECONDS": "1", "WEBHOOKS_ALLOW_PRIVATE": "true"})
     try:
         db = ["--database", site.database_url]
         code, out, err = run(["casetypes", "list", *db], cwd=tmp_path)

@@ -593,7 +593,8 @@ extension APIv1Controller {
         }
         let (client, departments) = try partnerClient(identity)
         let (hook, secret) = try await stores.cases.subscribe(
-            clientID: client, url: url, events: events, departments: departments, jurisdictionID: identity.actor.jurisdictionID ?? "")
+            clientID: client, url: url, events: events, departments: departments, jurisdictionID: identity.actor.jurisdictionID ?? "",
+            allowPrivate: configuration.webhookAllowPrivate)
         return json(["id": hook.id, "url": hook.url, "events": hook.events, "active": true, "secret": secret], status: .created)
     }
 
