@@ -257,7 +257,9 @@ public struct CaseStore: Sendable {
 
     /// Cases matching `query`, most urgent first (soonest due, then oldest).
     public func list(_ query: Query) async throws -> [CaseRecord] {
-        try await database.read { sql in
+        // A credential limited to no department at all reaches no case (and SQL has no empty IN list).
+        if query.departments?.isEmpty == true { return [] }
+        return try await database.read { sql in
             var select = sql.select().columns(Self.caseColumns.map { SQLColumn($0) }).from("cases").where("jurisdiction_id", .equal, query.jurisdictionID)
             if let departments = query.departments, !departments.contains("*") { select = select.where("department", .in, departments) }
             if let queue = query.queue { select = select.where("queue", .equal, queue) }
@@ -367,19 +369,12 @@ public struct CaseStore: Sendable {
         typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil, parties: [(role: String, name: String, email: String?)] = [],
         submit: Bool = false, jurisdictionID: String, now: Date = Date()
     ) async throws -> CaseRecord {
-        guard let type = try await type(typeKey, jurisdictionID: jurisdictionID) else {
-            throw CivitasError.notFound("case_type_not_found", "There is no case type \u{201C}\(typeKey)\u{201D}.")
+        try await database.transaction { [self] sql in
+            try await create(
+                typeKey: typeKey, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, jurisdictionID: jurisdictionID,
+                now: now, sql: sql)
         }
-        try Self.validate(data, type: type)
-        for party in parties where party.name.trimmingCharacters(in: .whitespaces).isEmpty || party.name.count > 200 || party.role.isEmpty {
-            throw CivitasError.invalid("party_invalid", "Each party needs a role and a name of at most 200 characters.", field: "parties")
-        }
-        let id = try await database.transaction { [self] sql in
-            try await insertCase(type, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, jurisdictionID: jurisdictionID, now: now, sql: sql)
-        }
-        return try await find(id: id, jurisdictionID: jurisdictionID)!
     }
-
 
     /// Creates a case inside the caller's transaction (the API's idempotent create keeps its key in the same one).
     public func create(
@@ -758,7 +753,8 @@ public struct CaseStore: Sendable {
 
     /// The queues someone with these departments and skills may pull from.
     public func queues(departments: [String], skills: Set<String>, jurisdictionID: String) async throws -> [CaseQueue] {
-        try await database.read { sql in
+        if departments.isEmpty { return [] }
+        return try await database.read { sql in
             var select = sql.select().columns("name", "department", "skills", "assignment").from("case_queues").where("jurisdiction_id", .equal, jurisdictionID)
             if !departments.contains("*") { select = select.where("department", .in, departments) }
             return try await select.orderBy("name").all().map { row in
@@ -794,7 +790,8 @@ public struct CaseStore: Sendable {
             try await self.event(id, kind: "assigned", actor: "staff:\(userID)", visibility: .internal, body: "Pulled from the queue by staff \(userID).", now: now, sql: sql)
             return id
         }
-        return try await pulled.asyncMap { try await find(id: $0, jurisdictionID: jurisdictionID) } ?? nil
+        guard let pulled else { return nil }
+        return try await find(id: pulled, jurisdictionID: jurisdictionID)
     }
 
     /// Gives cases to someone (or to nobody, back to the queue), all or none.
@@ -814,7 +811,8 @@ public struct CaseStore: Sendable {
 
     /// Each queue's waiting work, oldest case, and cases due within 8 hours or overdue.
     public func health(departments: [String], jurisdictionID: String, now: Date = Date()) async throws -> [QueueHealth] {
-        try await database.read { sql in
+        if departments.isEmpty { return [] }
+        return try await database.read { sql in
             var queues = sql.select().columns("name", "department", "skills").from("case_queues").where("jurisdiction_id", .equal, jurisdictionID)
             if !departments.contains("*") { queues = queues.where("department", .in, departments) }
             var result: [QueueHealth] = []
@@ -901,10 +899,25 @@ public struct CaseStore: Sendable {
                 return nil
             })
             guard !timed.isEmpty else { continue }
-            let candidates = try await database.read { sql in
-                try await sql.select().column("id").from("cases").where("jurisdiction_id", .equal, jurisdictionID).where("type_key", .equal, caseType.key)
+            let rows = try await database.read { sql in
+                try await sql.select().columns("id", "type_version", "state", "state_entered_at").from("cases")
+                    .where("jurisdiction_id", .equal, jurisdictionID).where("type_key", .equal, caseType.key)
                     .where("state", .in, Array(timed)).where("closed_at", .is, SQLLiteral.null).orderBy("id").limit(10_000).all()
-                    .map { try $0.decode(column: "id", as: Int64.self) }
+                    .map { row in
+                        (id: try row.decode(column: "id", as: Int64.self), version: try row.decode(column: "type_version", as: Int.self),
+                         state: try row.decode(column: "state", as: String.self),
+                         entered: Clock.date(try row.decode(column: "state_entered_at", as: Int64.self)))
+                    }
+            }
+            // Only cases with a timer past its time are locked and looked at closely; the rest wait for a later sweep.
+            var candidates: [Int64] = []
+            for row in rows {
+                guard let version = try await type(caseType.key, version: row.version, jurisdictionID: jurisdictionID) else { continue }
+                let due = version.automations.contains { automation in
+                    guard case .after(let state, let level) = automation.trigger, state == row.state else { return false }
+                    return version.calendar.deadline(level, from: row.entered) <= now
+                }
+                if due { candidates.append(row.id) }
             }
             for id in candidates {
                 fired += try await database.transaction { [self] sql -> Int in
@@ -1172,15 +1185,6 @@ public struct CaseStore: Sendable {
             // back; it answers with the first one's result.
             if let earlier = try await database.read({ try await stored($0) }) { return earlier }
             throw error
-        }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        switch self {
-        case .some(let value): try await transform(value)
-        case .none: nil
         }
     }
 }

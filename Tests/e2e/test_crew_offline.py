@@ -2,23 +2,18 @@
 connection (a service worker), two stops resolved offline are queued, and when the connection returns both reach
 the server exactly once (idempotency keys)."""
 import datetime
-import html
-import re
-import shutil
 import sqlite3
 import urllib.parse
 import zoneinfo
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import Server, run
-from test_identity import totp
-from test_report_journey import PHONE, Visit, main_button, press
+from test_dispatch_day import chrome, sign_in
+from test_report_journey import PHONE, Visit
 
 
 # A JPEG with an Exif segment holding GPS coordinates, as a phone camera writes it.
@@ -31,15 +26,9 @@ JPEG_WITH_LOCATION = (
 
 @pytest.fixture
 def phone():
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(flag)
-    chrome = webdriver.Chrome(service=ChromeService(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
-    chrome.set_page_load_timeout(30)
-    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
-    yield chrome
-    chrome.quit()
+    driver = chrome(PHONE)
+    yield driver
+    driver.quit()
 
 
 def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path):
@@ -48,28 +37,14 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
     try:
         base = site.base
         db = ["--database", site.database_url]
-        code, out, err = run(["users", "add", "--email", "cam@city.gov", "--role", "crew", "--department", "Public Works", *db], cwd=tmp_path)
-        assert code == 0, err
-        link = re.search(r"/password/reset\?token=[0-9a-f]+", out).group(0)
+        # The crew member signs in on the phone (set-up link, password, then the second factor).
+        sign_in(phone, base, site, tmp_path, "cam@city.gov", "crew", "Public Works")
         code, _, err = run(["crews", "add", "--department", "Public Works", "--name", "Bulky 1", "--depot", "39.2904,-76.6122",
                             "--capacity", "100", "--shift", "mon-sun 00:00-24:00", "--member", "cam@city.gov", *db], cwd=tmp_path)
         assert code == 0, err
         today = datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
         code, out, err = run(["plan", "--department", "Public Works", "--date", today, "--seconds", "1", "--save", *db], cwd=tmp_path)
         assert code == 0 and "Saved as version 1" in out, err
-
-        # The crew member signs in on the phone (password, then the second factor).
-        phone.get(base + link)
-        phone.find_element(By.NAME, "password").send_keys("crew member passphrase")
-        press(phone, main_button(phone))
-        phone.get(base + "/signin")
-        phone.find_element(By.NAME, "email").send_keys("cam@city.gov")
-        phone.find_element(By.NAME, "password").send_keys("crew member passphrase")
-        press(phone, main_button(phone))
-        otpauth = html.unescape(re.search(r'href="(otpauth://[^"]+)"', phone.page_source).group(1))
-        secret = urllib.parse.parse_qs(urllib.parse.urlparse(otpauth).query)["secret"][0]
-        phone.find_element(By.NAME, "code").send_keys(totp(secret))
-        press(phone, main_button(phone))
 
         visit = Visit(phone)
         phone.get(base + "/crew")

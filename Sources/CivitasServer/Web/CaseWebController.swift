@@ -307,23 +307,7 @@ struct CaseWebController: Sendable {
 
     /// A form that may carry one file (multipart), or a plain one.
     func readForm(_ request: Request, limit: Int) async throws -> ([String: String], UploadedFile?) {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw failure(request, .contentTooLarge, "cases_file_too_large")
-        }
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded") else {
-            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as a web form.")
-        }
-        let parsed: FormBody
-        do {
-            parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)
-        } catch {
-            throw WebFailure(status: .badRequest, title: "Form not understood", message: "Go back, reload the page and try again.")
-        }
-        return (WebAuthController.firstValues(parsed.fields), parsed.uploads.first?.file)
+        try await web.readFormWithFile(request, upTo: limit, tooLarge: t(request, "cases_file_too_large"))
     }
 
     func applicantUpload(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -366,22 +350,10 @@ struct CaseWebController: Sendable {
     func applicantDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (_, userID) = try await resident(request) else { return web.redirect("/signin") }
         let (found, _) = try await ownCase(request, context, userID: userID)
-        return try await download(request, context, found)
-    }
-
-    func download(_ request: Request, _ context: CivitasRequestContext, _ found: CaseRecord) async throws -> Response {
-        guard let documentID = context.parameters.get("document").flatMap(Int64.init),
-            let document = try await stores.cases.documents(of: found.id).first(where: { $0.id == documentID }),
-            let media = try await stores.media.find(id: document.mediaID)
-        else { throw failure(request, .notFound, "cases_not_found") }
-        let suffix = media.contentType == "application/pdf" ? "pdf" : media.contentType == "image/png" ? "png" : "jpg"
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: media.contentType, .cacheControl: "private, no-store",
-                .contentDisposition: "attachment; filename=\"\(document.type)-v\(document.version).\(suffix)\"",
-            ],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: media.bytes)))
+        guard let file = try await CaseAccess.documentFile(found, documentID: context.parameters.get("document"), stores: stores, reader: nil) else {
+            throw failure(request, .notFound, "cases_not_found")
+        }
+        return file
     }
 
     // MARK: staff
@@ -775,13 +747,12 @@ struct CaseWebController: Sendable {
     func staffDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let (found, _) = try await staffReadable(request, context, signedIn)
-            try await stores.audit.append(
-                AuditEvent(
-                    actor: signedIn.identity.actor.auditName, action: "case.read_document", subject: "case:\(found.id)",
-                    person: found.applicantID.map { "user:\($0)" }, fields: [context.parameters.get("document") ?? ""], purpose: "case work",
-                    source: signedIn.origin.source),
-                jurisdictionID: jurisdiction)
-            return try await download(request, context, found)
+            guard
+                let file = try await CaseAccess.documentFile(
+                    found, documentID: context.parameters.get("document"), stores: stores,
+                    reader: (signedIn.identity.actor.auditName, "case work", signedIn.origin.source))
+            else { throw failure(request, .notFound, "cases_not_found") }
+            return file
         }
     }
 

@@ -120,7 +120,9 @@ struct CrewController: Sendable {
 
     func act(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let (form, upload) = try await readActionForm(request)
+            // A plain form, or (when "Resolved" carries a photo) a multipart one.
+            let (form, upload) = try await web.readFormWithFile(
+                request, upTo: Photo.maximumBytes + 64 * 1024, tooLarge: web.catalog.text("photos_size", .english))
             try web.checkCSRF(form, request: request, session: signedIn.identity.session)
             guard let id = context.parameters.get("id").flatMap(Int64.init),
                 let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction, includePrivate: false)
@@ -156,26 +158,5 @@ struct CrewController: Sendable {
                 return try await view(request, signedIn: signedIn, notice: error.message, status: error.kind == .conflict ? .conflict : .badRequest)
             }
         }
-    }
-
-    /// The action's fields, from a plain form or (when the resolve form carries a photo) a multipart one.
-    func readActionForm(_ request: Request) async throws -> ([String: String], UploadedFile?) {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: Photo.maximumBytes + 64 * 1024)
-        } catch {
-            throw WebFailure(status: .contentTooLarge, title: t("staff_crew_title"), message: web.catalog.text("photos_size", .english))
-        }
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded") else {
-            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded or multipart/form-data.")
-        }
-        let parsed: FormBody
-        do {
-            parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)
-        } catch {
-            throw WebFailure(status: .badRequest, title: "Form not understood", message: "Go back, reload the page and try again.")
-        }
-        return (WebAuthController.firstValues(parsed.fields), parsed.uploads.first(where: { $0.name == "photo" })?.file)
     }
 }

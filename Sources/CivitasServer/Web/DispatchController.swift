@@ -114,14 +114,18 @@ struct DispatchController: Sendable {
             let form = try await web.readForm(request)
             try web.checkCSRF(form, request: request, session: signedIn.identity.session)
             let (department, day, _) = try await choice(form, user: signedIn.user)
-            let target = PermissionTarget.record(jurisdictionID: jurisdiction, department: department, residentID: nil)
-            guard Permissions.decide(signedIn.identity.actor, .planWork, on: target).allowed else {
-                return try await view(
-                    request, signedIn: signedIn, parameters: form,
-                    errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
-            }
+            if let refused = try await refusedPlanning(request, signedIn: signedIn, form: form, department: department) { return refused }
             return try await replan(request, signedIn: signedIn, form: form, department: department, day: day)
         }
+    }
+
+    /// The page again with a refusal, when the signed-in person may not plan this department's day; nil when they may.
+    func refusedPlanning(_ request: Request, signedIn: StaffController.Staff, form: [String: String], department: String) async throws -> Response? {
+        let target = PermissionTarget.record(jurisdictionID: jurisdiction, department: department, residentID: nil)
+        guard !Permissions.decide(signedIn.identity.actor, .planWork, on: target).allowed else { return nil }
+        return try await view(
+            request, signedIn: signedIn, parameters: form,
+            errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
     }
 
     /// Plans the day (after `before`, e.g. keeping a stop with a crew), saves it as the next version and shows it;
@@ -152,12 +156,7 @@ struct DispatchController: Sendable {
             let form = try await web.readForm(request)
             try web.checkCSRF(form, request: request, session: signedIn.identity.session)
             let (department, day, _) = try await choice(form, user: signedIn.user)
-            let target = PermissionTarget.record(jurisdictionID: jurisdiction, department: department, residentID: nil)
-            guard Permissions.decide(signedIn.identity.actor, .planWork, on: target).allowed else {
-                return try await view(
-                    request, signedIn: signedIn, parameters: form,
-                    errors: [FieldError(field: "department", message: t("staff_refused", ["what": "planning"]))], status: .forbidden)
-            }
+            if let refused = try await refusedPlanning(request, signedIn: signedIn, form: form, department: department) { return refused }
             guard let requestID = form["request"].flatMap(Int64.init),
                 try await stores.requests.find(id: requestID, jurisdictionID: jurisdiction, includePrivate: false)?.agencyResponsible == department
             else { throw WebFailure(status: .notFound, title: t("staff_plan_title"), message: t("staff_crew_not_found")) }

@@ -531,6 +531,28 @@ struct WebAuthController: Sendable {
         return FormBody.urlEncoded(String(buffer: try await request.body.collect(upTo: limit)))
     }
 
+    /// A posted form that may carry a file (multipart) or not (url-encoded): its fields' first values and its first
+    /// file. A body over `limit` is answered with `tooLarge`.
+    func readFormWithFile(_ request: Request, upTo limit: Int, tooLarge: String) async throws -> ([String: String], UploadedFile?) {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw WebFailure(status: .contentTooLarge, title: "Too large", message: tooLarge)
+        }
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as a web form.")
+        }
+        let parsed: FormBody
+        do {
+            parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)
+        } catch {
+            throw WebFailure(status: .badRequest, title: "Form not understood", message: "Go back, reload the page and try again.")
+        }
+        return (Self.firstValues(parsed.fields), parsed.uploads.first?.file)
+    }
+
     /// The first value of each name.
     static func firstValues(_ pairs: [(String, String)]) -> [String: String] {
         var form: [String: String] = [:]

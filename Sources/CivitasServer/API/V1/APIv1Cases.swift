@@ -20,6 +20,32 @@ enum CaseAccess {
         .record(jurisdictionID: found.jurisdictionID, department: found.department, residentID: found.applicantID)
     }
 
+    /// One version of a case's document as a download, or nil when the case has no such document. A read by staff
+    /// or a partner (`reader`) is written to the audit chain first, with the document's type.
+    static func documentFile(
+        _ found: CaseRecord, documentID: String?, stores: Stores, reader: (actor: String, purpose: String?, source: String?)?
+    ) async throws -> Response? {
+        guard let documentID = documentID.flatMap(Int64.init),
+            let document = try await stores.cases.documents(of: found.id).first(where: { $0.id == documentID }),
+            let media = try await stores.media.find(id: document.mediaID)
+        else { return nil }
+        if let reader {
+            try await stores.audit.append(
+                AuditEvent(
+                    actor: reader.actor, action: "case.read_document", subject: "case:\(found.id)", person: found.applicantID.map { "user:\($0)" },
+                    fields: [document.type], purpose: reader.purpose, source: reader.source),
+                jurisdictionID: found.jurisdictionID)
+        }
+        let suffix = media.contentType == "application/pdf" ? "pdf" : media.contentType == "image/png" ? "png" : "jpg"
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: media.contentType, .cacheControl: "private, no-store",
+                .contentDisposition: "attachment; filename=\"\(document.type)-v\(document.version).\(suffix)\"",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: media.bytes)))
+    }
+
     static func departments(_ actor: Actor) -> [String] {
         switch actor {
         case .staff(_, _, _, let departments, _), .partner(_, _, _, let departments):
@@ -162,8 +188,6 @@ extension APIv1Controller {
         default: throw Problem(.badRequest, code: "invalid_field", detail: "data must be an object of answers by question key.", field: "data")
         }
     }
-
-    func problem(_ error: CivitasError) -> Problem { Problem(error) }
 
     // MARK: types
 
@@ -400,24 +424,11 @@ extension APIv1Controller {
     func caseDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
         let found = try await readableCase(context, identity: identity)
-        guard let documentID = context.parameters.get("document").flatMap(Int64.init),
-            let document = try await stores.cases.documents(of: found.id).first(where: { $0.id == documentID }),
-            let media = try await stores.media.find(id: document.mediaID)
+        let reader = isResident(identity)
+            ? nil : (identity.actor.auditName, request.uri.queryParameters.get("purpose"), origin(identity, request, context).source)
+        guard let file = try await CaseAccess.documentFile(found, documentID: context.parameters.get("document"), stores: stores, reader: reader)
         else { throw Problem.notFound("document") }
-        if !isResident(identity) {
-            try await stores.audit.append(
-                AuditEvent(
-                    actor: identity.actor.auditName, action: "case.read_document", subject: "case:\(found.id)", person: found.applicantID.map { "user:\($0)" },
-                    fields: [document.type], purpose: request.uri.queryParameters.get("purpose"), source: origin(identity, request, context).source),
-                jurisdictionID: found.jurisdictionID)
-        }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: media.contentType, .cacheControl: "private, no-store",
-                .contentDisposition: "attachment; filename=\"\(document.type)-v\(document.version).\(media.contentType == "application/pdf" ? "pdf" : media.contentType == "image/png" ? "png" : "jpg")\"",
-            ],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: media.bytes)))
+        return file
     }
 
     func addCaseNote(_ request: Request, context: CivitasRequestContext) async throws -> Response {
