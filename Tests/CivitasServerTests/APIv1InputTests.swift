@@ -242,6 +242,16 @@ struct APIv1FieldTests {
                 .post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve"}"#, key: "api-\(UUID().uuidString)")
             #expect(conflict.0 == .conflict && conflict.1["outcome"] as? String == "conflict")
             #expect(try await call(.post, "/api/v1/service-requests/\(ids[0])/crew-actions", crewToken, #"{"action": "arrive"}"#).0 == .badRequest)
+            // An appointment: none yet (null times), then set and read back in words.
+            let none = try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken)
+            #expect(none.0 == .ok && none.1["starts"] is NSNull)
+            #expect(try await call(
+                .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
+                #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T12:00:00-05:00"}"#).0 == .badRequest)
+            #expect(try await call(
+                .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
+                #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T14:30:00-05:00"}"#).0 == .ok)
+            #expect(try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken).1["text"] as? String == "Tue 24 Nov 13:00–14:30")
             #expect(try await call(.post, "/api/v1/service-requests/\(ids[0])/crew-actions", supervisorToken, #"{"action": "arrive"}"#, key: "api-\(UUID().uuidString)").0 == .forbidden)
         }
     }

@@ -241,10 +241,10 @@ let authorizationTable: [RouteRule] = {
         RouteRule(
             .post, item + "/crew-actions", "/api/v1/service-requests/{R}/crew-actions", json: #"{"action":"arrive"}"#, all: 404,
             except: [([.anonymous] + residents, 401), (inside + [.partnerRead, .partnerBoth], 400)]),
-        // Appointments: read by whoever reads the request (none set yet: 404); set and cleared by those who assign.
+        // Appointments: read by whoever reads the request (none set yet: null times); set and cleared by those who assign.
         RouteRule(
             .get, item + "/appointment", "/api/v1/service-requests/{R}/appointment", all: 404,
-            except: [([.anonymous], 401)]),
+            except: [([.anonymous], 401), ([.residentOwner] + TestActor.inside + [.partnerRead, .partnerBoth], 200)]),
         RouteRule(
             .put, item + "/appointment", "/api/v1/service-requests/{R}/appointment",
             json: #"{"starts":"2026-11-24T10:00:00-05:00","ends":"2026-11-24T12:00:00-05:00"}"#, all: 404,

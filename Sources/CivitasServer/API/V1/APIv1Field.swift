@@ -29,8 +29,9 @@ extension APIv1Controller {
     func appointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
         let found = try await readable(request, context: context, identity: identity)
+        // Every request has this sub-resource; without an appointment its times are null.
         guard let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: found.jurisdictionID)[found.id] else {
-            throw Problem(.notFound, code: "appointment_not_found", detail: "Request \(found.id) has no appointment.")
+            return json(["service_request_id": found.id, "starts": NSNull(), "ends": NSNull(), "text": NSNull()])
         }
         return json(appointmentObject(found.id, window))
     }
