@@ -252,6 +252,14 @@ struct APIv1FieldTests {
                 .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
                 #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T14:30:00-05:00"}"#).0 == .ok)
             #expect(try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken).1["text"] as? String == "Tue 24 Nov 13:00–14:30")
+            // One time null and the other not is refused; both null clears it, and the request has no appointment again.
+            let half = try await call(.put, "/api/v1/service-requests/\(ids[1])/appointment", supervisorToken, #"{"starts": null, "ends": "2026-11-24T14:30:00-05:00"}"#)
+            #expect(half.0 == .badRequest && half.1["field"] as? String == "starts")
+            #expect(try await call(.delete, "/api/v1/service-requests/\(ids[1])/appointment", supervisorToken).0 == .methodNotAllowed)
+            let cleared = try await call(.put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken, #"{"starts": null, "ends": null}"#)
+            #expect(cleared.0 == .ok && cleared.1["starts"] is NSNull)
+            let after = try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken)
+            #expect(after.0 == .ok && after.1["starts"] is NSNull && after.1["text"] is NSNull)
             #expect(try await call(.post, "/api/v1/service-requests/\(ids[0])/crew-actions", supervisorToken, #"{"action": "arrive"}"#, key: "api-\(UUID().uuidString)").0 == .forbidden)
         }
     }

@@ -241,7 +241,7 @@ let authorizationTable: [RouteRule] = {
         RouteRule(
             .post, item + "/crew-actions", "/api/v1/service-requests/{R}/crew-actions", json: #"{"action":"arrive"}"#, all: 404,
             except: [([.anonymous] + residents, 401), (inside + [.partnerRead, .partnerBoth], 400)]),
-        // Appointments: read by whoever reads the request (none set yet: null times); set and cleared by those who assign.
+        // Appointments: read by whoever reads the request (none set yet: null times); set and cleared (both times null) by those who assign.
         RouteRule(
             .get, item + "/appointment", "/api/v1/service-requests/{R}/appointment", all: 404,
             except: [([.anonymous], 401), ([.residentOwner] + TestActor.inside + [.partnerRead, .partnerBoth], 200)]),
@@ -252,9 +252,9 @@ let authorizationTable: [RouteRule] = {
                 ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 200), ([.crew, .analyst, .partnerRead], 403),
             ]),
         RouteRule(
-            .delete, item + "/appointment", "/api/v1/service-requests/{R}/appointment", all: 404,
+            .put, item + "/appointment", "/api/v1/service-requests/{R}/appointment", json: #"{"starts":null,"ends":null}"#, all: 404,
             except: [
-                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 204), ([.crew, .analyst, .partnerRead], 403),
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 200), ([.crew, .analyst, .partnerRead], 403),
             ]),
         // Cases: read by admins, supervisors and agents of the case's department, and by its applicant; partners need the
         // cases scopes (none of these has them). A case one may not read is 404.

@@ -15,10 +15,18 @@ extension APIv1Controller {
         api.post("service-requests/:id/crew-actions", use: crewAction)
         api.get("service-requests/:id/appointment", use: appointment)
         api.put("service-requests/:id/appointment", use: setAppointment)
-        api.delete("service-requests/:id/appointment", use: clearAppointment)
     }
 
-    func appointmentObject(_ id: Int64, _ window: DateInterval) -> [String: Any] {
+    func appointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readable(request, context: context, identity: identity)
+        let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: found.jurisdictionID)[found.id]
+        return json(appointmentObject(found.id, window))
+    }
+
+    /// Every request has this sub-resource; without an appointment its times are null.
+    func appointmentObject(_ id: Int64, _ window: DateInterval?) -> [String: Any] {
+        guard let window else { return ["service_request_id": id, "starts": NSNull(), "ends": NSNull(), "text": NSNull()] }
         let zone = configuration.jurisdiction.timeZone
         return [
             "service_request_id": id, "starts": W3CDateTime.format(window.start, timeZone: zone), "ends": W3CDateTime.format(window.end, timeZone: zone),
@@ -26,46 +34,39 @@ extension APIv1Controller {
         ]
     }
 
-    func appointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let identity = try await authenticate(request, context: context)
-        let found = try await readable(request, context: context, identity: identity)
-        // Every request has this sub-resource; without an appointment its times are null.
-        guard let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: found.jurisdictionID)[found.id] else {
-            return json(["service_request_id": found.id, "starts": NSNull(), "ends": NSNull(), "text": NSNull()])
-        }
-        return json(appointmentObject(found.id, window))
-    }
-
-    /// Sets the time agreed with the resident for the crew's visit; planning starts the work inside it.
+    /// Sets the time agreed with the resident for the crew's visit (planning starts the work inside it), or clears it
+    /// when both times are null. The sub-resource is never deleted: a request always has one, perhaps empty.
     func setAppointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
         let found = try await readable(request, context: context, identity: identity)
         let body = try await jsonBody(request, context: context)
         try rejectUnknown(body, allowed: ["starts", "ends"])
         var times: [Date] = []
-        for field in ["starts", "ends"] {
-            guard case .string(let text)? = body[field], let date = W3CDateTime.parse(text, defaultZone: configuration.jurisdiction.timeZone) else {
-                throw Problem(.badRequest, code: "invalid_field", detail: "\(field) must be a date and time like 2026-11-24T10:00:00-05:00.", field: field)
+        let clearing: Bool
+        if case .null? = body["starts"], case .null? = body["ends"] {
+            clearing = true
+        } else {
+            clearing = false
+            for field in ["starts", "ends"] {
+                guard case .string(let text)? = body[field], let date = W3CDateTime.parse(text, defaultZone: configuration.jurisdiction.timeZone) else {
+                    throw Problem(
+                        .badRequest, code: "invalid_field",
+                        detail: "\(field) must be a date and time like 2026-11-24T10:00:00-05:00 (both null clears the appointment).", field: field)
+                }
+                times.append(date)
             }
-            times.append(date)
         }
         try require(identity, .assignRequest, on: Self.target(found))
-        guard times[1] > times[0], times[1].timeIntervalSince(times[0]) <= ServiceRequestStore.longestAppointment else {
-            throw Problem(.badRequest, code: "appointment_invalid", detail: "An appointment ends after it starts, at most 12 hours later.", field: "ends")
+        var window: DateInterval?
+        if !clearing {
+            guard times[1] > times[0], times[1].timeIntervalSince(times[0]) <= ServiceRequestStore.longestAppointment else {
+                throw Problem(.badRequest, code: "appointment_invalid", detail: "An appointment ends after it starts, at most 12 hours later.", field: "ends")
+            }
+            window = DateInterval(start: times[0], end: times[1])
         }
-        let window = DateInterval(start: times[0], end: times[1])
         try await stores.requests.setAppointment(
             id: found.id, window, jurisdictionID: found.jurisdictionID, by: origin(identity, request, context), zone: configuration.jurisdiction.timeZone)
         return json(appointmentObject(found.id, window))
-    }
-
-    func clearAppointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let identity = try await authenticate(request, context: context)
-        let found = try await readable(request, context: context, identity: identity)
-        try require(identity, .assignRequest, on: Self.target(found))
-        try await stores.requests.setAppointment(
-            id: found.id, nil, jurisdictionID: found.jurisdictionID, by: origin(identity, request, context), zone: configuration.jurisdiction.timeZone)
-        return Response(status: .noContent)
     }
 
     func department(_ value: String?, field: String = "department") throws -> String {
