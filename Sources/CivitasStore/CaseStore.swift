@@ -69,11 +69,27 @@ public struct StoredDecision: Sendable, Equatable {
     public var at: Date
 }
 
+/// Someone on a case besides the applicant: a household member, an authorised representative, a lender, an employer.
 public struct CaseParty: Sendable, Equatable {
     public var id: Int64
     public var role: String
     public var name: String
     public var email: String?
+
+    /// The role and name trimmed, an empty email left out; or a refusal that names the field.
+    public static func checked(role: String, name: String, email: String?, field: (String) -> String = { $0 }) throws -> (role: String, name: String, email: String?) {
+        let roleWanted = "A person on a case needs a role in a few words (at most 60 characters), such as household member or lender."
+        let nameWanted = "A person on a case needs a name (at most 200 characters)."
+        // Lengths as written (as the API document counts them), then trimmed.
+        let trimmedRole = role.trimmingCharacters(in: .whitespacesAndNewlines), trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard role.unicodeScalars.count <= 60, !trimmedRole.isEmpty else { throw CivitasError.invalid("party_invalid", roleWanted, field: field("role")) }
+        guard name.unicodeScalars.count <= 200, !trimmedName.isEmpty else { throw CivitasError.invalid("party_invalid", nameWanted, field: field("name")) }
+        guard email.map({ $0.isEmpty || NewServiceRequest.isPlausibleEmail($0) }) ?? true else {
+            throw CivitasError.invalid(
+                "party_invalid", "That email address does not look right; leave it out or write it like name@example.org.", field: field("email"))
+        }
+        return (trimmedRole, trimmedName, email?.isEmpty == true ? nil : email)
+    }
 }
 
 public struct QueueHealth: Sendable, Equatable {
@@ -343,6 +359,44 @@ public struct CaseStore: Sendable {
         }
     }
 
+    /// Adds someone to a case, with a line on the timeline the applicant can read (they should know who else is on it).
+    @discardableResult
+    public func addParty(
+        _ caseID: Int64, role: String, name: String, email: String?, by caller: CaseCaller, jurisdictionID: String, now: Date = Date(),
+        field: (String) -> String = { $0 }
+    ) async throws -> CaseParty {
+        let party = try CaseParty.checked(role: role, name: name, email: email, field: field)
+        guard let found = try await find(id: caseID, jurisdictionID: jurisdictionID) else {
+            throw CivitasError.notFound("case_not_found", "There is no case \(caseID).")
+        }
+        guard found.closedAt == nil else { throw CivitasError(.conflict, code: "case_closed", message: "Case \(caseID) is closed; the people on it stay as they are.") }
+        return try await database.transaction { [self] sql in
+            let row = try await sql.insert(into: "case_parties").columns("case_id", "role", "name", "email", "created_at")
+                .values(SQLBind(caseID), SQLBind(party.role), SQLBind(party.name), SQLBind(party.email), SQLBind(Clock.millis(now)))
+                .returning("id").first()
+            guard let id = try row?.decode(column: "id", as: Int64.self) else { throw CivitasError.invalid("party_not_added", "The person could not be added.") }
+            try await event(caseID, kind: "party", actor: caller.name, visibility: .applicant, body: "\(party.name) added as \(party.role).", now: now, sql: sql)
+            try await sql.update("cases").set("updated_at", to: SQLBind(Clock.millis(now))).where("id", .equal, caseID).run()
+            return CaseParty(id: id, role: party.role, name: party.name, email: party.email)
+        }
+    }
+
+    /// Takes someone off a case (added by mistake, or no longer representing the applicant); the timeline keeps that they were.
+    public func removeParty(_ partyID: Int64, caseID: Int64, by caller: CaseCaller, jurisdictionID: String, now: Date = Date()) async throws {
+        guard let found = try await find(id: caseID, jurisdictionID: jurisdictionID) else {
+            throw CivitasError.notFound("case_not_found", "There is no case \(caseID).")
+        }
+        guard found.closedAt == nil else { throw CivitasError(.conflict, code: "case_closed", message: "Case \(caseID) is closed; the people on it stay as they are.") }
+        try await database.transaction { [self] sql in
+            guard let row = try await sql.select().columns("role", "name").from("case_parties").where("id", .equal, partyID).where("case_id", .equal, caseID).first()
+            else { throw CivitasError.notFound("party_not_found", "There is no such person on case \(caseID).") }
+            try await sql.delete(from: "case_parties").where("id", .equal, partyID).run()
+            let name = try row.decode(column: "name", as: String.self), role = try row.decode(column: "role", as: String.self)
+            try await event(caseID, kind: "party", actor: caller.name, visibility: .applicant, body: "\(name) is no longer on this case as \(role).", now: now, sql: sql)
+            try await sql.update("cases").set("updated_at", to: SQLBind(Clock.millis(now))).where("id", .equal, caseID).run()
+        }
+    }
+
     static func documentTypes(_ caseID: Int64, sql: any SQLDatabase) async throws -> Set<String> {
         Set(try await sql.select().distinct().column("document_type").from("case_documents").where("case_id", .equal, caseID).all()
             .map { try $0.decode(column: "document_type", as: String.self) })
@@ -400,9 +454,7 @@ public struct CaseStore: Sendable {
         _ type: CaseType, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64?, parties: [(role: String, name: String, email: String?)],
         submit: Bool, jurisdictionID: String, now: Date, sql: any SQLDatabase
     ) async throws -> Int64 {
-        for party in parties where party.name.trimmingCharacters(in: .whitespaces).isEmpty || party.name.count > 200 || party.role.isEmpty {
-            throw CivitasError.invalid("party_invalid", "Each party needs a role and a name of at most 200 characters.", field: "parties")
-        }
+        let parties = try parties.map { try CaseParty.checked(role: $0.role, name: $0.name, email: $0.email, field: { _ in "parties" }) }
         let snapshot = CaseSnapshot(state: type.initialState.key, queue: type.defaultQueue, data: data, documents: [], stateEnteredAt: now)
         let row = try await sql.insert(into: "cases")
             .columns(

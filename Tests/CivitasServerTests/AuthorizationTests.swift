@@ -290,6 +290,12 @@ let authorizationTable: [RouteRule] = {
             .post, "/api/v1/cases/{id}/tasks/{task}/done", "/api/v1/cases/{C}/tasks/999/done", all: 404,
             except: [([.anonymous] + residents, 401)]),
         RouteRule(
+            .post, "/api/v1/cases/{id}/parties", "/api/v1/cases/{C}/parties", json: #"{"role":"lender","name":"First Mesa Bank"}"#, all: 404,
+            except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201)]),
+        RouteRule(
+            .delete, "/api/v1/cases/{id}/parties/{party}", "/api/v1/cases/{C}/parties/999", all: 404,
+            except: [([.anonymous] + residents, 401)]),
+        RouteRule(
             .post, "/api/v1/cases", json: #"{"type":"permit","data":{"what":"Crane"}}"#, all: 403,
             except: [([.anonymous] + residents, 401), ([.admin, .supervisor, .agent], 201), ([.foreignAdmin], 400)]),
         RouteRule(
@@ -379,6 +385,8 @@ let authorizationTable: [RouteRule] = {
         ("/staff/cases/{id}/steps", "/staff/cases/{C}/steps", "step=finish"), ("/staff/cases/{id}/notes", "/staff/cases/{C}/notes", "body=x"),
         ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/{id}/documents", "/staff/cases/{C}/documents", "type=plan"), ("/staff/cases/open", "/staff/cases/open", "type=permit"), ("/staff/casetypes", "/staff/casetypes", "x=1"),
         ("/staff/cases/{id}/answers", "/staff/cases/{C}/answers", "answer-what=x"), ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
+        ("/staff/cases/{id}/parties", "/staff/cases/{C}/parties", "role=lender&name=Bank"),
+        ("/staff/cases/{id}/parties/{party}/remove", "/staff/cases/{C}/parties/1/remove", ""),
     ].map { route, uri, form in
         // Console actions: staff without the form token are refused before anything changes.
         RouteRule(.post, route, uri, form: form, all: 303, except: [(TestActor.staff, 403), (residents, 403)])

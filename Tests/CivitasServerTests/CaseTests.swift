@@ -125,8 +125,12 @@ struct CaseWebTests {
                  ("documents-request_documents", "proof_of_identity")]).status == .seeOther)
 
             // The resident sees what is needed and by when, and uploads it from the phone.
+            try await app.stores.cases.addParty(
+                caseID, role: "authorised representative", name: "Dana Ortiz", email: nil, by: CaseCaller(actor: .role("agent"), name: "staff:1"),
+                jurisdictionID: "test.city")
             let needed = try await resident.get("/my/cases/\(caseID)")
             #expect(needed.text.contains("What we need from you") && needed.text.contains("Upload: Proof of identity"))
+            #expect(needed.text.contains("Others on this case") && needed.text.contains("Dana Ortiz – authorised representative"))
             #expect(needed.text.contains("Please upload proof of identity."))
             let notPDF = try await resident.multipart(
                 "/my/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.txt", "application/pdf", Array("hello".utf8))])
@@ -265,6 +269,11 @@ struct CaseAPITests {
             let again = try await Self.call(client, .post, "/api/v1/cases", lender, body, key: key)
             #expect(again.0 == .created && again.1["id"] as? Int == first.1["id"] as? Int)
             #expect(again.2[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            // The same object serialised afresh (other key order, no spacing) is the same request, not another one.
+            let reserialised = String(
+                decoding: try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(body.utf8)), options: [.sortedKeys]), as: UTF8.self)
+            let replayed = try await Self.call(client, .post, "/api/v1/cases", lender, reserialised, key: key)
+            #expect(replayed.0 == .created && replayed.1["id"] as? Int == first.1["id"] as? Int, "\(replayed.1)")
             #expect(try await app.stores.cases.list(CaseStore.Query(jurisdictionID: "test.city")).count == 1)
             let other = try await Self.call(client, .post, "/api/v1/cases", lender, body.replacingOccurrences(of: "1800", with: "1900"), key: key)
             #expect(other.0 == .unprocessableContent && other.1["code"] as? String == "idempotency_key_reused")
@@ -300,6 +309,29 @@ struct CaseAPITests {
             let hr = Browser(client)
             hr.cookies[Authenticator.sessionCookie] = cookie
             #expect(try await hr.get("/staff/cases/\(caseID)").text.contains("Maj. Lee – supervisor · lee@example.mil"))
+            // People are added later and taken off again; each names its field when wrong.
+            let party = try await Self.call(
+                client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "authorised representative", "name": "Dana Ortiz", "email": "dana@example.org"}"#)
+            #expect(party.0 == .created && party.1["name"] as? String == "Dana Ortiz", "\(party.1)")
+            let badEmail = try await Self.call(client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "lender", "name": "Bank", "email": "bank"}"#)
+            #expect(badEmail.0 == .badRequest && badEmail.1["field"] as? String == "email" && badEmail.1["code"] as? String == "party_invalid")
+            let noName = try await Self.call(client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "lender"}"#)
+            #expect(noName.0 == .badRequest && noName.1["field"] as? String == "name")
+            let listed = try await Self.call(client, .get, "/api/v1/cases/\(caseID)", lender)
+            #expect((listed.1["parties"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Maj. Lee", "Dana Ortiz"])
+            let partyID = try #require(party.1["id"] as? Int)
+            #expect(try await Self.call(client, .delete, "/api/v1/cases/\(caseID)/parties/\(partyID)", lender).0 == .noContent)
+            #expect(try await Self.call(client, .delete, "/api/v1/cases/\(caseID)/parties/\(partyID)", lender).0 == .notFound)
+            #expect(try await app.stores.cases.parties(of: Int64(caseID)).map(\.name) == ["Maj. Lee"])
+            // And from the case's page: the form names the wrong field, then adds; the remove button takes it off.
+            let wrong = try await hr.post("/staff/cases/\(caseID)/parties", [("role", "employer"), ("name", "  ")])
+            #expect(wrong.status == .badRequest && wrong.text.contains("A person on a case needs a name"))
+            #expect(try await hr.post("/staff/cases/\(caseID)/parties", [("role", "employer"), ("name", "US Air Force"), ("email", "")]).status == .seeOther)
+            let withEmployer = try await app.stores.cases.parties(of: Int64(caseID))
+            #expect(withEmployer.last?.name == "US Air Force" && withEmployer.last?.email == nil)
+            try await hr.get("/staff/cases/\(caseID)")
+            #expect(try await hr.post("/staff/cases/\(caseID)/parties/\(withEmployer.last!.id)/remove", []).status == .seeOther)
+            #expect(try await app.stores.cases.parties(of: Int64(caseID)).count == 1)
         }
     }
 

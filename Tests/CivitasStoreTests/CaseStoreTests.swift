@@ -254,6 +254,47 @@ struct CaseStoreTests {
         }
     }
 
+    @Test("people are added to and taken off a case with a line the applicant reads; bad input names its field; a closed case keeps its people", arguments: Engine.allCases)
+    func parties(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            let cases = CaseStore(database: test.database)
+            _ = try await cases.importType(try exampleCaseType("unemployment-claim"), createdBy: "cli", jurisdictionID: test.jurisdiction)
+            let claim = try await cases.create(
+                typeKey: "unemployment-claim", data: claimAnswers, by: Self.applicant, applicantID: 9,
+                parties: [(role: "household member", name: "  Luis Lopez ", email: nil)], submit: true, jurisdictionID: test.jurisdiction)
+            let added = try await cases.addParty(
+                claim.id, role: "authorised representative", name: "Dana Ortiz", email: "dana@example.org", by: Self.agent, jurisdictionID: test.jurisdiction)
+            #expect(try await cases.parties(of: claim.id).map(\.name) == ["Luis Lopez", "Dana Ortiz"])
+            #expect(added.role == "authorised representative" && added.email == "dana@example.org")
+            for (role, name, email, field) in [
+                ("", "Dana", nil, "role"), ("representative", "   ", nil, "name"), (String(repeating: "r", count: 61), "Dana", nil, "role"),
+                ("lender", "First Mesa Bank", "not an address", "email"),
+            ] as [(String, String, String?, String)] {
+                do {
+                    try await cases.addParty(claim.id, role: role, name: name, email: email, by: Self.agent, jurisdictionID: test.jurisdiction)
+                    Issue.record("a party with \(field) wrong was added")
+                } catch let error as CivitasError {
+                    #expect(error.code == "party_invalid" && error.field == field)
+                }
+            }
+            do {
+                try await cases.removeParty(added.id, caseID: claim.id + 1000, by: Self.agent, jurisdictionID: test.jurisdiction)
+                Issue.record("a party was removed through another case's id")
+            } catch let error as CivitasError { #expect(error.kind == .notFound) }
+            try await cases.removeParty(added.id, caseID: claim.id, by: Self.agent, jurisdictionID: test.jurisdiction)
+            #expect(try await cases.parties(of: claim.id).map(\.name) == ["Luis Lopez"])
+            let applicantSees = try await cases.events(of: claim.id, includeInternal: false).compactMap(\.body)
+            #expect(applicantSees.contains("Dana Ortiz added as authorised representative."))
+            #expect(applicantSees.contains("Dana Ortiz is no longer on this case as authorised representative."))
+            _ = try await cases.transition(claim.id, "withdraw", by: Self.applicant, jurisdictionID: test.jurisdiction)
+            do {
+                try await cases.addParty(claim.id, role: "lender", name: "First Mesa Bank", email: nil, by: Self.agent, jurisdictionID: test.jurisdiction)
+                Issue.record("a party was added to a closed case")
+            } catch let error as CivitasError { #expect(error.kind == .conflict) }
+            #expect(try await cases.parties(of: claim.id).count == 1)
+        }
+    }
+
     @Test("webhook deliveries are queued with their change, once per event, and retried with backoff until delivered", arguments: Engine.allCases)
     func webhooks(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in

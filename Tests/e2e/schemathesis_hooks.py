@@ -3,8 +3,10 @@
 The OpenAPI document describes shapes. A few values in a well-shaped request must also name something that exists
 in the database, which no static document can list: a service in the catalog, a staff member to assign, a cursor
 the server issued. One more rule is stated in words because JSON Schema cannot compare the parts of one string:
-a bbox lists its minimums first; a case names an existing case type; an appointment ends after it starts (at most 12 hours later); a crew action's
-photo is a real JPEG or PNG image, and goes with `resolve` only. Schema-valid random values that break these are rightly refused with 400, so the
+a bbox lists its minimums first; a case names an existing case type, and its answers, documents and steps are
+those of its type (looked up on the server for the case at hand); a task's staff assignee exists; an appointment
+ends after it starts (at most 12 hours later); a crew action's photo is a real JPEG or PNG image, and goes with
+`resolve` only; an Idempotency-Key is sent again only with the same body. Schema-valid random values that break these are rightly refused with 400, so the
 positive_data_acceptance check would report the server's correct answer as a failure.
 
 These hooks fix that for positive cases only: they swap such a value for one that exists (taken from the running
@@ -14,9 +16,13 @@ itself valid against the document, so a positive case stays positive.
 """
 import base64
 import datetime
+import functools
+import hashlib
 import json
 import os
 import zlib
+
+import requests
 
 import schemathesis
 from hypothesis.internal import lambda_sources
@@ -49,6 +55,27 @@ REQUEST_IDS = FIXTURES.get("request_ids", [])
 CURSORS = FIXTURES.get("cursors", [])
 # Case type keys the server has (the demo's examples).
 CASE_TYPES = FIXTURES.get("case_types", ["unemployment-claim", "building-permit", "hr-request"])
+
+
+# Where the server is and a token to read what a case is (its type's documents and steps), for the case hooks.
+BASE = FIXTURES.get("base")
+TOKEN = FIXTURES.get("token")
+# The smallest PDF the document check accepts (it looks at the first bytes).
+TINY_PDF = base64.b64encode(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n").decode()
+
+
+@functools.lru_cache(maxsize=None)
+def _get(path):
+    if not BASE or not TOKEN:
+        return None
+    answer = requests.get(BASE + "/api/v1" + path, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    return answer.json() if answer.status_code == 200 else None
+
+
+def _case_type(case_id):
+    """The type (documents, steps) of a case that exists, or None for an id that does not."""
+    found = _get(f"/cases/{case_id}") if isinstance(case_id, int) else None
+    return _get(f"/case-types/{found['type']}") if found else None
 
 
 # The smallest JPEG the server's photo check accepts (start of image, a quantisation table, start of scan, end).
@@ -84,18 +111,66 @@ def _window_backwards(case):
         return False
 
 
+KEYS_SENT = {}
+
+
+def _digest(case):
+    return hashlib.sha256(json.dumps([case.operation.path, case.path_parameters, case.body], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _names_what_does_not_exist(case, operation):
+    """A well-shaped case (as the coverage phase sends it, unchanged) whose values name something the server does not
+    have, or that the server's rules refuse: an unknown case type, question, document, step or staff member; a key
+    already used for another body."""
+    body = case.body if isinstance(case.body, dict) else {}
+    key = case.headers.get("Idempotency-Key") if case.headers else None
+    if key is not None and KEYS_SENT.setdefault(key, _digest(case)) != _digest(case):
+        return True
+    if operation == "POST /cases":
+        return body.get("type") not in CASE_TYPES or bool(body.get("data"))
+    if operation == "PATCH /cases/{id}":
+        return bool(body.get("data"))
+    if operation == "POST /cases/{id}/tasks":
+        return isinstance(body.get("assignee"), int)
+    if operation == "POST /cases/{id}/documents":
+        kind = _case_type(case.path_parameters.get("id"))
+        return not kind or body.get("type") not in [d["key"] for d in kind["documents"]] or body.get("content_base64") != TINY_PDF
+    if operation == "POST /cases/{id}/transitions":
+        kind = _case_type(case.path_parameters.get("id"))
+        step = next((t for t in (kind or {}).get("transitions", []) if t["key"] == body.get("transition")), None)
+        return (
+            step is None
+            or (step["reason_required"] and not str(body.get("reason", "")).strip())
+            or (step["asks_for_documents"] and not body.get("documents"))
+            or any(d not in [x["key"] for x in kind["documents"]] for d in body.get("documents", []))
+        )
+    return False
+
+
 @schemathesis.hook
 def filter_case(context, case):
-    """The coverage phase sends its cases as generated: a positive appointment whose window runs backwards (which
-    no schema can forbid) is left out rather than changed."""
+    """The coverage and examples phases send their cases as generated: a positive appointment whose window runs
+    backwards (which no schema can forbid), or a case that names what does not exist, is left out rather than changed."""
     operation = f"{case.operation.method.upper()} {case.operation.path}"
     if operation == "PUT /service-requests/{id}/appointment" and _not_negative(case) and isinstance(case.body, dict):
         return not _window_backwards(case)
+    if _phase(case) in ("coverage", "examples") and _not_negative(case) and _names_what_does_not_exist(case, operation):
+        return False
     return True
 
 
 @schemathesis.hook
 def map_case(context, case):
+    case = _map(case)
+    if case.headers and case.headers.get("Idempotency-Key") is not None and _not_negative(case):
+        # One key per body (as it is finally sent): the same body again is a replay (the first answer), never "this key
+        # was used for another request" (422), the right answer to a reused key but not what a generator that
+        # repeats keys means.
+        case.headers = {**case.headers, "Idempotency-Key": "st-" + _digest(case)[:40]}
+    return case
+
+
+def _map(case):
     operation = f"{case.operation.method.upper()} {case.operation.path}"
     if operation == "PUT /service-requests/{id}/appointment" and _not_negative(case) and isinstance(case.body, dict):
         try:
@@ -103,6 +178,36 @@ def map_case(context, case):
             case.body = {**case.body, "ends": (starts + datetime.timedelta(hours=2)).isoformat()}
         except ValueError:
             pass
+    if operation == "POST /cases" and _not_negative(case) and isinstance(case.body, dict) and CASE_TYPES and case.body.get("type") not in CASE_TYPES:
+        # A case type is named by a key that must exist, like a service code.
+        case.body = {**case.body, "type": _pick(CASE_TYPES, case.body.get("type")), "data": {}}
+    if operation == "POST /cases" and _not_negative(case) and isinstance(case.body, dict) and case.body.get("data"):
+        # Answers are keyed by the type's questions; a generated key is not one of them.
+        case.body = {**case.body, "data": {}}
+
+    case_id = case.path_parameters.get("id") if case.path_parameters else None
+    if operation == "PATCH /cases/{id}" and _not_negative(case) and isinstance(case.body, dict) and isinstance(case.body.get("data"), dict):
+        # Answers are keyed by the case type's questions; a generated key is not one of them.
+        case.body = {**case.body, "data": {}}
+
+    if operation == "POST /cases/{id}/tasks" and _not_negative(case) and isinstance(case.body, dict) and "assignee" in case.body:
+        # A staff member's id must exist; the applicant always does.
+        case.body = {**case.body, "assignee": "applicant"}
+
+    if operation == "POST /cases/{id}/documents" and _not_negative(case) and isinstance(case.body, dict):
+        kind = _case_type(case_id)
+        if kind and kind["documents"]:
+            document = _pick(kind["documents"], case.body.get("type"))
+            case.body = {**case.body, "type": document["key"], "filename": "scan.pdf", "content_base64": TINY_PDF}
+
+    if operation == "POST /cases/{id}/transitions" and _not_negative(case) and isinstance(case.body, dict):
+        kind = _case_type(case_id)
+        if kind and kind["transitions"]:
+            step = _pick(kind["transitions"], case.body.get("transition"))
+            body = {**case.body, "transition": step["key"], "reason": "Checked by the partner's system."}
+            body["documents"] = [kind["documents"][0]["key"]] if step["asks_for_documents"] and kind["documents"] else []
+            case.body = body
+
     if not _is_positive(case):
         return case
 
@@ -139,9 +244,6 @@ def map_case(context, case):
             del body["photo"]
         case.body = body
 
-    if operation == "POST /cases" and isinstance(case.body, dict) and CASE_TYPES and case.body.get("type") not in CASE_TYPES:
-        # A case type is named by a key that must exist, like a service code.
-        case.body = {**case.body, "type": _pick(CASE_TYPES, case.body.get("type")), "data": {}}
 
     if operation == "PUT /service-requests/{id}/appointment" and isinstance(case.body, dict):
         try:

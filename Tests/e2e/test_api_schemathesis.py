@@ -38,9 +38,9 @@ def sqlite_server(tmp_path):
 
 
 def partner_token(server):
-    """A partner client with both scopes, exchanged for an access token (client credentials, HTTP Basic)."""
+    """A partner client with every scope, exchanged for an access token (client credentials, HTTP Basic)."""
     code, out, err = run(
-        ["clients", "create", "--name", "schemathesis", "--scopes", "requests:read requests:write",
+        ["clients", "create", "--name", "schemathesis", "--scopes", "requests:read requests:write cases:read cases:write",
          "--database", server.database_url],
         cwd=server.cwd,
     )
@@ -54,7 +54,7 @@ def partner_token(server):
     assert answer.status_code == 200, answer.text
     token = answer.json()
     assert token["token_type"] == "Bearer" and token["expires_in"] > WALL_CLOCK_SECONDS, token
-    assert set(token["scope"].split()) == {"requests:read", "requests:write"}, token
+    assert set(token["scope"].split()) == {"requests:read", "requests:write", "cases:read", "cases:write"}, token
     return token["access_token"]
 
 
@@ -73,7 +73,7 @@ def existing_values(base, token):
         assert body["next_cursor"], "the demo city has 360 requests, so the first page is not the last"
         cursors.append(body["next_cursor"])
         request_ids = [item["id"] for item in body["items"]]
-    return {"service_codes": service_codes, "cursors": cursors, "request_ids": request_ids}
+    return {"service_codes": service_codes, "cursors": cursors, "request_ids": request_ids, "base": base, "token": token}
 
 
 def schemathesis_command(base, token):

@@ -41,6 +41,8 @@ struct CaseWebController: Sendable {
         router.post("staff/cases/:id/tasks", use: staffTask)
         router.post("staff/cases/:id/documents", use: staffUpload)
         router.post("staff/cases/:id/tasks/:task/done", use: staffTaskDone)
+        router.post("staff/cases/:id/parties", use: staffAddParty)
+        router.post("staff/cases/:id/parties/:party/remove", use: staffRemoveParty)
         router.get("staff/cases/:id/documents/:document", use: staffDocument)
         router.get("staff/casetypes", use: typesPage)
         router.post("staff/casetypes", use: importTypePage)
@@ -139,6 +141,7 @@ struct CaseWebController: Sendable {
                 list.append(["rule": decision.ruleID, "passed": decision.passed, "text": decision.explanation, "when": date(decision.at, request)])
             }
         }.reversed().map { $0 }
+        let parties = try await stores.cases.parties(of: found.id)
         return web.page(
             "my-case", title: t(request, "my_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: identity,
             values: [
@@ -157,6 +160,7 @@ struct CaseWebController: Sendable {
                     ["when": date($0.at, request), "body": $0.body ?? "", "mine": $0.actor == identity.actor.auditName, "message": $0.kind == "message"]
                 },
                 "canMessage": found.closedAt == nil && !isDraft,
+                "parties": parties.map { ["name": $0.name, "role": $0.role] }, "hasParties": !parties.isEmpty,
             ],
             status: status, errors: errors)
     }
@@ -642,7 +646,8 @@ struct CaseWebController: Sendable {
                     ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
                 },
                 "documentTypes": type.documents.map { ["key": $0.key, "label": $0.label] },
-                "parties": try await stores.cases.parties(of: found.id).map { ["role": $0.role, "name": $0.name, "email": $0.email ?? ""] },
+                "parties": try await stores.cases.parties(of: found.id).map { ["partyID": $0.id, "role": $0.role, "name": $0.name, "email": $0.email ?? ""] },
+                "partyRoles": ["household member", "authorised representative", "lender", "employer", "supervisor"],
                 "steps": steps, "canWork": canWork && found.closedAt == nil, "closed": found.closedAt != nil, "notice": notice ?? "",
             ],
             status: status, errors: errors)
@@ -652,7 +657,7 @@ struct CaseWebController: Sendable {
     /// change, then back to the case; or the page again with the refusal shown by the form it came from.
     func caseWork(
         _ request: Request, _ context: CivitasRequestContext, _ signedIn: StaffController.Staff, form: [String: String], field: String,
-        _ change: (CaseRecord, CaseType) async throws -> Void
+        namesFields: Bool = false, _ change: (CaseRecord, CaseType) async throws -> Void
     ) async throws -> Response {
         try web.checkCSRF(form, request: request, session: signedIn.identity.session)
         let (found, type) = try await staffReadable(request, context, signedIn)
@@ -670,7 +675,7 @@ struct CaseWebController: Sendable {
                 default: .badRequest
                 }
             return try await staffCaseView(
-                request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: field, message: error.message)], status: status)
+                request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: namesFields ? error.field ?? field : field, message: error.message)], status: status)
         }
         return web.redirect("/staff/cases/\(found.id)?done=1")
     }
@@ -724,6 +729,28 @@ struct CaseWebController: Sendable {
             return try await caseWork(request, context, signedIn, form: form, field: "tasks") { found, _ in
                 try await stores.cases.completeTask(
                     context.parameters.get("task").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
+            }
+        }
+    }
+
+    /// Someone else on the case: a household member, an authorised representative who called in, the lender.
+    func staffAddParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            return try await caseWork(request, context, signedIn, form: form, field: "party-name", namesFields: true) { found, _ in
+                try await stores.cases.addParty(
+                    found.id, role: form["role"] ?? "", name: form["name"] ?? "", email: form["email"], by: caller(signedIn), jurisdictionID: jurisdiction,
+                    field: { "party-\($0)" })
+            }
+        }
+    }
+
+    func staffRemoveParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            return try await caseWork(request, context, signedIn, form: form, field: "parties") { found, _ in
+                try await stores.cases.removeParty(
+                    context.parameters.get("party").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
             }
         }
     }

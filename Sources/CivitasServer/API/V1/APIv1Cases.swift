@@ -71,6 +71,8 @@ extension APIv1Controller {
         api.post("cases/:id/notes", use: addCaseNote)
         api.post("cases/:id/tasks", use: addCaseTask)
         api.post("cases/:id/tasks/:task/done", use: completeCaseTask)
+        api.post("cases/:id/parties", use: addCaseParty)
+        api.delete("cases/:id/parties/:party", use: removeCaseParty)
         api.post("case-queues/pull", use: pullCase)
         api.get("case-queues", use: queueHealth)
         api.post("cases/assign", use: assignCases)
@@ -159,7 +161,7 @@ extension APIv1Controller {
             ["kind": event.kind, "actor": event.actor, "visibility": event.visibility.rawValue, "from": event.fromState ?? NSNull(),
              "to": event.toState ?? NSNull(), "transition": event.transition ?? NSNull(), "body": event.body ?? NSNull(), "at": rfc3339(event.at)]
         }
-        object["parties"] = try await stores.cases.parties(of: found.id).map { party -> [String: Any] in ["role": party.role, "name": party.name, "email": party.email ?? NSNull()] }
+        object["parties"] = try await stores.cases.parties(of: found.id).map(partyObject)
         if let type {
             object["next_steps"] = type.transitions(from: found.state).map { ["key": $0.key, "label": $0.label, "by": $0.by.map(\.name).sorted()] }
         }
@@ -222,7 +224,9 @@ extension APIv1Controller {
         default: query.departments = CaseAccess.departments(identity.actor)
         }
         for name in parameters.keys where !["state", "queue", "assignee_id", "open", "limit"].contains(name) {
-            throw Problem(.badRequest, code: "invalid_parameter", detail: "Unknown parameter \(name).", field: name)
+            throw Problem(
+                .badRequest, code: "invalid_parameter",
+                detail: "Unknown parameter \u{201C}\(name)\u{201D}; use state, queue, assignee_id, open or limit.", field: name.isEmpty ? nil : name)
         }
         query.state = parameters["state"]
         query.queue = parameters["queue"]
@@ -250,6 +254,8 @@ extension APIv1Controller {
     func createCase(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
         let jurisdiction = identity.actor.jurisdictionID ?? ""
+        // Whoever may create no case at all (a partner without the cases scope) is told so before anything else.
+        try require(identity, .createCase, on: .jurisdiction(jurisdiction))
         let buffer = try await request.body.collect(upTo: 1_000_000)
         let body = try await jsonBody(request: request, buffer: buffer)
         try rejectUnknown(body, allowed: ["type", "data", "submit", "parties"])
@@ -267,12 +273,19 @@ extension APIv1Controller {
         switch body["parties"] {
         case nil: break
         case .array(let items)?:
-            for item in items {
+            for (index, item) in items.enumerated() {
                 guard case .object(let party) = item, case .string(let role)? = party["role"], case .string(let name)? = party["name"] else {
-                    throw Problem(.badRequest, code: "invalid_field", detail: "Each party has a role and a name.", field: "parties")
+                    throw Problem(.badRequest, code: "invalid_field", detail: "Each party has a role and a name, as text.", field: "parties[\(index)]")
+                }
+                if let unknown = party.keys.sorted().first(where: { !["role", "name", "email"].contains($0) }) {
+                    throw Problem(.badRequest, code: "unknown_field", detail: "A party has a role, a name and an email only.", field: "parties[\(index)].\(unknown)")
                 }
                 var email: String?
-                if case .string(let text)? = party["email"] { email = text }
+                switch party["email"] {
+                case nil: break
+                case .string(let text)?: email = text
+                default: throw Problem(.badRequest, code: "invalid_field", detail: "email must be text.", field: "parties[\(index)].email")
+                }
                 parties.append((role, name, email))
             }
         default: throw Problem(.badRequest, code: "invalid_field", detail: "parties must be a list.", field: "parties")
@@ -291,7 +304,7 @@ extension APIv1Controller {
                 typeKey: typeKey, data: data, by: caller, applicantID: applicant, parties: parties, submit: submit, jurisdictionID: jurisdiction)
             return json(try await caseObject(created, type: type, full: true, staffView: true), status: .created)
         }
-        let fingerprint = SHA256.hash(data: Data(buffer.readableBytesView)).map { String(format: "%02x", $0) }.joined()
+        let fingerprint = Self.fingerprint(body)
         let (partiesToAdd, submitNow) = (parties, submit)
         let outcome = try await stores.cases.idempotent(caller: identity.actor.auditName, key: key, fingerprint: fingerprint, jurisdictionID: jurisdiction) { sql in
             let created = try await stores.cases.create(
@@ -406,7 +419,7 @@ extension APIv1Controller {
              "content_type": document.contentType, "size": document.size, "uploaded_at": rfc3339(document.at)]
         }
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return json(object(try await add()), status: .created) }
-        let fingerprint = SHA256.hash(data: Data(buffer.readableBytesView)).map { String(format: "%02x", $0) }.joined()
+        let fingerprint = Self.fingerprint(body)
         // The upload joins the transaction that keeps the key: both are kept, or neither.
         let outcome = try await stores.cases.idempotent(
             caller: identity.actor.auditName, key: key, fingerprint: "doc-\(found.id)-" + fingerprint, jurisdictionID: found.jurisdictionID
@@ -495,6 +508,47 @@ extension APIv1Controller {
         guard !isResident(identity) else { throw Problem.forbidden("applicants complete their tasks by doing them (uploading what is asked)") }
         try requireCaseWrite(identity, found)
         try await stores.cases.completeTask(task, caseID: found.id, by: try caller(identity), jurisdictionID: found.jurisdictionID)
+        return Response(status: .noContent)
+    }
+
+    /// What makes two requests under one Idempotency-Key the same: their JSON, whatever the order of its keys or its
+    /// spacing (a client that retries may serialise the same object afresh).
+    static func fingerprint(_ body: [String: JSONValue]) -> String {
+        SHA256.hash(data: Data(JSONValue.object(body).jsonText.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func partyObject(_ party: CaseParty) -> [String: Any] {
+        ["id": party.id, "role": party.role, "name": party.name, "email": party.email ?? NSNull()]
+    }
+
+    /// Someone else on the case (a household member, an authorised representative, a lender); the applicant sees it.
+    func addCaseParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readableCase(context, identity: identity)
+        let body = try await jsonBody(request, context: context)
+        try rejectUnknown(body, allowed: ["role", "name", "email"])
+        var text: [String: String] = [:]
+        for field in ["role", "name", "email"] {
+            switch body[field] {
+            case .string(let value)?: text[field] = value
+            case nil where field == "email": break
+            default: throw Problem(.badRequest, code: "invalid_field", detail: "\(field) must be text.", field: field)
+            }
+        }
+        try requireCaseWrite(identity, found)
+        let party = try await stores.cases.addParty(
+            found.id, role: text["role"] ?? "", name: text["name"] ?? "", email: text["email"], by: try caller(identity), jurisdictionID: found.jurisdictionID)
+        return json(partyObject(party), status: .created)
+    }
+
+    func removeCaseParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await authenticate(request, context: context)
+        let found = try await readableCase(context, identity: identity)
+        guard let party = context.parameters.get("party").flatMap(Int64.init), party >= 1 else {
+            throw Problem(.badRequest, code: "invalid_parameter", detail: "The party id must be a positive whole number.", field: "party")
+        }
+        try requireCaseWrite(identity, found)
+        try await stores.cases.removeParty(party, caseID: found.id, by: try caller(identity), jurisdictionID: found.jurisdictionID)
         return Response(status: .noContent)
     }
 
