@@ -82,6 +82,7 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
             idleTimeout: configuration.security.sessionIdle, interval: .seconds(1), logger: logger),
         CaseWorkService(
             stores: stores, jurisdictionID: configuration.jurisdiction.id, sweepInterval: .seconds(configuration.caseSweepSeconds),
-            deliveryInterval: .milliseconds(500), firstRetry: TimeInterval(configuration.webhookRetrySeconds), logger: logger))
+            deliveryInterval: .milliseconds(500), firstRetry: TimeInterval(configuration.webhookRetrySeconds),
+            allowPrivate: configuration.webhookAllowPrivate, logger: logger))
     return app
 }

@@ -1059,20 +1059,14 @@ public struct CaseStore: Sendable {
         return (Webhook(id: id, clientID: clientID, url: url, events: chosen, active: true), secret)
     }
 
-    /// Loopback, private, link-local and unspecified addresses, and names that mean this machine.
+    /// Loopback, private, link-local and unspecified addresses in any numeric form, and names that mean this machine.
+    /// (A public-looking name that resolves to such an address is refused when it is delivered to.)
     static func isPrivate(host: String) -> Bool {
-        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".local") || name.hasSuffix(".internal") { return true }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
-        if parts.count == 4, parts.allSatisfy({ $0.map { (0...255).contains($0) } ?? false }) {
-            let (a, b) = (parts[0]!, parts[1]!)
-            return a == 0 || a == 10 || a == 127 || (a == 169 && b == 254) || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
-                || (a == 100 && (64...127).contains(b))
-        }
-        if name.contains(":") {
-            return name == "::" || name == "::1" || name.hasPrefix("fc") || name.hasPrefix("fd") || name.hasPrefix("fe80") || name.hasPrefix("::ffff:")
-        }
-        return false
+        var name = host.lowercased()
+        while name.hasSuffix(".") { name.removeLast() }
+        if name.isEmpty || name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".local") || name.hasSuffix(".internal") { return true }
+        let addresses = NetworkAddress.literal(name)
+        return addresses.contains { !NetworkAddress.isPublic($0) }
     }
 
     public func webhooks(clientID: String?, jurisdictionID: String) async throws -> [Webhook] {

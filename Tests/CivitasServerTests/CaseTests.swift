@@ -335,6 +335,14 @@ struct CaseAPITests {
         }
     }
 
+    @Test("a webhook's receiver is checked on each delivery: a name that resolves inside, or not at all, is not sent to")
+    func deliveryRefusals() async {
+        #expect(await CaseWorkService.refusal("http://localhost:9/hooks")?.contains("local or private") == true)
+        #expect(await CaseWorkService.refusal("http://2130706433:9/hooks")?.contains("local or private") == true)
+        #expect(await CaseWorkService.refusal("https://no-such-host.invalid/hooks")?.contains("did not resolve") == true)
+        #expect(await CaseWorkService.refusal("https://93.184.216.34/hooks") == nil)
+    }
+
     @Test("each example type through its whole life by API: guards refuse, documents are versioned, decisions kept")
     func wholeLives() async throws {
         try await TestApp.with { app, client in

@@ -309,7 +309,10 @@ struct CaseStoreTests {
                 try await cases.subscribe(clientID: "los", url: "ftp://x", events: [], departments: ["*"], jurisdictionID: test.jurisdiction)
             }
             // Deliveries may not be aimed inside the agency's network, unless the operator allows it.
-            for url in ["http://127.0.0.1:8080/h", "http://localhost/h", "https://10.1.2.3/h", "https://192.168.0.9/h", "http://[::1]/h", "https://169.254.169.254/latest"] {
+            for url in ["http://127.0.0.1:8080/h", "http://localhost/h", "https://10.1.2.3/h", "https://192.168.0.9/h", "http://[::1]/h", "https://169.254.169.254/latest",
+                // The same places written otherwise: as every HTTP client reads them, with a trailing dot, IPv4 inside IPv6.
+                "http://2130706433/h", "http://0x7f.1/h", "http://127.1/h", "http://localhost./h", "http://[::ffff:127.0.0.1]/h", "http://[fd00::1]/h",
+                "http://0.0.0.0/h"] {
                 do {
                     _ = try await cases.subscribe(clientID: "los", url: url, events: [], departments: ["*"], jurisdictionID: test.jurisdiction)
                     Issue.record("\(url) was accepted")

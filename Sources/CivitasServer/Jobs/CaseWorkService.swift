@@ -28,6 +28,8 @@ struct CaseWorkService: Service {
     let deliveryInterval: Duration
     /// The wait before the first retry of a failed delivery; each later one waits twice as long.
     let firstRetry: TimeInterval
+    /// Whether receivers may be at loopback or private addresses (`WEBHOOKS_ALLOW_PRIVATE`).
+    var allowPrivate = false
     let logger: Logger
 
     func run() async throws {
@@ -66,6 +68,17 @@ struct CaseWorkService: Service {
         return due.count
     }
 
+    /// Why a receiver may not be delivered to now: its name resolves to no address, or to one inside (loopback,
+    /// private, link-local: a public name can be pointed there after the webhook was accepted). Checked on every
+    /// delivery; a failed check is a failed attempt, retried with backoff like any other.
+    static func refusal(_ url: String) async -> String? {
+        guard let host = URL(string: url)?.host else { return "the receiver's address has no host" }
+        let addresses = await NetworkAddress.resolve(host)
+        if addresses.isEmpty { return "the receiver's host name did not resolve" }
+        if addresses.contains(where: { !NetworkAddress.isPublic($0) }) { return "the receiver's host name resolves to a local or private address" }
+        return nil
+    }
+
     func send(_ delivery: CaseStore.Delivery, client: HTTPClient) async {
         var request = HTTPClientRequest(url: delivery.url)
         request.method = .POST
@@ -77,14 +90,16 @@ struct CaseWorkService: Service {
         request.headers.add(name: "Civitas-Signature", value: WebhookSignature.header(body: delivery.payload, secret: delivery.secret, at: Date()))
         request.body = .bytes(ByteBuffer(string: delivery.payload))
         var status: Int?
-        var failure: String?
-        do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            status = Int(response.status.code)
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            if !(200..<300).contains(Int(response.status.code)) { failure = "the receiver answered \(response.status.code)" }
-        } catch {
-            failure = "\(type(of: error)): \(String(describing: error).prefix(200))"
+        var failure: String? = allowPrivate ? nil : await Self.refusal(delivery.url)
+        if failure == nil {
+            do {
+                let response = try await client.execute(request, timeout: .seconds(10))
+                status = Int(response.status.code)
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                if !(200..<300).contains(Int(response.status.code)) { failure = "the receiver answered \(response.status.code)" }
+            } catch {
+                failure = "\(type(of: error)): \(String(describing: error).prefix(200))"
+            }
         }
         do {
             try await stores.cases.recordAttempt(delivery.id, status: status, error: failure, firstRetry: firstRetry)
