@@ -26,12 +26,11 @@ SEED = os.environ.get("CIVITAS_SCHEMATHESIS_SEED", "20261123")
 
 
 @pytest.fixture
-def sqlite_server(tmp_path):
+def api_server(tmp_path, database_url):
+    # Both databases: the same document holds whichever one serves it.
     # About a thousand requests in well under a minute would meet the default 1200 a minute per client. A 429 is
     # documented on every operation, so the run would still pass, but every case it cut would go unchecked.
-    s = Server(
-        tmp_path, "sqlite:" + str(tmp_path / "data" / "civitas.sqlite"), env={"RATE_LIMIT_API_PER_MINUTE": "1000000"}
-    )
+    s = Server(tmp_path, database_url, env={"RATE_LIMIT_API_PER_MINUTE": "1000000"})
     yield s
     code = s.stop()
     assert code == 0, "SIGTERM should shut civitas down cleanly:\n" + s.output()
@@ -99,22 +98,22 @@ def schemathesis_command(base, token):
     ]
 
 
-def test_the_json_api_keeps_to_its_openapi_document(sqlite_server, tmp_path):
+def test_the_json_api_keeps_to_its_openapi_document(api_server, tmp_path):
     # Schemathesis leaves out the operation it loaded the document from (naming it in a filter brings it back, but
     # then it infers links from the document's own text to `{id}`), so that operation is checked here: no
     # credentials needed, JSON, and exactly the repository's document.
-    served = requests.get(sqlite_server.base + "/api/v1/openapi.json", timeout=10)
+    served = requests.get(api_server.base + "/api/v1/openapi.json", timeout=10)
     assert served.status_code == 200, served.text
     assert served.headers["Content-Type"].split(";")[0] == "application/json"
     assert served.json() == json.loads(DOCUMENT.read_text()), "the server should serve the repository's document"
 
-    token = partner_token(sqlite_server)
+    token = partner_token(api_server)
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": str(HOOKS),
-        "CIVITAS_SCHEMATHESIS_FIXTURES": json.dumps(existing_values(sqlite_server.base, token)),
+        "CIVITAS_SCHEMATHESIS_FIXTURES": json.dumps(existing_values(api_server.base, token)),
     }
-    command = schemathesis_command(sqlite_server.base, token)
+    command = schemathesis_command(api_server.base, token)
     try:
         done = subprocess.run(
             command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=WALL_CLOCK_SECONDS
@@ -125,5 +124,5 @@ def test_the_json_api_keeps_to_its_openapi_document(sqlite_server, tmp_path):
         pytest.fail(f"schemathesis ran past {WALL_CLOCK_SECONDS} s:\n{output}")
     assert done.returncode == 0, (
         f"schemathesis exited {done.returncode}:\n{done.stdout}\n{done.stderr}\n--- server log ---\n"
-        + sqlite_server.output()[-5000:]
+        + api_server.output()[-5000:]
     )
