@@ -1,6 +1,6 @@
 """The JSON API v1 against its own OpenAPI document, driven by schemathesis (pinned in requirements.txt).
 
-The real server runs on SQLite with the demo city. A partner client made with `civitas clients create` gets an
+The real server runs on SQLite and on PostgreSQL, with the demo city. A partner client made with `civitas clients create` gets an
 access token at POST /oauth/token, and schemathesis runs every phase (examples, coverage, fuzzing, stateful) and every
 check against http://127.0.0.1:PORT/api/v1/openapi.json, the document the server itself serves. The few values that
 must name existing rows (a service, a cursor, a staff member) are swapped for real ones, and bbox corners put in
