@@ -8,6 +8,7 @@
 5. the resident sees the decision with its explanation in plain words."""
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from conftest import Server, run
@@ -128,10 +129,26 @@ def test_apply_save_return_send_document_requested_approved_and_explained(browse
         press(agent, agent.find_element(By.XPATH, "//button[contains(., 'Ask the claimant for documents')]"))
         visit_agent("staff: waiting on the claimant")
 
+        # The claimant's sister calls to help: the agent records her as an authorised representative, keyboard only.
+        # A name left blank is refused on the form, which opens again with the error by the field.
+        summary = agent.find_element(By.XPATH, "//summary[contains(., 'Add a person to this case')]")
+        agent.execute_script("arguments[0].focus()", summary)
+        summary.send_keys(Keys.ENTER)
+        agent.find_element(By.ID, "party-role").send_keys("authorised representative")
+        press(agent, agent.find_element(By.XPATH, "//form[contains(@action, '/parties')]//button"))
+        assert agent.find_element(By.ID, "parties").get_attribute("open") is not None
+        assert "A person on a case needs a name" in agent.find_element(By.ID, "parties").text
+        visit_agent("staff: a person without a name refused")
+        agent.find_element(By.ID, "party-role").send_keys("authorised representative")
+        agent.find_element(By.ID, "party-name").send_keys("Rosa Lopez")
+        press(agent, agent.find_element(By.XPATH, "//form[contains(@action, '/parties')]//button"))
+        assert "Rosa Lopez – authorised representative" in agent.find_element(By.TAG_NAME, "main").text
+
         # The resident sees what is needed and uploads it from the phone.
         phone.get(base + f"/my/cases/{case_id}")
         visit_phone("my case: document needed")
         assert "What we need from you" in phone.page_source and "Please upload a photo or scan of your ID." in phone.page_source
+        assert "Rosa Lopez – authorised representative" in phone.find_element(By.TAG_NAME, "main").text
         assert Select(phone.find_element(By.ID, "type")).first_selected_option.get_attribute("value") == "proof_of_identity"
         scan = tmp_path / "id.pdf"
         scan.write_bytes(PDF)
