@@ -163,6 +163,40 @@ struct CaseWebTests {
 }
 
 extension CaseWebTests {
+    @Test("a Spanish-speaking resident applies in Spanish: the questions, the refusals, the status and the decisions' explanations")
+    func inSpanish() async throws {
+        try await TestApp.with { app, client in
+            try await importCaseTypes(app)
+            let (resident, residentID) = try await residentBrowser(app, client, email: "rosa@example.org")
+            resident.cookies["civitas_lang"] = "es"
+            #expect(try await resident.get("/cases").text.contains("Solicitud de seguro de desempleo"))
+            let started = try await resident.post("/cases/unemployment-claim/start", [])
+            let first = try #require(started.headers[.location])
+            let question = try await resident.get(first)
+            #expect(question.text.contains("Su nombre completo") && !question.text.contains("Your full name"))
+            let caseID = try #require(Int64(first.split(separator: "/")[2]))
+            try await resident.get("/my/cases/\(caseID)/questions/weekly_earnings")
+            let refused = try await resident.post("/my/cases/\(caseID)/questions/weekly_earnings", [("answer", "mucho"), ("continue", "1")])
+            #expect(refused.status == .badRequest && refused.text.contains("escriba un número, como 312 o 312.50"), "\(refused.text)")
+            // A claim sent with all its answers: the status and each decision in Spanish, the choice too.
+            var answers = Self.answers.mapValues { JSONValue.string($0) }
+            answers["weekly_earnings"] = .integer(350)
+            answers["able_and_available"] = .bool(true)
+            let sent = try await app.stores.cases.create(
+                typeKey: "unemployment-claim", data: answers, by: CaseCaller(actor: .applicant, name: "resident:\(residentID)", userID: residentID),
+                applicantID: residentID, submit: true, jurisdictionID: "test.city")
+            let page = try await resident.get("/my/cases/\(sent.id)")
+            #expect(page.text.contains("Recibimos su solicitud y empezaremos a revisarla pronto."))
+            #expect(page.text.contains("sus ingresos semanales de $350 superan el límite de $300 de la regla UI-4 v2"), "\(page.text)")
+            #expect(page.text.contains("su empleo terminó porque &quot;Me despidieron porque no había suficiente trabajo&quot;") ||
+                page.text.contains("su empleo terminó porque \"Me despidieron porque no había suficiente trabajo\""))
+            #expect(try await resident.get("/my/cases").text.contains("Solicitud de seguro de desempleo"))
+            // The same pages in English for an English reader.
+            resident.cookies["civitas_lang"] = "en"
+            #expect(try await resident.get("/my/cases/\(sent.id)").text.contains("your weekly earnings of $350 are above the $300 limit in rule UI-4 v2"))
+        }
+    }
+
     @Test("an agent opens a case for a caller with an account, fills in the answers on one page, and sends it for them")
     func staffOpensForCaller() async throws {
         try await TestApp.with { app, client in

@@ -50,15 +50,15 @@ public enum CaseText {
 extension CaseType {
     /// A value as the applicant reads it: money with its currency, choices by their label, yes/no as words.
     public func display(_ value: JSONValue?, of field: CaseField) -> String {
-        guard let value, value != .null else { return "no answer" }
+        guard let value, value != .null else { return CaseWords.noAnswer(language) }
         switch (field.type, value) {
         case (.money, _):
             guard let number = Self.number(value) else { return Self.plain(value) }
             let whole = number == number.rounded()
             return currency + (whole ? String(Int(number)) : String(format: "%.2f", number))
         case (.choice, .string(let key)): return field.choices.first { $0.key == key }?.label ?? key
-        case (.yesno, _): return Self.bool(value).map { $0 ? "yes" : "no" } ?? Self.plain(value)
-        case (.document, _): return Self.bool(value) == true ? "provided" : "not provided"
+        case (.yesno, _): return Self.bool(value).map { CaseWords.yesNo($0, language) } ?? Self.plain(value)
+        case (.document, _): return CaseWords.provided(Self.bool(value) == true, language)
         default: return Self.plain(value)
         }
     }
@@ -119,28 +119,28 @@ extension CaseType {
     /// What is wrong with one answer, in words, or nil when it is fine. A missing optional answer is fine.
     public func problem(with value: JSONValue?, for field: CaseField, documents: Set<String> = []) -> String? {
         if field.type == .document {
-            return field.required && !documents.contains(field.key) ? "Upload \(document(field.key)?.label ?? field.label)." : nil
+            return field.required && !documents.contains(field.key) ? CaseWords.upload(document(field.key)?.label ?? field.label, language) : nil
         }
-        guard let value, value != .null, value != .string("") else { return field.required ? "Answer \u{201C}\(field.label)\u{201D}." : nil }
+        guard let value, value != .null, value != .string("") else { return field.required ? CaseWords.answer(field.label, language) : nil }
         switch field.type {
         case .text, .address, .person:
-            guard case .string(let text) = value, text.unicodeScalars.count <= 500 else { return "\(field.label): at most 500 characters." }
+            guard case .string(let text) = value, text.unicodeScalars.count <= 500 else { return CaseWords.atMostCharacters(field.label, "500", language) }
         case .longtext:
-            guard case .string(let text) = value, text.unicodeScalars.count <= 10_000 else { return "\(field.label): at most 10,000 characters." }
+            guard case .string(let text) = value, text.unicodeScalars.count <= 10_000 else { return CaseWords.atMostCharacters(field.label, "10,000", language) }
         case .email:
             guard case .string(let text) = value, text.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) != nil, text.count <= 254
-            else { return "\(field.label): give an email address like name@example.org." }
+            else { return CaseWords.email(field.label, language) }
         case .phone:
             guard case .string(let text) = value, text.filter(\.isNumber).count >= 7, text.count <= 30,
                 text.allSatisfy({ $0.isNumber || " +-().".contains($0) })
-            else { return "\(field.label): give a phone number with at least 7 digits." }
+            else { return CaseWords.phone(field.label, language) }
         case .number, .money:
-            guard let number = Self.number(value) else { return "\(field.label): give a number, like 312 or 312.50." }
-            if let minimum = field.minimum, number < minimum { return "\(field.label): at least \(display(.number(minimum), of: field))." }
-            if let maximum = field.maximum, number > maximum { return "\(field.label): at most \(display(.number(maximum), of: field))." }
-            if field.type == .money, (number * 100).rounded() != number * 100 { return "\(field.label): give dollars and cents at most." }
+            guard let number = Self.number(value) else { return CaseWords.number(field.label, language) }
+            if let minimum = field.minimum, number < minimum { return CaseWords.atLeast(field.label, display(.number(minimum), of: field), language) }
+            if let maximum = field.maximum, number > maximum { return CaseWords.atMost(field.label, display(.number(maximum), of: field), language) }
+            if field.type == .money, (number * 100).rounded() != number * 100 { return CaseWords.cents(field.label, language) }
         case .date:
-            guard case .string(let text) = value, Self.isDay(text) else { return "\(field.label): give a date like 2026-11-24." }
+            guard case .string(let text) = value, Self.isDay(text) else { return CaseWords.date(field.label, language) }
         case .choice:
             let keys: [String]
             switch value {
@@ -149,10 +149,10 @@ extension CaseType {
             default: keys = []
             }
             guard !keys.isEmpty, keys.allSatisfy({ key in field.choices.contains { $0.key == key } }) else {
-                return "\(field.label): choose one of \(field.choices.map(\.label).joined(separator: "; "))."
+                return CaseWords.chooseOne(field.label, field.choices.map(\.label), language)
             }
         case .yesno:
-            guard Self.bool(value) != nil else { return "\(field.label): answer yes or no." }
+            guard Self.bool(value) != nil else { return CaseWords.yesOrNo(field.label, language) }
         case .document:
             break
         }

@@ -21,6 +21,13 @@ public struct CaseType: Sendable {
     public var transitions: [CaseTransition]
     public var rules: [EligibilityRule]
     public var automations: [Automation]
+    /// The type's texts in other languages, by path (`fields.full_name.label`, `states.submitted.applicant_text`,
+    /// `rules.UI-4.fail`); a text without a translation stays as the file wrote it.
+    public var translations: [Language: [String: String]] = [:]
+    /// The language the texts are in now (see `localized`); checks and answers are described in it too.
+    public var language: Language = .english
+    /// For a localized type: each choice field's labels as the file wrote them, to their keys (decisions kept them so).
+    var writtenChoices: [String: [String: String]] = [:]
 
     public var initialState: CaseState { states[0] }
     public func state(_ key: String) -> CaseState? { states.first { $0.key == key } }
@@ -175,4 +182,84 @@ public struct Automation: Sendable {
     public var trigger: AutomationTrigger
     public var condition: Expression?
     public var actions: [AutomationAction]
+}
+
+extension CaseType {
+    /// Every text of the type that a translation may give, with where it is now.
+    public static func translatablePaths(
+        fields: [CaseField], documents: [DocumentType], states: [CaseState], transitions: [CaseTransition], rules: [EligibilityRule]
+    ) -> Set<String> {
+        var paths: Set<String> = ["name", "description"]
+        for field in fields {
+            paths.formUnion(["fields.\(field.key).label", "fields.\(field.key).hint"])
+            for choice in field.choices { paths.insert("fields.\(field.key).choices.\(choice.key)") }
+        }
+        for document in documents { paths.insert("documents.\(document.key).label") }
+        for state in states { paths.formUnion(["states.\(state.key).label", "states.\(state.key).applicant_text"]) }
+        for transition in transitions { paths.insert("transitions.\(transition.key).label") }
+        for rule in rules { paths.formUnion(["rules.\(rule.id).label", "rules.\(rule.id).pass", "rules.\(rule.id).fail"]) }
+        return paths
+    }
+
+    /// The type as a reader of `language` sees it: each text its translation has, the rest as written.
+    public func localized(_ language: Language) -> CaseType {
+        var copy = self
+        copy.language = language
+        for field in fields where !field.choices.isEmpty {
+            copy.writtenChoices[field.key] = Dictionary(field.choices.map { ($0.label, $0.key) }, uniquingKeysWith: { a, _ in a })
+        }
+        guard let words = translations[language] else { return copy }
+        func text(_ path: String, _ current: String) -> String { words[path] ?? current }
+        copy.name = text("name", name)
+        copy.description = text("description", description)
+        copy.fields = fields.map { field in
+            var field = field
+            field.label = text("fields.\(field.key).label", field.label)
+            field.hint = words["fields.\(field.key).hint"] ?? field.hint
+            field.choices = field.choices.map { ($0.key, text("fields.\(field.key).choices.\($0.key)", $0.label)) }
+            return field
+        }
+        copy.documents = documents.map { document in
+            var document = document
+            document.label = text("documents.\(document.key).label", document.label)
+            return document
+        }
+        copy.states = states.map { state in
+            var state = state
+            state.label = text("states.\(state.key).label", state.label)
+            state.applicantText = text("states.\(state.key).applicant_text", state.applicantText)
+            return state
+        }
+        copy.transitions = transitions.map { transition in
+            var transition = transition
+            transition.label = text("transitions.\(transition.key).label", transition.label)
+            return transition
+        }
+        copy.rules = rules.map { rule in
+            var rule = rule
+            rule.label = text("rules.\(rule.id).label", rule.label)
+            rule.passText = text("rules.\(rule.id).pass", rule.passText)
+            rule.failText = text("rules.\(rule.id).fail", rule.failText)
+            return rule
+        }
+        return copy
+    }
+
+    /// A decision kept in the words of the day it was made, told again in this type's language from the values it
+    /// used; as kept when the translation names a value the decision did not keep.
+    public func explain(ruleID: String, passed: Bool, values: [String: String], kept: String) -> String {
+        guard language != .english, translations[language] != nil, let rule = rule(ruleID) else { return kept }
+        let text = passed ? rule.passText : rule.failText
+        guard CaseText.placeholders(in: text).allSatisfy({ values[$0] != nil }) else { return kept }
+        var shown = values
+        for (key, value) in values {
+            guard let field = field(key) else { continue }
+            if let choice = writtenChoices[key]?[value], let label = field.choices.first(where: { $0.key == choice })?.label {
+                shown[key] = label
+            } else if field.type == .yesno, value == "yes" || value == "no" {
+                shown[key] = CaseWords.yesNo(value == "yes", language)
+            }
+        }
+        return CaseText.fill(text, shown)
+    }
 }

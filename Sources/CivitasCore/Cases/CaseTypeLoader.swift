@@ -17,7 +17,7 @@ extension CaseType {
         r.only(
             root, "",
             ["key", "name", "description", "department", "currency", "queues", "default_queue", "calendar", "fields", "documents", "states",
-             "transitions", "rules", "automations"])
+             "transitions", "rules", "automations", "translations"])
         let line = root.line
         func isKey(_ text: String?) -> Bool { text.map { $0.range(of: keyPattern, options: .regularExpression) != nil } ?? false }
         let key = r.text(root["key"], "key", parentLine: line) ?? ""
@@ -275,11 +275,49 @@ extension CaseType {
             if let trigger { automations.append(Automation(name: automationName, trigger: trigger, condition: condition, actions: actions)) }
         }
 
+        // Translations: the same texts in another language, under the same names as above.
+        var translations: [Language: [String: String]] = [:]
+        if let node = root["translations"] {
+            let known = translatablePaths(fields: fields, documents: documents, states: states, transitions: transitions, rules: rules)
+            let others = Language.allCases.filter { $0 != .english }.map(\.rawValue)
+            if case .mapping(let languages, _) = node {
+                for entry in languages {
+                    let base = "translations.\(entry.key)"
+                    guard let language = Language(rawValue: entry.key), language != .english else {
+                        r.fail(entry.value, base, "must be a language Civitas speaks besides English: \(others.joined(separator: ", "))")
+                        continue
+                    }
+                    var words: [String: String] = [:]
+                    func walk(_ node: DefinitionNode, _ path: String) {
+                        switch node {
+                        case .mapping(let pairs, _):
+                            for pair in pairs { walk(pair.value, path.isEmpty ? pair.key : "\(path).\(pair.key)") }
+                        case .scalar(let text, _) where known.contains(path):
+                            words[path] = text
+                            if path.hasPrefix("rules."), path.hasSuffix(".pass") || path.hasSuffix(".fail") {
+                                for placeholder in CaseText.placeholders(in: text) where !fields.contains(where: { $0.key == placeholder }) {
+                                    r.fail(node, "\(base).\(path)", "names {\(placeholder)}, which is not a field")
+                                }
+                            }
+                        default:
+                            r.fail(node, "\(base).\(path)", "names no text of this file (a field's label, hint or choice; a document's label; a state's label or applicant_text; a step's label; a rule's label, pass or fail)")
+                        }
+                    }
+                    walk(entry.value, "")
+                    translations[language] = words
+                }
+            } else {
+                r.fail(node, "translations", "must map a language (\(others.joined(separator: ", "))) to its texts")
+            }
+        }
+
         guard r.errors.isEmpty else { throw CaseTypeInvalid(errors: r.errors) }
-        return CaseType(
+        var type = CaseType(
             key: key, name: name, description: description, department: department, currency: currency, version: version, queues: queues,
             defaultQueue: defaultQueue, calendar: calendar, fields: fields, documents: documents, states: states, transitions: transitions, rules: rules,
             automations: automations)
+        type.translations = translations
+        return type
     }
 
     private static func expression(

@@ -73,12 +73,12 @@ struct CaseWebController: Sendable {
             found.applicantID == userID,
             let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)
         else { throw failure(request, .notFound, "cases_not_found") }
-        return (found, type)
+        return (found, type.localized(Catalog.language(of: request)))
     }
 
     func catalogPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await web.pageIdentity(request)
-        let types = try await stores.cases.types(jurisdictionID: jurisdiction)
+        let types = try await stores.cases.types(jurisdictionID: jurisdiction).map { $0.localized(Catalog.language(of: request)) }
         return web.page(
             "cases", title: t(request, "cases_title"), request: request, identity: identity,
             values: [
@@ -106,7 +106,9 @@ struct CaseWebController: Sendable {
         query.applicantID = userID
         var items: [[String: Any]] = []
         for found in try await stores.cases.list(query) {
-            guard let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction) else { continue }
+            guard let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)?
+                .localized(Catalog.language(of: request))
+            else { continue }
             let needed = try await stores.cases.tasks(of: found.id).filter { $0.assignee == "applicant" && $0.doneAt == nil }
             items.append([
                 "id": found.id, "name": type.name, "status": type.state(found.state)?.applicantText ?? found.state,
@@ -138,7 +140,8 @@ struct CaseWebController: Sendable {
         let decisions = try await stores.cases.decisions(of: found.id).reversed().reduce(into: [[String: Any]]()) { list, decision in
             // The latest decision of each rule, as the applicant reads it.
             if !list.contains(where: { ($0["rule"] as? String) == decision.ruleID }) {
-                list.append(["rule": decision.ruleID, "passed": decision.passed, "text": decision.explanation, "when": date(decision.at, request)])
+                let text = type.explain(ruleID: decision.ruleID, passed: decision.passed, values: decision.input, kept: decision.explanation)
+                list.append(["rule": decision.ruleID, "passed": decision.passed, "text": text, "when": date(decision.at, request)])
             }
         }.reversed().map { $0 }
         let parties = try await stores.cases.parties(of: found.id)

@@ -1,0 +1,69 @@
+/// What Civitas itself says about answers to a case type's questions, in the applicant's language (the questions
+/// themselves come from the type's file and its translations).
+public enum CaseWords {
+    public static func yesNo(_ flag: Bool, _ language: Language) -> String {
+        switch language {
+        case .english: flag ? "yes" : "no"
+        case .spanish: flag ? "sí" : "no"
+        }
+    }
+
+    static func noAnswer(_ language: Language) -> String { language == .spanish ? "sin respuesta" : "no answer" }
+
+    static func provided(_ flag: Bool, _ language: Language) -> String {
+        switch language {
+        case .english: flag ? "provided" : "not provided"
+        case .spanish: flag ? "entregado" : "no entregado"
+        }
+    }
+
+    static func upload(_ document: String, _ language: Language) -> String {
+        language == .spanish ? "Suba: \(document)." : "Upload \(document)."
+    }
+
+    static func answer(_ label: String, _ language: Language) -> String {
+        language == .spanish ? "Responda \u{201C}\(label)\u{201D}." : "Answer \u{201C}\(label)\u{201D}."
+    }
+
+    static func atMostCharacters(_ label: String, _ count: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): como máximo \(count) caracteres." : "\(label): at most \(count) characters."
+    }
+
+    static func email(_ label: String, _ language: Language) -> String {
+        language == .spanish
+            ? "\(label): escriba un correo electrónico como nombre@ejemplo.org." : "\(label): give an email address like name@example.org."
+    }
+
+    static func phone(_ label: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): escriba un teléfono de al menos 7 dígitos." : "\(label): give a phone number with at least 7 digits."
+    }
+
+    static func number(_ label: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): escriba un número, como 312 o 312.50." : "\(label): give a number, like 312 or 312.50."
+    }
+
+    static func atLeast(_ label: String, _ value: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): al menos \(value)." : "\(label): at least \(value)."
+    }
+
+    static func atMost(_ label: String, _ value: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): como máximo \(value)." : "\(label): at most \(value)."
+    }
+
+    static func cents(_ label: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): escriba dólares y centavos como máximo." : "\(label): give dollars and cents at most."
+    }
+
+    static func date(_ label: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): escriba una fecha como 2026-11-24." : "\(label): give a date like 2026-11-24."
+    }
+
+    static func chooseOne(_ label: String, _ choices: [String], _ language: Language) -> String {
+        language == .spanish
+            ? "\(label): elija una de estas opciones: \(choices.joined(separator: "; "))." : "\(label): choose one of \(choices.joined(separator: "; "))."
+    }
+
+    static func yesOrNo(_ label: String, _ language: Language) -> String {
+        language == .spanish ? "\(label): responda sí o no." : "\(label): answer yes or no."
+    }
+}
