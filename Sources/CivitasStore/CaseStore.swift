@@ -21,6 +21,8 @@ public struct CaseRecord: Sendable, Equatable {
     public var stateEnteredAt: Date
     public var dueAt: Date?
     public var closedAt: Date?
+    /// The language the applicant applied in; the mail about the case is written in it.
+    public var language: Language = .english
 }
 
 public struct CaseEvent: Sendable, Equatable {
@@ -230,7 +232,7 @@ public struct CaseStore: Sendable {
 
     static let caseColumns = [
         "id", "jurisdiction_id", "type_key", "type_version", "department", "state", "queue", "workable", "assignee_id", "applicant_id", "partner", "data",
-        "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at",
+        "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at", "language",
     ]
 
     static func decodeCase(_ row: any SQLRow) throws -> CaseRecord {
@@ -249,7 +251,8 @@ public struct CaseStore: Sendable {
             submittedAt: try row.decode(column: "submitted_at", as: Int64?.self).map(Clock.date),
             stateEnteredAt: Clock.date(try row.decode(column: "state_entered_at", as: Int64.self)),
             dueAt: try row.decode(column: "due_at", as: Int64?.self).map(Clock.date),
-            closedAt: try row.decode(column: "closed_at", as: Int64?.self).map(Clock.date))
+            closedAt: try row.decode(column: "closed_at", as: Int64?.self).map(Clock.date),
+            language: Language(rawValue: try row.decode(column: "language", as: String.self)) ?? .english)
     }
 
     public func find(id: Int64, jurisdictionID: String) async throws -> CaseRecord? {
@@ -421,25 +424,27 @@ public struct CaseStore: Sendable {
     /// or staff filing a complete application).
     public func create(
         typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil, parties: [(role: String, name: String, email: String?)] = [],
-        submit: Bool = false, jurisdictionID: String, now: Date = Date()
+        submit: Bool = false, language: Language = .english, jurisdictionID: String, now: Date = Date()
     ) async throws -> CaseRecord {
         try await database.transaction { [self] sql in
             try await create(
-                typeKey: typeKey, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, jurisdictionID: jurisdictionID,
-                now: now, sql: sql)
+                typeKey: typeKey, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, language: language,
+                jurisdictionID: jurisdictionID, now: now, sql: sql)
         }
     }
 
     /// Creates a case inside the caller's transaction (the API's idempotent create keeps its key in the same one).
     public func create(
         typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil, parties: [(role: String, name: String, email: String?)] = [],
-        submit: Bool = false, jurisdictionID: String, now: Date = Date(), sql: any SQLDatabase
+        submit: Bool = false, language: Language = .english, jurisdictionID: String, now: Date = Date(), sql: any SQLDatabase
     ) async throws -> CaseRecord {
         guard let type = try await type(typeKey, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("case_type_not_found", "There is no case type \u{201C}\(typeKey)\u{201D}.")
         }
         try Self.validate(data, type: type)
-        let id = try await insertCase(type, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, jurisdictionID: jurisdictionID, now: now, sql: sql)
+        let id = try await insertCase(
+            type, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, language: language, jurisdictionID: jurisdictionID,
+            now: now, sql: sql)
         return try await Self.fetch(id, jurisdictionID: jurisdictionID, sql: sql)
     }
 
@@ -452,19 +457,20 @@ public struct CaseStore: Sendable {
 
     func insertCase(
         _ type: CaseType, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64?, parties: [(role: String, name: String, email: String?)],
-        submit: Bool, jurisdictionID: String, now: Date, sql: any SQLDatabase
+        submit: Bool, language: Language = .english, jurisdictionID: String, now: Date, sql: any SQLDatabase
     ) async throws -> Int64 {
         let parties = try parties.map { try CaseParty.checked(role: $0.role, name: $0.name, email: $0.email, field: { _ in "parties" }) }
         let snapshot = CaseSnapshot(state: type.initialState.key, queue: type.defaultQueue, data: data, documents: [], stateEnteredAt: now)
         let row = try await sql.insert(into: "cases")
             .columns(
                 "jurisdiction_id", "type_key", "type_version", "department", "state", "queue", "workable", "assignee_id", "applicant_id", "partner", "data",
-                "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at")
+                "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at", "language")
             .values(
                 SQLBind(jurisdictionID), SQLBind(type.key), SQLBind(type.version), SQLBind(type.department), SQLBind(snapshot.state),
                 SQLBind(snapshot.queue), SQLBind(0), SQLBind(Int64?.none), SQLBind(applicantID),
                 SQLBind(caller.actor == .partner ? caller.name : nil), SQLBind(JSONValue.object(data).jsonText), SQLBind(Clock.millis(now)),
-                SQLBind(Clock.millis(now)), SQLBind(Int64?.none), SQLBind(Clock.millis(now)), SQLBind(Int64?.none), SQLBind(Int64?.none)
+                SQLBind(Clock.millis(now)), SQLBind(Int64?.none), SQLBind(Clock.millis(now)), SQLBind(Int64?.none), SQLBind(Int64?.none),
+                SQLBind(language.rawValue)
             )
             .returning("id").first()
         guard let id = try row?.decode(column: "id", as: Int64.self) else { throw CivitasError.invalid("case_not_created", "The case could not be created.") }
@@ -606,7 +612,7 @@ public struct CaseStore: Sendable {
                 try await webhook(
                     "case.transitioned", caseID: caseID, type: type, state: to, extra: ["from": .string(from), "to": .string(to), "transition": .string(transition)],
                     jurisdictionID: jurisdictionID, now: now, sql: sql)
-                toldApplicant.append(type.state(to)?.applicantText ?? to)
+                toldApplicant.append(type.localized(current.language).state(to)?.applicantText ?? to)
                 if let reason, !reason.isEmpty { toldApplicant.append(reason) }
                 if type.state(to)?.final == true {
                     try await sql.update("case_tasks").set("done_at", to: SQLBind(Clock.millis(now))).where("case_id", .equal, caseID)
@@ -641,24 +647,16 @@ public struct CaseStore: Sendable {
         if !toldApplicant.isEmpty { try await mailApplicant(current, type: type, lines: toldApplicant, now: now, sql: sql) }
     }
 
+    /// Mail to the applicant about their case, in the language they applied in (the type's translation for its
+    /// texts, where it has one).
     func mailApplicant(_ found: CaseRecord, type: CaseType, lines: [String], now: Date, sql: any SQLDatabase) async throws {
         guard let applicant = found.applicantID,
             let email = try await sql.select().column("email").from("users").where("id", .equal, applicant).where("deleted_at", .is, SQLLiteral.null).first()?
                 .decode(column: "email", as: String.self)
         else { return }
-        let body = """
-            Hello,
-
-            There is news about your \(type.name.lowercased()) (case \(found.id)):
-
-            \(lines.joined(separator: "\n\n"))
-
-            See it, and anything we need from you, at \(publicURL)/my/cases/\(found.id)
-
-            \(site)
-            """
-        try await MailOutboxStore.enqueue(
-            to: email, subject: "Your \(type.name.lowercased()), case \(found.id)", body: body, jurisdictionID: found.jurisdictionID, now: now, sql: sql)
+        let name = type.localized(found.language).name
+        let mail = CaseNotice.news(site: site, caseID: found.id, typeName: name, lines: lines, link: "\(publicURL)/my/cases/\(found.id)", language: found.language)
+        try await MailOutboxStore.enqueue(to: email, subject: mail.subject, body: mail.body, jurisdictionID: found.jurisdictionID, now: now, sql: sql)
     }
 
     func event(
@@ -745,7 +743,7 @@ public struct CaseStore: Sendable {
             let kind = caller.actor == .applicant ? "message" : visibility == .internal ? "note" : "message"
             try await event(caseID, kind: kind, actor: caller.name, visibility: caller.actor == .applicant ? .applicant : visibility, body: text, now: now, sql: sql)
             if caller.actor != .applicant, visibility == .applicant {
-                try await mailApplicant(found, type: type, lines: ["A message from us:", text], now: now, sql: sql)
+                try await mailApplicant(found, type: type, lines: [CaseNotice.messageFromUs(found.language), text], now: now, sql: sql)
             }
             if visibility == .applicant {
                 try await webhook("case.message", caseID: caseID, type: type, state: found.state, extra: [:], jurisdictionID: jurisdictionID, now: now, sql: sql)

@@ -22,6 +22,7 @@ public struct Migrator: Sendable {
         Migration0007PlanPins.migration,
         Migration0008Appointments.migration,
         Migration0009Cases.migration,
+        Migration0010CaseLanguage.migration,
     ]
 
     let database: Database

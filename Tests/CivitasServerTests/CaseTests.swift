@@ -175,6 +175,7 @@ extension CaseWebTests {
             let question = try await resident.get(first)
             #expect(question.text.contains("Su nombre completo") && !question.text.contains("Your full name"))
             let caseID = try #require(Int64(first.split(separator: "/")[2]))
+            #expect(try await app.stores.cases.find(id: caseID, jurisdictionID: "test.city")?.language == .spanish)
             try await resident.get("/my/cases/\(caseID)/questions/weekly_earnings")
             let refused = try await resident.post("/my/cases/\(caseID)/questions/weekly_earnings", [("answer", "mucho"), ("continue", "1")])
             #expect(refused.status == .badRequest && refused.text.contains("escriba un número, como 312 o 312.50"), "\(refused.text)")
@@ -184,7 +185,11 @@ extension CaseWebTests {
             answers["able_and_available"] = .bool(true)
             let sent = try await app.stores.cases.create(
                 typeKey: "unemployment-claim", data: answers, by: CaseCaller(actor: .applicant, name: "resident:\(residentID)", userID: residentID),
-                applicantID: residentID, submit: true, jurisdictionID: "test.city")
+                applicantID: residentID, submit: true, language: .spanish, jurisdictionID: "test.city")
+            // The mail about it is in Spanish too.
+            let mail = try #require(try await app.stores.outbox.claimDue().first { $0.recipient == "rosa@example.org" })
+            #expect(mail.subject == "Su solicitud de seguro de desempleo, caso \(sent.id)", "\(mail.subject)")
+            #expect(mail.body.contains("Recibimos su solicitud y empezaremos a revisarla pronto."), "\(mail.body)")
             let page = try await resident.get("/my/cases/\(sent.id)")
             #expect(page.text.contains("Recibimos su solicitud y empezaremos a revisarla pronto."))
             #expect(page.text.contains("sus ingresos semanales de $350 superan el límite de $300 de la regla UI-4 v2"), "\(page.text)")

@@ -96,7 +96,7 @@ struct CaseWebController: Sendable {
         }
         let created = try await stores.cases.create(
             typeKey: type.key, data: [:], by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), applicantID: userID,
-            jurisdictionID: jurisdiction)
+            language: Catalog.language(of: request), jurisdictionID: jurisdiction)
         return web.redirect("/my/cases/\(created.id)/questions/\(type.fields[0].key)")
     }
 
