@@ -492,7 +492,9 @@ struct CaseWebController: Sendable {
                     }
                     applicant = user.id
                 }
-                let created = try await stores.cases.create(typeKey: type.key, data: [:], by: caller(signedIn), applicantID: applicant, jurisdictionID: jurisdiction)
+                let language = form["language"].flatMap(Language.init(rawValue:)) ?? .english
+                let created = try await stores.cases.create(
+                    typeKey: type.key, data: [:], by: caller(signedIn), applicantID: applicant, language: language, jurisdictionID: jurisdiction)
                 return web.redirect("/staff/cases/\(created.id)/answers")
             } catch let error as CivitasError {
                 return try await casesView(

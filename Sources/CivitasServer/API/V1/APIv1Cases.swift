@@ -137,7 +137,7 @@ extension APIv1Controller {
 
     func caseObject(_ found: CaseRecord, type: CaseType?, full: Bool, staffView: Bool) async throws -> [String: Any] {
         var object: [String: Any] = [
-            "id": found.id, "type": found.typeKey, "type_version": found.typeVersion, "department": found.department, "state": found.state,
+            "id": found.id, "type": found.typeKey, "type_version": found.typeVersion, "department": found.department, "state": found.state, "language": found.language.rawValue,
             "state_label": type?.state(found.state)?.label ?? found.state, "queue": found.queue,
             "assignee_id": found.assigneeID ?? NSNull(), "created_at": rfc3339(found.createdAt), "updated_at": rfc3339(found.updatedAt),
             "submitted_at": found.submittedAt.map(rfc3339) ?? NSNull(), "due_at": found.dueAt.map(rfc3339) ?? NSNull(),
@@ -258,7 +258,7 @@ extension APIv1Controller {
         try require(identity, .createCase, on: .jurisdiction(jurisdiction))
         let buffer = try await request.body.collect(upTo: 1_000_000)
         let body = try await jsonBody(request: request, buffer: buffer)
-        try rejectUnknown(body, allowed: ["type", "data", "submit", "parties"])
+        try rejectUnknown(body, allowed: ["type", "data", "submit", "parties", "language"])
         guard case .string(let typeKey)? = body["type"] else {
             throw Problem(.badRequest, code: "invalid_field", detail: "type must name a case type.", field: "type")
         }
@@ -268,6 +268,15 @@ extension APIv1Controller {
         case nil: break
         case .bool(let flag)?: submit = flag
         default: throw Problem(.badRequest, code: "invalid_field", detail: "submit must be true or false.", field: "submit")
+        }
+        // The language of the mail about the case: as given, else a resident's browser's, else English.
+        var language = isResident(identity) ? Language.preferred(request.headers[.acceptLanguage]) : .english
+        switch body["language"] {
+        case nil: break
+        case .string(let code)? where Language(rawValue: code) != nil: language = Language(rawValue: code)!
+        default:
+            throw Problem(
+                .badRequest, code: "invalid_field", detail: "language is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: "language")
         }
         var parties: [(role: String, name: String, email: String?)] = []
         switch body["parties"] {
@@ -301,14 +310,16 @@ extension APIv1Controller {
         let stores = self.stores
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else {
             let created = try await stores.cases.create(
-                typeKey: typeKey, data: data, by: caller, applicantID: applicant, parties: parties, submit: submit, jurisdictionID: jurisdiction)
+                typeKey: typeKey, data: data, by: caller, applicantID: applicant, parties: parties, submit: submit, language: language,
+                jurisdictionID: jurisdiction)
             return json(try await caseObject(created, type: type, full: true, staffView: true), status: .created)
         }
         let fingerprint = Self.fingerprint(body)
-        let (partiesToAdd, submitNow) = (parties, submit)
+        let (partiesToAdd, submitNow, languageOfMail) = (parties, submit, language)
         let outcome = try await stores.cases.idempotent(caller: identity.actor.auditName, key: key, fingerprint: fingerprint, jurisdictionID: jurisdiction) { sql in
             let created = try await stores.cases.create(
-                typeKey: typeKey, data: data, by: caller, applicantID: applicant, parties: partiesToAdd, submit: submitNow, jurisdictionID: jurisdiction, sql: sql)
+                typeKey: typeKey, data: data, by: caller, applicantID: applicant, parties: partiesToAdd, submit: submitNow, language: languageOfMail,
+                jurisdictionID: jurisdiction, sql: sql)
             return (201, "{\"id\":\(created.id)}")
         }
         guard case .object(let stored)? = try? JSONValue.parse(Data(outcome.body.utf8)), case .integer(let id)? = stored["id"],
