@@ -196,9 +196,21 @@ extension CaseWebTests {
             #expect(page.text.contains("su empleo terminó porque &quot;Me despidieron porque no había suficiente trabajo&quot;") ||
                 page.text.contains("su empleo terminó porque \"Me despidieron porque no había suficiente trabajo\""))
             #expect(try await resident.get("/my/cases").text.contains("Solicitud de seguro de desempleo"))
+            // Asked for a document: the task and the history in Spanish, the agent's reason as written.
+            let agent = CaseCaller(actor: .role("agent"), name: "staff:1")
+            _ = try await app.stores.cases.transition(sent.id, "start_review", by: agent, jurisdictionID: "test.city")
+            _ = try await app.stores.cases.transition(
+                sent.id, "request_documents", by: agent, reason: "Please send your ID.", documents: ["proof_of_identity"], jurisdictionID: "test.city")
+            let asked = try await resident.get("/my/cases/\(sent.id)")
+            #expect(asked.text.contains("Suba: Prueba de identidad (licencia de conducir, identificación estatal o pasaporte)"), "\(asked.text)")
+            #expect(asked.text.contains("Necesitamos algo de usted antes de continuar. Motivo: Please send your ID."))
+            #expect(asked.text.contains("Solicitud de seguro de desempleo: iniciada."))
+            #expect(!asked.text.contains("Upload: Proof of identity"))
             // The same pages in English for an English reader.
             resident.cookies["civitas_lang"] = "en"
-            #expect(try await resident.get("/my/cases/\(sent.id)").text.contains("your weekly earnings of $350 are above the $300 limit in rule UI-4 v2"))
+            let english = try await resident.get("/my/cases/\(sent.id)")
+            #expect(english.text.contains("your weekly earnings of $350 are above the $300 limit in rule UI-4 v2"))
+            #expect(english.text.contains("Upload: Proof of identity") && english.text.contains("Reason: Please send your ID."))
         }
     }
 

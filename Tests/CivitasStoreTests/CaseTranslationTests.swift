@@ -19,7 +19,8 @@ struct CaseTranslationTests {
         #expect(spanish.state("approved")?.applicantText == "Su solicitud fue aprobada.")
         #expect(spanish.transition("submit")?.label == "Enviar la solicitud")
         // No translation: as the file wrote it (staff-only labels here).
-        #expect(spanish.state("approved")?.label == "Approved" && spanish.transition("approve")?.label == "Approve")
+        #expect(spanish.state("approved")?.label == "Approved" && spanish.transition("withdraw")?.label == "Retirar la solicitud")
+        #expect(spanish.field("full_name")?.hint == nil && spanish.state("in_review")?.label == "In review")
         #expect(type.localized(.english).name == "Unemployment insurance claim")
 
         // Civitas's own words about answers follow the reader's language.
@@ -38,6 +39,14 @@ struct CaseTranslationTests {
         let told = spanish.explain(ruleID: "UI-2", passed: decision.passed, values: decision.values, kept: decision.text)
         #expect(told.hasPrefix("su empleo terminó porque \"Renuncié\", lo que no cumple con la regla UI-2 v1"), "\(told)")
         #expect(type.localized(.english).explain(ruleID: "UI-2", passed: false, values: decision.values, kept: decision.text) == decision.text)
+        // The history and the tasks Civitas wrote, told again; what people wrote, as written.
+        #expect(spanish.historyLine(kind: "transition", transition: "request_documents", to: "waiting_on_applicant",
+            kept: "Ask the claimant for documents: In review → Waiting on the claimant. Reason: Send your ID.")
+            == "Pedimos documentos: Necesitamos algo de usted antes de continuar. Motivo: Send your ID.")
+        #expect(spanish.historyLine(kind: "message", transition: nil, to: nil, kept: "Hello") == "Hello")
+        #expect(type.localized(.english).historyLine(kind: "created", transition: nil, to: nil, kept: "as kept") == "as kept")
+        #expect(spanish.taskTitle("Upload: Proof of identity", documentType: "proof_of_identity").hasPrefix("Suba: Prueba de identidad"))
+        #expect(spanish.taskTitle("Call the employer", documentType: nil) == "Call the employer")
         // A kept decision without a value the translation names stays as kept.
         #expect(spanish.explain(ruleID: "UI-4", passed: true, values: [:], kept: "as kept") == "as kept")
     }

@@ -245,6 +245,31 @@ extension CaseType {
         return copy
     }
 
+    /// A task's title as the applicant reads it: a document asked for is named in this type's language; any other
+    /// task as staff wrote it.
+    public func taskTitle(_ title: String, documentType: String?) -> String {
+        guard language != .english, let key = documentType, let document = document(key) else { return title }
+        return CaseWords.uploadTask(document.label, language)
+    }
+
+    /// A line of the case's history as the applicant reads it. Lines Civitas wrote (the case started, a step taken with
+    /// its reason) are told again in this type's language, a step by what it means for them; what people wrote is
+    /// shown as written. `kept` is the line as stored (in English).
+    public func historyLine(kind: String, transition: String?, to state: String?, kept: String) -> String {
+        guard language != .english else { return kept }
+        switch kind {
+        case "created":
+            return CaseWords.started(name, language)
+        case "transition":
+            guard let key = transition, let state, let step = self.transition(key) else { return kept }
+            var line = "\(step.label): \(self.state(state)?.applicantText ?? state)"
+            if let reason = kept.range(of: " Reason: ") { line += " \(CaseWords.reason(language)) " + kept[reason.upperBound...] }
+            return line
+        default:
+            return kept
+        }
+    }
+
     /// A decision kept in the words of the day it was made, told again in this type's language from the values it
     /// used; as kept when the translation names a value the decision did not keep.
     public func explain(ruleID: String, passed: Bool, values: [String: String], kept: String) -> String {

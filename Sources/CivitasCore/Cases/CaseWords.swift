@@ -21,6 +21,16 @@ public enum CaseWords {
         language == .spanish ? "Suba: \(document)." : "Upload \(document)."
     }
 
+    static func uploadTask(_ document: String, _ language: Language) -> String {
+        language == .spanish ? "Suba: \(document)" : "Upload: \(document)"
+    }
+
+    static func started(_ name: String, _ language: Language) -> String {
+        language == .spanish ? "\(name): iniciada." : "\(name) started."
+    }
+
+    static func reason(_ language: Language) -> String { language == .spanish ? "Motivo:" : "Reason:" }
+
     static func answer(_ label: String, _ language: Language) -> String {
         language == .spanish ? "Responda \u{201C}\(label)\u{201D}." : "Answer \u{201C}\(label)\u{201D}."
     }

@@ -112,7 +112,7 @@ struct CaseWebController: Sendable {
             let needed = try await stores.cases.tasks(of: found.id).filter { $0.assignee == "applicant" && $0.doneAt == nil }
             items.append([
                 "id": found.id, "name": type.name, "status": type.state(found.state)?.applicantText ?? found.state,
-                "draft": found.state == type.initialState.key, "needed": needed.map { ["title": $0.title, "due": date($0.dueAt, request)] },
+                "draft": found.state == type.initialState.key, "needed": needed.map { ["title": type.taskTitle($0.title, documentType: $0.documentType), "due": date($0.dueAt, request)] },
                 "hasNeeded": !needed.isEmpty, "updated": date(found.updatedAt, request),
             ])
         }
@@ -151,7 +151,8 @@ struct CaseWebController: Sendable {
                 "id": found.id, "caseID": found.id, "name": type.name, "status": state?.applicantText ?? found.state, "draft": isDraft, "closed": found.closedAt != nil,
                 "continueURL": continueURL(found, type: type, documents: Set(documents.map(\.type))), "submitted": date(found.submittedAt, request),
                 "waiting": state?.waitingOnApplicant == true, "due": state?.waitingOnApplicant == true ? date(found.dueAt, request) : "",
-                "needed": open.map { ["title": $0.title, "due": date($0.dueAt, request)] }, "hasNeeded": !open.isEmpty,
+                "needed": open.map { ["title": type.taskTitle($0.title, documentType: $0.documentType), "due": date($0.dueAt, request)] },
+                "hasNeeded": !open.isEmpty,
                 "decisions": decisions, "hasDecisions": !decisions.isEmpty, "hasSteps": !steps.isEmpty,
                 "documents": documents.map { ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "when": date($0.at, request)] },
                 "uploadable": type.documents.filter { requested.contains($0.key) || found.closedAt == nil && !isDraft }.map {
@@ -160,7 +161,10 @@ struct CaseWebController: Sendable {
                 "canUpload": found.closedAt == nil && !isDraft && !type.documents.isEmpty,
                 "steps": steps.map { ["key": $0.key, "label": $0.label, "secondary": $0.key == "withdraw" || $0.key == "cancel"] },
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: false).reversed().map {
-                    ["when": date($0.at, request), "body": $0.body ?? "", "mine": $0.actor == identity.actor.auditName, "message": $0.kind == "message"]
+                    [
+                        "when": date($0.at, request), "body": type.historyLine(kind: $0.kind, transition: $0.transition, to: $0.toState, kept: $0.body ?? ""),
+                        "mine": $0.actor == identity.actor.auditName, "message": $0.kind == "message",
+                    ]
                 },
                 "canMessage": found.closedAt == nil && !isDraft,
                 "parties": parties.map { ["name": $0.name, "role": $0.role] }, "hasParties": !parties.isEmpty,
