@@ -212,35 +212,22 @@ extension CaseType {
         func text(_ path: String, _ current: String) -> String { words[path] ?? current }
         copy.name = text("name", name)
         copy.description = text("description", description)
-        copy.fields = fields.map { field in
-            var field = field
+        func changed<Item>(_ items: [Item], _ change: (inout Item) -> Void) -> [Item] { items.map { var item = $0; change(&item); return item } }
+        copy.fields = changed(fields) { field in
             field.label = text("fields.\(field.key).label", field.label)
             field.hint = words["fields.\(field.key).hint"] ?? field.hint
-            field.choices = field.choices.map { ($0.key, text("fields.\(field.key).choices.\($0.key)", $0.label)) }
-            return field
+            field.choices = field.choices.map { [key = field.key] in ($0.key, text("fields.\(key).choices.\($0.key)", $0.label)) }
         }
-        copy.documents = documents.map { document in
-            var document = document
-            document.label = text("documents.\(document.key).label", document.label)
-            return document
-        }
-        copy.states = states.map { state in
-            var state = state
+        copy.documents = changed(documents) { $0.label = text("documents.\($0.key).label", $0.label) }
+        copy.states = changed(states) { state in
             state.label = text("states.\(state.key).label", state.label)
             state.applicantText = text("states.\(state.key).applicant_text", state.applicantText)
-            return state
         }
-        copy.transitions = transitions.map { transition in
-            var transition = transition
-            transition.label = text("transitions.\(transition.key).label", transition.label)
-            return transition
-        }
-        copy.rules = rules.map { rule in
-            var rule = rule
+        copy.transitions = changed(transitions) { $0.label = text("transitions.\($0.key).label", $0.label) }
+        copy.rules = changed(rules) { rule in
             rule.label = text("rules.\(rule.id).label", rule.label)
             rule.passText = text("rules.\(rule.id).pass", rule.passText)
             rule.failText = text("rules.\(rule.id).fail", rule.failText)
-            return rule
         }
         return copy
     }

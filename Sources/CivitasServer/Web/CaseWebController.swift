@@ -689,6 +689,19 @@ struct CaseWebController: Sendable {
         return web.redirect("/staff/cases/\(found.id)?done=1")
     }
 
+    /// A staff form that changes the case named in the path: signed in, the form read, then `caseWork`.
+    func caseForm(
+        _ request: Request, _ context: CivitasRequestContext, field: String, namesFields: Bool = false,
+        _ change: @escaping ([String: String], CaseRecord, StaffController.Staff) async throws -> Void
+    ) async throws -> Response {
+        try await staff.guarded(request, context: context) { signedIn in
+            let form = try await web.readForm(request)
+            return try await caseWork(request, context, signedIn, form: form, field: field, namesFields: namesFields) { found, _ in
+                try await change(form, found, signedIn)
+            }
+        }
+    }
+
     func staffStep(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let pairs = try await web.readFormPairs(request)
@@ -703,64 +716,49 @@ struct CaseWebController: Sendable {
     }
 
     func staffNote(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            return try await caseWork(request, context, signedIn, form: form, field: "note-body") { found, _ in
-                try await stores.cases.addNote(
-                    found.id, body: form["body"] ?? "", visibility: form["visibility"] == "applicant" ? .applicant : .internal, by: caller(signedIn),
-                    jurisdictionID: jurisdiction)
-            }
+        try await caseForm(request, context, field: "note-body") { form, found, signedIn in
+            try await stores.cases.addNote(
+                found.id, body: form["body"] ?? "", visibility: form["visibility"] == "applicant" ? .applicant : .internal, by: caller(signedIn),
+                jurisdictionID: jurisdiction)
         }
     }
 
     /// A task for the signed-in staff member (or the applicant), due at the end of a day.
     func staffTask(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            return try await caseWork(request, context, signedIn, form: form, field: "task-title") { found, _ in
-                var due: Date?
-                if let day = form["due"], !day.isEmpty {
-                    guard let midnight = try? DayPlanner(zone: configuration.jurisdiction.timeZone).midnight(of: day) else {
-                        throw CivitasError.invalid("due_invalid", t(request, "staff_cases_task_due_invalid"), field: "task-title")
-                    }
-                    due = midnight.addingTimeInterval(17 * 3600)
+        try await caseForm(request, context, field: "task-title") { form, found, signedIn in
+            var due: Date?
+            if let day = form["due"], !day.isEmpty {
+                guard let midnight = try? DayPlanner(zone: configuration.jurisdiction.timeZone).midnight(of: day) else {
+                    throw CivitasError.invalid("due_invalid", t(request, "staff_cases_task_due_invalid"), field: "task-title")
                 }
-                try await stores.cases.addTask(
-                    found.id, title: form["title"] ?? "", assignee: form["for"] == "applicant" ? "applicant" : String(signedIn.user.id), due: due,
-                    by: caller(signedIn), jurisdictionID: jurisdiction)
+                due = midnight.addingTimeInterval(17 * 3600)
             }
+            try await stores.cases.addTask(
+                found.id, title: form["title"] ?? "", assignee: form["for"] == "applicant" ? "applicant" : String(signedIn.user.id), due: due,
+                by: caller(signedIn), jurisdictionID: jurisdiction)
         }
     }
 
     func staffTaskDone(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            return try await caseWork(request, context, signedIn, form: form, field: "tasks") { found, _ in
-                try await stores.cases.completeTask(
-                    context.parameters.get("task").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
-            }
+        try await caseForm(request, context, field: "tasks") { _, found, signedIn in
+            try await stores.cases.completeTask(
+                context.parameters.get("task").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
         }
     }
 
     /// Someone else on the case: a household member, an authorised representative who called in, the lender.
     func staffAddParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            return try await caseWork(request, context, signedIn, form: form, field: "party-name", namesFields: true) { found, _ in
-                try await stores.cases.addParty(
-                    found.id, role: form["role"] ?? "", name: form["name"] ?? "", email: form["email"], by: caller(signedIn), jurisdictionID: jurisdiction,
-                    field: { "party-\($0)" })
-            }
+        try await caseForm(request, context, field: "party-name", namesFields: true) { form, found, signedIn in
+            try await stores.cases.addParty(
+                found.id, role: form["role"] ?? "", name: form["name"] ?? "", email: form["email"], by: caller(signedIn), jurisdictionID: jurisdiction,
+                field: { "party-\($0)" })
         }
     }
 
     func staffRemoveParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            return try await caseWork(request, context, signedIn, form: form, field: "parties") { found, _ in
-                try await stores.cases.removeParty(
-                    context.parameters.get("party").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
-            }
+        try await caseForm(request, context, field: "parties") { _, found, signedIn in
+            try await stores.cases.removeParty(
+                context.parameters.get("party").flatMap(Int64.init) ?? 0, caseID: found.id, by: caller(signedIn), jurisdictionID: jurisdiction)
         }
     }
 
