@@ -23,6 +23,7 @@ extension ServiceRequestStore {
             guard try row.decode(column: "status", as: String.self) == RequestStatus.open.rawValue else {
                 throw CivitasError(.conflict, code: "request_closed", message: "Request \(id) is closed; it needs no appointment.")
             }
+            let hadOne = try await sql.select().column("service_request_id").from("appointments").where("service_request_id", .equal, id).first() != nil
             try await sql.delete(from: "appointments").where("service_request_id", .equal, id).run()
             var note = "Appointment cleared."
             if let window {
@@ -34,6 +35,11 @@ extension ServiceRequestStore {
                 note = "Appointment set for \(Appointment.describe(window, zone: zone))."
             }
             try await apply(id: id, jurisdictionID: jurisdictionID, change: RequestChange(note: note, noteVisibility: .internal), by: origin, now: now, sql: sql)
+            // The person who reported it hears the time (or that it is cancelled), in their language, with the change.
+            if let notices, window != nil || hadOne {
+                try await Self.enqueueAppointmentNotices(
+                    requestID: id, jurisdictionID: jurisdictionID, window: window, zone: zone, settings: notices, now: now, sql: sql)
+            }
         }
         await announce([id], jurisdictionID: jurisdictionID)
     }
@@ -49,6 +55,31 @@ extension ServiceRequestStore {
                 let end = Clock.date(try row.decode(column: "ends_at", as: Int64.self))
                 found[try row.decode(column: "service_request_id", as: Int64.self)] = DateInterval(start: start, end: max(start, end))
             }
+        }
+    }
+}
+
+extension ServiceRequestStore {
+    /// Writes the appointment mail for the request's reporters into the outbox, in the caller's transaction.
+    static func enqueueAppointmentNotices(
+        requestID: Int64, jurisdictionID: String, window: DateInterval?, zone: TimeZone, settings: NoticeSettings, now: Date, sql: any SQLDatabase
+    ) async throws {
+        let reporters = try await sql.select().columns(followerColumns).from("request_followers")
+            .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, requestID)
+            .where("kind", .equal, Follower.Kind.reporter.rawValue).where("unsubscribed_at", .is, SQLLiteral.null).all().map(follower)
+        guard !reporters.isEmpty else { return }
+        let code = try await sql.select().column("service_code").from("service_requests").where("id", .equal, requestID).first()?
+            .decode(column: "service_code", as: String.self) ?? ""
+        let name = try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
+            .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
+        for reporter in reporters {
+            let unsubscribe = "\(settings.publicURL)/unsubscribe/\(reporter.unsubscribeToken)"
+            let mail = RequestNotice.appointment(
+                site: settings.site, requestID: requestID, serviceName: name,
+                when: window.map { Appointment.describe($0, zone: zone, language: reporter.language) }, link: "\(settings.publicURL)/requests/\(requestID)",
+                unsubscribe: unsubscribe, language: reporter.language)
+            try await MailOutboxStore.enqueue(
+                to: reporter.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID, now: now, sql: sql)
         }
     }
 }

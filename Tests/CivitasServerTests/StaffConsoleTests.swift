@@ -184,6 +184,14 @@ struct DispatchTests {
             let set = try await supervisor.follow(
                 try await supervisor.post("/staff/requests/\(appointed)/appointment", [("day", "2026-11-24"), ("from", "13:00"), ("to", "14:30")]))
             #expect(set.text.contains("Tue 24 Nov 13:00–14:30") && set.text.contains("Appointment set for Tue 24 Nov 13:00–14:30."))
+            // The resident who reported it sees the time among their requests, in their language.
+            let (resident, residentID) = try await residentBrowser(app, client, email: "r39.3000@example.org")
+            try await app.stores.database.transaction { sql in
+                try await sql.update("service_requests").set("resident_id", to: residentID).where("id", .equal, appointed).run()
+            }
+            #expect(try await resident.get("/my/requests").text.contains("We will come on Tue 24 Nov 13:00–14:30."))
+            resident.cookies["civitas_lang"] = "es"
+            #expect(try await resident.get("/my/requests").text.contains("Iremos el mar 24 nov 13:00–14:30."))
             let empty = try await supervisor.get("/staff/plan?department=Transportation&date=2026-11-24")
             #expect(empty.status == .ok && empty.text.contains("Asphalt 1") && empty.text.contains("Plan this day now"))
             let planned = try await supervisor.follow(

@@ -113,6 +113,32 @@ struct AnnouncementTests {
         }
     }
 
+    @Test("the reporter is told the agreed time in their language, with the change, and told when it is cancelled; followers are not", arguments: Engine.allCases)
+    func appointmentMail(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
+            var requests = ServiceRequestStore(database: test.database)
+            requests.notices = NoticeSettings(site: "Test City", publicURL: "https://311.example.gov")
+            let outbox = MailOutboxStore(database: test.database)
+            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "web", language: .spanish)
+            _ = try await requests.follow(
+                requestID: created.id, jurisdictionID: test.jurisdiction, email: "ben@example.org", userID: nil, language: .english, actor: "anonymous", source: nil)
+            _ = try await outbox.claimDue()
+            let zone = TimeZone(identifier: "America/New_York")!
+            let window = DateInterval(start: Date(timeIntervalSince1970: 1_795_532_400), duration: 7200)  // 2026-11-24 10:00–12:00 in New York
+            try await requests.setAppointment(id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            let told = try await outbox.claimDue()
+            #expect(told.map(\.recipient) == ["ana@example.org"], "the reporter only")
+            #expect(told.first?.body.contains("Iremos por su solicitud \(created.id)") == true && told.first?.body.contains("10:00–12:00") == true, "\(told)")
+            #expect(told.first?.unsubscribeURL?.hasPrefix("https://311.example.gov/unsubscribe/") == true)
+            try await requests.setAppointment(id: created.id, nil, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            #expect(try await outbox.claimDue().first?.subject.contains("visita cancelada") == true)
+            // Clearing when there is none tells nobody.
+            try await requests.setAppointment(id: created.id, nil, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            #expect(try await outbox.claimDue().isEmpty)
+        }
+    }
+
     @Test("an appointment is kept with its request, noted internally, replaced, cleared; none for a closed request", arguments: Engine.allCases)
     func appointments(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in

@@ -100,6 +100,26 @@ public enum RequestNotice {
         }
     }
 
+    /// A time agreed for the crew's visit (someone may need to be there, or put the items out), or that time cancelled.
+    public static func appointment(
+        site: String, requestID: Int64, serviceName: String, when: String?, link: String, unsubscribe: String, language: Language
+    ) -> Mail {
+        switch language {
+        case .english:
+            let news = when.map { "We will come for your request \(requestID) (\(serviceName)) on \($0)." }
+                ?? "The time we had agreed for your request \(requestID) (\(serviceName)) is cancelled. We will be in touch about a new one."
+            return Mail(
+                subject: when.map { "Your request \(requestID): we will come on \($0) – \(site)" } ?? "Your request \(requestID): visit time cancelled – \(site)",
+                body: "Hello,\n\n\(news)\n\nSee your request: \(link)\n\nTo stop getting mail about it: \(unsubscribe)\n\n\(site)\n")
+        case .spanish:
+            let news = when.map { "Iremos por su solicitud \(requestID) (\(serviceName)) el \($0)." }
+                ?? "La hora que habíamos acordado para su solicitud \(requestID) (\(serviceName)) quedó cancelada. Le avisaremos de una nueva."
+            return Mail(
+                subject: when.map { "Su solicitud \(requestID): iremos el \($0) – \(site)" } ?? "Su solicitud \(requestID): visita cancelada – \(site)",
+                body: "Hola:\n\n\(news)\n\nVea su solicitud: \(link)\n\nPara dejar de recibir correos sobre ella: \(unsubscribe)\n\n\(site)\n")
+        }
+    }
+
     /// A duplicate merged into another request: its reporters now follow that one.
     public static func merged(
         site: String, requestID: Int64, parentID: Int64, serviceName: String, link: String, unsubscribe: String, language: Language

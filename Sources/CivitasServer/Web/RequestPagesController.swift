@@ -165,12 +165,17 @@ struct RequestPagesController: Sendable {
         guard let identity = try await identity(request), let user = identity.user else { return web.redirect("/signin") }
         let found = try await stores.requests.followedBy(userID: user.id, email: user.email, jurisdictionID: jurisdiction)
         let language = Catalog.language(of: request)
+        // The visit time agreed for what they reported themselves (not for what they only follow).
+        let zone = configuration.jurisdiction.timeZone
+        let visits = try await stores.requests.appointments(
+            ids: found.filter { $0.residentID == user.id && $0.status == .open }.map(\.id), jurisdictionID: jurisdiction)
         let items = found.map { item -> [String: Any] in
             [
                 "id": item.id, "service": item.serviceName,
                 "status": t(request, item.status == .open ? "request_status_open" : "request_status_closed"),
-                "address": item.location.address ?? "", "when": Self.date(item.requestedAt, zone: configuration.jurisdiction.timeZone, language: language),
+                "address": item.location.address ?? "", "when": Self.date(item.requestedAt, zone: zone, language: language),
                 "relation": t(request, item.residentID == user.id ? "my_reported" : "my_following"),
+                "visit": visits[item.id].map { t(request, "my_visit", ["when": Appointment.describe($0, zone: zone, language: language)]) } ?? "",
             ]
         }
         return web.page("my-requests", title: t(request, "my_title"), request: request, identity: identity, values: ["items": items, "none": items.isEmpty])
