@@ -632,7 +632,7 @@ public struct CaseStore: Sendable {
                 try await event(caseID, kind: "routed", actor: "automation: \(automation)", visibility: .internal, body: "Routed to \(queue).", now: now, sql: sql)
             case .reminded(let message, let automation):
                 try await event(caseID, kind: "reminder", actor: "automation: \(automation)", visibility: .applicant, body: message, now: now, sql: sql)
-                toldApplicant.append(message)
+                toldApplicant.append(type.localized(current.language).reminder(of: automation) ?? message)
             }
         }
         for document in requested {

@@ -206,6 +206,17 @@ extension CaseWebTests {
             #expect(asked.text.contains("Necesitamos algo de usted antes de continuar. Motivo: Please send your ID."))
             #expect(asked.text.contains("Solicitud de seguro de desempleo: iniciada."))
             #expect(!asked.text.contains("Upload: Proof of identity"))
+            // Fourteen days on, the reminder: in the history and in the mail, in Spanish; so is a person added to the case.
+            _ = try await app.stores.outbox.claimDue()
+            let fortnight = Date().addingTimeInterval(15 * 86_400)
+            #expect(try await app.stores.cases.sweep(jurisdictionID: "test.city", now: fortnight) == 1)
+            let reminders = try await app.stores.outbox.claimDue(now: fortnight).filter { $0.recipient == "rosa@example.org" }
+            #expect(reminders.contains { $0.body.contains("Todavía necesitamos sus documentos") }, "\(reminders.map(\.body))")
+            try await app.stores.cases.addParty(
+                sent.id, role: "representante autorizada", name: "Dana Ortiz", email: nil, by: agent, jurisdictionID: "test.city")
+            let later = try await resident.get("/my/cases/\(sent.id)")
+            #expect(later.text.contains("Todavía necesitamos sus documentos para continuar con su solicitud."))
+            #expect(later.text.contains("Dana Ortiz se agregó como representante autorizada."))
             // The same pages in English for an English reader.
             resident.cookies["civitas_lang"] = "en"
             let english = try await resident.get("/my/cases/\(sent.id)")

@@ -47,6 +47,11 @@ struct CaseTranslationTests {
         #expect(type.localized(.english).historyLine(kind: "created", transition: nil, to: nil, kept: "as kept") == "as kept")
         #expect(spanish.taskTitle("Upload: Proof of identity", documentType: "proof_of_identity").hasPrefix("Suba: Prueba de identidad"))
         #expect(spanish.taskTitle("Call the employer", documentType: nil) == "Call the employer")
+        #expect(spanish.historyLine(kind: "party", transition: nil, to: nil, kept: "Dana Ortiz is no longer on this case as lender.")
+            == "Dana Ortiz ya no está en este caso como lender.")
+        let english = try #require(type.reminder(of: "Reminder after 14 days"))
+        #expect(spanish.reminder(of: "Reminder after 14 days")?.hasPrefix("Todavía necesitamos sus documentos") == true)
+        #expect(spanish.historyLine(kind: "reminder", transition: nil, to: nil, kept: english) == spanish.reminder(of: "Reminder after 14 days"))
         // A kept decision without a value the translation names stays as kept.
         #expect(spanish.explain(ruleID: "UI-4", passed: true, values: [:], kept: "as kept") == "as kept")
     }

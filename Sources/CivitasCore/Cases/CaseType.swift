@@ -28,6 +28,8 @@ public struct CaseType: Sendable {
     public var language: Language = .english
     /// For a localized type: each choice field's labels as the file wrote them, to their keys (decisions kept them so).
     var writtenChoices: [String: [String: String]] = [:]
+    /// For a localized type: each reminder as the file wrote it, to its translation (the history keeps the former).
+    var translatedReminders: [String: String] = [:]
 
     public var initialState: CaseState { states[0] }
     public func state(_ key: String) -> CaseState? { states.first { $0.key == key } }
@@ -187,7 +189,8 @@ public struct Automation: Sendable {
 extension CaseType {
     /// Every text of the type that a translation may give, with where it is now.
     public static func translatablePaths(
-        fields: [CaseField], documents: [DocumentType], states: [CaseState], transitions: [CaseTransition], rules: [EligibilityRule]
+        fields: [CaseField], documents: [DocumentType], states: [CaseState], transitions: [CaseTransition], rules: [EligibilityRule],
+        automations: [Automation] = []
     ) -> Set<String> {
         var paths: Set<String> = ["name", "description"]
         for field in fields {
@@ -198,6 +201,9 @@ extension CaseType {
         for state in states { paths.formUnion(["states.\(state.key).label", "states.\(state.key).applicant_text"]) }
         for transition in transitions { paths.insert("transitions.\(transition.key).label") }
         for rule in rules { paths.formUnion(["rules.\(rule.id).label", "rules.\(rule.id).pass", "rules.\(rule.id).fail"]) }
+        for automation in automations where automation.actions.contains(where: { if case .remind = $0 { true } else { false } }) {
+            paths.insert("automations.\(automation.name).remind")
+        }
         return paths
     }
 
@@ -224,6 +230,13 @@ extension CaseType {
             state.applicantText = text("states.\(state.key).applicant_text", state.applicantText)
         }
         copy.transitions = changed(transitions) { $0.label = text("transitions.\($0.key).label", $0.label) }
+        copy.automations = changed(automations) { automation in
+            automation.actions = automation.actions.map { [name = automation.name] action in
+                guard case .remind(let text) = action, let translated = words["automations.\(name).remind"] else { return action }
+                copy.translatedReminders[text] = translated
+                return .remind(translated)
+            }
+        }
         copy.rules = changed(rules) { rule in
             rule.label = text("rules.\(rule.id).label", rule.label)
             rule.passText = text("rules.\(rule.id).pass", rule.passText)
@@ -252,9 +265,24 @@ extension CaseType {
             var line = "\(step.label): \(self.state(state)?.applicantText ?? state)"
             if let reason = kept.range(of: " Reason: ") { line += " \(CaseWords.reason(language)) " + kept[reason.upperBound...] }
             return line
+        case "reminder":
+            return translatedReminders[kept] ?? kept
+        case "party":
+            // "NAME added as ROLE." and "NAME is no longer on this case as ROLE." (the name and role as written).
+            for (english, pattern) in [(" added as ", CaseWords.partyAdded), (" is no longer on this case as ", CaseWords.partyRemoved)] {
+                if kept.hasSuffix("."), let split = kept.range(of: english, options: .backwards) {
+                    return pattern(String(kept[..<split.lowerBound]), String(kept[split.upperBound...].dropLast()), language)
+                }
+            }
+            return kept
         default:
             return kept
         }
+    }
+
+    /// What the automation called `name` reminds the applicant of, in this type's language.
+    public func reminder(of name: String) -> String? {
+        automations.first { $0.name == name }?.actions.lazy.compactMap { if case .remind(let text) = $0 { text } else { nil } }.first
     }
 
     /// A decision kept in the words of the day it was made, told again in this type's language from the values it

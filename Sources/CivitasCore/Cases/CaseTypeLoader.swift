@@ -278,7 +278,8 @@ extension CaseType {
         // Translations: the same texts in another language, under the same names as above.
         var translations: [Language: [String: String]] = [:]
         if let node = root["translations"] {
-            let known = translatablePaths(fields: fields, documents: documents, states: states, transitions: transitions, rules: rules)
+            let known = translatablePaths(
+                fields: fields, documents: documents, states: states, transitions: transitions, rules: rules, automations: automations)
             let others = Language.allCases.filter { $0 != .english }.map(\.rawValue)
             if case .mapping(let languages, _) = node {
                 for entry in languages {
@@ -300,7 +301,7 @@ extension CaseType {
                                 }
                             }
                         default:
-                            r.fail(node, "\(base).\(path)", "names no text of this file (a field's label, hint or choice; a document's label; a state's label or applicant_text; a step's label; a rule's label, pass or fail)")
+                            r.fail(node, "\(base).\(path)", "names no text of this file (a field's label, hint or choice; a document's label; a state's label or applicant_text; a step's label; a rule's label, pass or fail; an automation's remind)")
                         }
                     }
                     walk(entry.value, "")

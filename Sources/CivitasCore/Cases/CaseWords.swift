@@ -29,6 +29,14 @@ public enum CaseWords {
         language == .spanish ? "\(name): iniciada." : "\(name) started."
     }
 
+    static func partyAdded(_ name: String, _ role: String, _ language: Language) -> String {
+        language == .spanish ? "\(name) se agregó como \(role)." : "\(name) added as \(role)."
+    }
+
+    static func partyRemoved(_ name: String, _ role: String, _ language: Language) -> String {
+        language == .spanish ? "\(name) ya no está en este caso como \(role)." : "\(name) is no longer on this case as \(role)."
+    }
+
     static func reason(_ language: Language) -> String { language == .spanish ? "Motivo:" : "Reason:" }
 
     static func answer(_ label: String, _ language: Language) -> String {
