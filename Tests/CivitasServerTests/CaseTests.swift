@@ -179,6 +179,11 @@ extension CaseWebTests {
             try await resident.get("/my/cases/\(caseID)/questions/weekly_earnings")
             let refused = try await resident.post("/my/cases/\(caseID)/questions/weekly_earnings", [("answer", "mucho"), ("continue", "1")])
             #expect(refused.status == .badRequest && refused.text.contains("escriba un número, como 312 o 312.50"), "\(refused.text)")
+            // Sending it half-answered is refused with what is missing, in Spanish.
+            try await resident.get("/my/cases/\(caseID)/check")
+            let early = try await resident.post("/my/cases/\(caseID)/steps", [("step", "submit")])
+            #expect(early.status == .conflict && early.text.contains("Responda \u{201C}Su nombre completo\u{201D}."), "\(early.text)")
+            #expect(!early.text.contains("Answer \u{201C}"))
             // A claim sent with all its answers: the status and each decision in Spanish, the choice too.
             var answers = Self.answers.mapValues { JSONValue.string($0) }
             answers["weekly_earnings"] = .integer(350)
@@ -343,6 +348,13 @@ struct CaseAPITests {
             // Bad input is a clear 4xx naming the field, and creates nothing.
             let unknown = try await Self.call(client, .post, "/api/v1/cases", lender, #"{"type": "hr-request", "data": {"shoe": 9}}"#)
             #expect(unknown.0 == .badRequest && unknown.1["field"] as? String == "data.shoe")
+            // A partner that shows the questions itself (a chatbot) reads them in Spanish.
+            let spanishType = try await Self.call(client, .get, "/api/v1/case-types/unemployment-claim?lang=es", lender)
+            #expect(spanishType.0 == .ok && spanishType.1["name"] as? String == "Solicitud de seguro de desempleo")
+            #expect((spanishType.1["fields"] as? [[String: Any]])?.first?["label"] as? String == "Su nombre completo")
+            let kinds = try await Self.call(client, .get, "/api/v1/case-types?lang=es", lender)
+            #expect((kinds.1["items"] as? [[String: Any]])?.contains { $0["name"] as? String == "Solicitud de seguro de desempleo" } == true)
+            #expect(try await Self.call(client, .get, "/api/v1/case-types/unemployment-claim?lang=fr", lender).0 == .badRequest)
             let inSpanish = try await Self.call(client, .post, "/api/v1/cases", lender, #"{"type": "hr-request", "language": "es"}"#)
             #expect(inSpanish.0 == .created && inSpanish.1["language"] as? String == "es")
             let french = try await Self.call(client, .post, "/api/v1/cases", lender, #"{"type": "hr-request", "language": "fr"}"#)

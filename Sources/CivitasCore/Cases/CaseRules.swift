@@ -203,22 +203,22 @@ extension CaseType {
     ) -> TransitionCheck {
         var problems: [String] = []
         if !transition.from.contains(state) {
-            problems.append("\u{201C}\(transition.label)\u{201D} cannot be taken while the case is \(self.state(state)?.label ?? state).")
+            problems.append(CaseWords.notNow(transition.label, self.state(state)?.label ?? state, language))
         }
         if !transition.by.contains(actor) {
-            problems.append("\u{201C}\(transition.label)\u{201D} is for \(transition.by.map(\.name).sorted().joined(separator: ", ")), not \(actor.name).")
+            problems.append(CaseWords.notYours(transition.label, transition.by.map(\.name).sorted().joined(separator: ", "), actor.name, language))
         }
         if transition.reasonRequired, (reason ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            problems.append("Give a reason for \u{201C}\(transition.label)\u{201D}.")
+            problems.append(CaseWords.giveReason(transition.label, language))
         }
         if transition.guarding.fieldsValid { problems += self.problems(data, documents: documents, now: now).map(\.message) }
         for key in transition.guarding.documents where !documents.contains(key) {
-            problems.append("\(document(key)?.label ?? key) has not been provided.")
+            problems.append(CaseWords.notProvided(document(key)?.label ?? key, language))
         }
         if let condition = transition.guarding.condition,
             (try? condition.evaluate(expressionValues(data, documents: documents), now: now).passed) != true
         {
-            problems.append("The condition \u{201C}\(condition.source)\u{201D} does not hold.")
+            problems.append(CaseWords.conditionFails(condition.source, language))
         }
         var decisions: [CaseDecision] = []
         for id in transition.guarding.rules + transition.decides where !decisions.contains(where: { $0.ruleID == id }) {

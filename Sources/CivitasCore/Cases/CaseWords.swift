@@ -37,6 +37,28 @@ public enum CaseWords {
         language == .spanish ? "\(name) ya no está en este caso como \(role)." : "\(name) is no longer on this case as \(role)."
     }
 
+    static func notNow(_ step: String, _ state: String, _ language: Language) -> String {
+        language == .spanish
+            ? "\u{201C}\(step)\u{201D} no se puede hacer mientras el caso está en \u{201C}\(state)\u{201D}."
+            : "\u{201C}\(step)\u{201D} cannot be taken while the case is \(state)."
+    }
+
+    static func notYours(_ step: String, _ who: String, _ actor: String, _ language: Language) -> String {
+        language == .spanish ? "\u{201C}\(step)\u{201D} no le corresponde a usted." : "\u{201C}\(step)\u{201D} is for \(who), not \(actor)."
+    }
+
+    static func giveReason(_ step: String, _ language: Language) -> String {
+        language == .spanish ? "Escriba un motivo para \u{201C}\(step)\u{201D}." : "Give a reason for \u{201C}\(step)\u{201D}."
+    }
+
+    static func notProvided(_ document: String, _ language: Language) -> String {
+        language == .spanish ? "Falta: \(document)." : "\(document) has not been provided."
+    }
+
+    static func conditionFails(_ condition: String, _ language: Language) -> String {
+        language == .spanish ? "No se cumple la condición \u{201C}\(condition)\u{201D}." : "The condition \u{201C}\(condition)\u{201D} does not hold."
+    }
+
     static func reason(_ language: Language) -> String { language == .spanish ? "Motivo:" : "Reason:" }
 
     static func answer(_ label: String, _ language: Language) -> String {

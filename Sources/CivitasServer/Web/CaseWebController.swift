@@ -309,7 +309,14 @@ struct CaseWebController: Sendable {
                 found.id, key, by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), reason: form["reason"],
                 jurisdictionID: jurisdiction)
         } catch let error as CivitasError {
-            let errors = [FieldError(field: "steps", message: error.message)]
+            var message = error.message
+            // A refused step, told again in the applicant's language (the store's words are English).
+            if error.kind == .conflict, type.language != .english, let step = type.transition(key) {
+                let documents = Set(try await stores.cases.documents(of: found.id).map(\.type))
+                let check = type.check(step, from: found.state, by: .applicant, data: found.data, documents: documents, reason: form["reason"], now: Date())
+                if !check.problems.isEmpty { message = check.problems.joined(separator: " ") }
+            }
+            let errors = [FieldError(field: "steps", message: message)]
             if key == "submit" { return try await checkView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict) }
             return try await caseView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict)
         }

@@ -197,7 +197,8 @@ extension APIv1Controller {
         let identity = try await authenticate(request, context: context)
         let jurisdiction = identity.actor.jurisdictionID ?? ""
         try require(identity, .readCases, on: .jurisdiction(jurisdiction))
-        let types = try await stores.cases.types(jurisdictionID: jurisdiction)
+        let language = try Self.language(request)
+        let types = try await stores.cases.types(jurisdictionID: jurisdiction).map { $0.localized(language) }
         return json(["items": types.map { ["key": $0.key, "name": $0.name, "description": $0.description, "department": $0.department, "version": $0.version] }])
     }
 
@@ -208,7 +209,18 @@ extension APIv1Controller {
         guard let key = context.parameters.get("key"), let type = try await stores.cases.type(key, jurisdictionID: jurisdiction) else {
             throw Problem.notFound("case type")
         }
-        return json(typeObject(type))
+        return json(typeObject(type.localized(try Self.language(request))))
+    }
+
+    /// `lang` asks for a case type's texts in that language (its translation where it has one; English otherwise),
+    /// for partners who show the questions themselves: a chatbot, a kiosk, an app.
+    static func language(_ request: Request) throws -> Language {
+        guard let code = request.uri.queryParameters.get("lang") else { return .english }
+        guard let language = Language(rawValue: code) else {
+            throw Problem(
+                .badRequest, code: "invalid_parameter", detail: "lang is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: "lang")
+        }
+        return language
     }
 
     // MARK: cases
