@@ -194,17 +194,17 @@ public struct CaseStore: Sendable {
         // Parsed types are kept by version and time zone (the zone counts business hours; it may be set after import).
         let zone = try await zone(of: jurisdictionID)
         if let version, let cached = await cache.get("\(jurisdictionID)|\(key)|\(version)|\(zone.identifier)") { return cached }
-        let row = try await database.read { sql in
-            var query = sql.select().columns("version", "definition").from("case_types").where("jurisdiction_id", .equal, jurisdictionID)
-                .where("key", .equal, key)
+        // The version first (the definition itself is read only when that version is not parsed yet).
+        let latest = try await database.read { sql in
+            var query = sql.select().column("version").from("case_types").where("jurisdiction_id", .equal, jurisdictionID).where("key", .equal, key)
             if let version { query = query.where("version", .equal, version) }
-            return try await query.orderBy("version", .descending).limit(1).first()
+            return try await query.orderBy("version", .descending).limit(1).first()?.decode(column: "version", as: Int.self)
         }
-        guard let row else { return nil }
-        let found = try row.decode(column: "version", as: Int.self)
+        guard let found = latest else { return nil }
         let cacheKey = "\(jurisdictionID)|\(key)|\(found)|\(zone.identifier)"
         if let cached = await cache.get(cacheKey) { return cached }
-        let type = try CaseType.load(try DefinitionFile.parse(try row.decode(column: "definition", as: String.self)), zone: zone, version: found)
+        guard let definition = try await self.definition(key, version: found, jurisdictionID: jurisdictionID) else { return nil }
+        let type = try CaseType.load(try DefinitionFile.parse(definition), zone: zone, version: found)
         await cache.put(cacheKey, type)
         return type
     }
