@@ -160,17 +160,33 @@ public final class Database: Sendable {
         if let committer {
             return try await committer.submit(body)
         }
-        return try await writer.withSQL { sql in
-            try await sql.raw("BEGIN").run()
+        // PostgreSQL may end one of two transactions that wait on each other (a deadlock) or that could not be
+        // serialised; the other goes through, and the one ended is tried again from the start, up to three times.
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
-                let result = try await Self.$enclosingTransaction.withValue(sql) { try await body(sql) }
-                try await sql.raw("COMMIT").run()
-                return result
-            } catch {
-                await Self.rollback(sql, logger: logger)
-                throw error
+                return try await writer.withSQL { sql in
+                    try await sql.raw("BEGIN").run()
+                    do {
+                        let result = try await Self.$enclosingTransaction.withValue(sql) { try await body(sql) }
+                        try await sql.raw("COMMIT").run()
+                        return result
+                    } catch {
+                        await Self.rollback(sql, logger: logger)
+                        throw error
+                    }
+                }
+            } catch where attempt < 3 && Self.mayRetry(error) {
+                logger.notice("transaction retried", metadata: ["attempt": "\(attempt + 1)"])
             }
         }
+    }
+
+    /// A deadlock (40P01) or a serialisation failure (40001): nothing was written, and trying again may succeed.
+    static func mayRetry(_ error: any Error) -> Bool {
+        guard let failure = error as? PSQLError, let state = failure.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
     }
 
     /// The connection of the transaction the current task is running in, if any.

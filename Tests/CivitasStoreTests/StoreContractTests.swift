@@ -45,6 +45,36 @@ struct StoreContractTests {
         }
     }
 
+    @Test("two transactions that lock the same rows in opposite orders both commit: the one ended as a deadlock is tried again", arguments: Engine.allCases)
+    func deadlockRetried(engine: Engine) async throws {
+        try await TestDatabase.withFresh(engine) { test in
+            try await test.database.transaction { sql in
+                try await sql.raw("CREATE TABLE deadlock_probe (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)").run()
+                try await sql.raw("INSERT INTO deadlock_probe (id, n) VALUES (1, 0), (2, 0)").run()
+            }
+            let attempts = Counter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for order in [[1, 2], [2, 1]] {
+                    group.addTask {
+                        try await test.database.transaction { sql in
+                            await attempts.add()
+                            for (position, id) in order.enumerated() {
+                                try await sql.raw("UPDATE deadlock_probe SET n = n + 1 WHERE id = \(bind: id)").run()
+                                if position == 0 { try await Task.sleep(for: .milliseconds(300)) }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let rows = try await test.database.read { sql in
+                try await sql.raw("SELECT n FROM deadlock_probe ORDER BY id").all().map { try $0.decode(column: "n", as: Int.self) }
+            }
+            #expect(rows == [2, 2], "each transaction's two updates, once")
+            if engine == .postgres { #expect(await attempts.value == 3, "PostgreSQL ended one of them, which ran again") }
+        }
+    }
+
     @Test("a catalog import creates, then updates by service_code", arguments: Engine.allCases)
     func catalogUpsert(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
@@ -332,4 +362,9 @@ struct StoreContractTests {
             #expect(try await store.processPendingTokens() == 0)
         }
     }
+}
+
+actor Counter {
+    var value = 0
+    func add() { value += 1 }
 }
