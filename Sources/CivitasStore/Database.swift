@@ -185,8 +185,14 @@ public final class Database: Sendable {
 
     /// A deadlock (40P01) or a serialisation failure (40001): nothing was written, and trying again may succeed.
     static func mayRetry(_ error: any Error) -> Bool {
-        guard let failure = error as? PSQLError, let state = failure.serverInfo?[.sqlState] else { return false }
+        guard let state = sqlState(error) else { return false }
         return state == "40P01" || state == "40001"
+    }
+
+    /// PostgreSQL's SQLSTATE for an error it reported (`23505`, `40P01`), or nil. Safe to log: a code, never the
+    /// query or its values.
+    public static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     /// The connection of the transaction the current task is running in, if any.

@@ -72,6 +72,17 @@ struct StoreContractTests {
             }
             #expect(rows == [2, 2], "each transaction's two updates, once")
             if engine == .postgres { #expect(await attempts.value == 3, "PostgreSQL ended one of them, which ran again") }
+            // Other failures are not tried again, and what PostgreSQL said can be logged by its code alone.
+            do {
+                try await test.database.transaction { sql in
+                    await attempts.add()
+                    try await sql.raw("INSERT INTO deadlock_probe (id, n) VALUES (1, 0)").run()
+                }
+                Issue.record("a duplicate key was inserted")
+            } catch {
+                #expect(Database.sqlState(error) == (engine == .postgres ? "23505" : nil))
+            }
+            #expect(await attempts.value == (engine == .postgres ? 4 : 3), "a unique violation runs once")
         }
     }
 

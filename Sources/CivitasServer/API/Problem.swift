@@ -1,4 +1,5 @@
 import CivitasCore
+import CivitasStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -94,7 +95,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return Problem(.contentTooLarge, code: "body_too_large", detail: "The request body is too large.").response
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(type(of: error))"])
+            var metadata: Logger.Metadata = ["error": "\(type(of: error))"]
+            if let state = Database.sqlState(error) { metadata["sqlstate"] = "\(state)" }
+            context.logger.error("unexpected error", metadata: metadata)
             return Problem(.internalServerError, code: "internal_error", detail: "Something went wrong on our side; try again.")
                 .response
         }
