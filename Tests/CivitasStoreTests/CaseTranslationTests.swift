@@ -56,6 +56,17 @@ struct CaseTranslationTests {
         #expect(spanish.explain(ruleID: "UI-4", passed: true, values: [:], kept: "as kept") == "as kept")
     }
 
+    @Test("every example type loads with its translations, and the building permit reads in Spanish too")
+    func examples() throws {
+        for name in ["unemployment-claim", "building-permit", "hr-request"] {
+            _ = try CaseType.load(try DefinitionFile.parse(try exampleCaseType(name)), zone: Self.zone)
+        }
+        let permit = try CaseType.load(try DefinitionFile.parse(try exampleCaseType("building-permit")), zone: Self.zone).localized(.spanish)
+        #expect(permit.name == "Permiso de construcción residencial")
+        #expect(permit.field("work_type")?.choices.first { $0.key == "deck" }?.label == "Una terraza o un porche")
+        #expect(permit.reminder(of: "Reminder after 21 days")?.hasPrefix("El examinador de planos sigue esperando") == true)
+    }
+
     @Test("a translation that names nothing in the file, an unknown language or an unknown {value} is refused with its line")
     func mistakes() throws {
         let text = try exampleCaseType("unemployment-claim")
