@@ -378,7 +378,7 @@ public struct CaseStore: Sendable {
                 .values(SQLBind(caseID), SQLBind(party.role), SQLBind(party.name), SQLBind(party.email), SQLBind(Clock.millis(now)))
                 .returning("id").first()
             guard let id = try row?.decode(column: "id", as: Int64.self) else { throw CivitasError.invalid("party_not_added", "The person could not be added.") }
-            try await event(caseID, kind: "party", actor: caller.name, visibility: .applicant, body: "\(party.name) added as \(party.role).", now: now, sql: sql)
+            try await event(caseID, kind: "party", actor: caller.name, visibility: .applicant, body: CaseWords.partyAdded(party.name, party.role, .english), now: now, sql: sql)
             try await sql.update("cases").set("updated_at", to: SQLBind(Clock.millis(now))).where("id", .equal, caseID).run()
             return CaseParty(id: id, role: party.role, name: party.name, email: party.email)
         }
@@ -395,7 +395,7 @@ public struct CaseStore: Sendable {
             else { throw CivitasError.notFound("party_not_found", "There is no such person on case \(caseID).") }
             try await sql.delete(from: "case_parties").where("id", .equal, partyID).run()
             let name = try row.decode(column: "name", as: String.self), role = try row.decode(column: "role", as: String.self)
-            try await event(caseID, kind: "party", actor: caller.name, visibility: .applicant, body: "\(name) is no longer on this case as \(role).", now: now, sql: sql)
+            try await event(caseID, kind: "party", actor: caller.name, visibility: .applicant, body: CaseWords.partyRemoved(name, role, .english), now: now, sql: sql)
             try await sql.update("cases").set("updated_at", to: SQLBind(Clock.millis(now))).where("id", .equal, caseID).run()
         }
     }
@@ -474,7 +474,7 @@ public struct CaseStore: Sendable {
             )
             .returning("id").first()
         guard let id = try row?.decode(column: "id", as: Int64.self) else { throw CivitasError.invalid("case_not_created", "The case could not be created.") }
-        try await event(id, kind: "created", actor: caller.name, visibility: .applicant, body: "\(type.name) started.", now: now, sql: sql)
+        try await event(id, kind: "created", actor: caller.name, visibility: .applicant, body: CaseWords.started(type.name, .english), now: now, sql: sql)
         for party in parties {
             try await sql.insert(into: "case_parties").columns("case_id", "role", "name", "email", "created_at")
                 .values(SQLBind(id), SQLBind(party.role), SQLBind(party.name), SQLBind(party.email), SQLBind(Clock.millis(now))).run()
@@ -601,18 +601,20 @@ public struct CaseStore: Sendable {
             }
         }
 
+        // What the applicant is told, in the language they applied in.
+        let applicantType = type.localized(current.language)
         var toldApplicant: [String] = []
         for effect in effects {
             switch effect {
             case .moved(let transition, let from, let to, let actor, let reason):
                 let label = type.transition(transition)?.label ?? transition
                 var body = "\(label): \(type.state(from)?.label ?? from) → \(type.state(to)?.label ?? to)."
-                if let reason, !reason.isEmpty { body += " Reason: \(reason)" }
+                if let reason, !reason.isEmpty { body += CaseWords.withReason(reason, .english) }
                 try await event(caseID, kind: "transition", actor: actor, visibility: .applicant, from: from, to: to, transition: transition, body: body, now: now, sql: sql)
                 try await webhook(
                     "case.transitioned", caseID: caseID, type: type, state: to, extra: ["from": .string(from), "to": .string(to), "transition": .string(transition)],
                     jurisdictionID: jurisdictionID, now: now, sql: sql)
-                toldApplicant.append(type.localized(current.language).state(to)?.applicantText ?? to)
+                toldApplicant.append(applicantType.state(to)?.applicantText ?? to)
                 if let reason, !reason.isEmpty { toldApplicant.append(reason) }
                 if type.state(to)?.final == true {
                     try await sql.update("case_tasks").set("done_at", to: SQLBind(Clock.millis(now))).where("case_id", .equal, caseID)
@@ -632,7 +634,7 @@ public struct CaseStore: Sendable {
                 try await event(caseID, kind: "routed", actor: "automation: \(automation)", visibility: .internal, body: "Routed to \(queue).", now: now, sql: sql)
             case .reminded(let message, let automation):
                 try await event(caseID, kind: "reminder", actor: "automation: \(automation)", visibility: .applicant, body: message, now: now, sql: sql)
-                toldApplicant.append(type.localized(current.language).reminder(of: automation) ?? message)
+                toldApplicant.append(applicantType.reminder(of: automation) ?? message)
             }
         }
         for document in requested {

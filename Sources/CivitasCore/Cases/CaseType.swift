@@ -188,9 +188,9 @@ public struct Automation: Sendable {
 
 extension CaseType {
     /// Every text of the type that a translation may give, with where it is now.
-    public static func translatablePaths(
+    static func translatablePaths(
         fields: [CaseField], documents: [DocumentType], states: [CaseState], transitions: [CaseTransition], rules: [EligibilityRule],
-        automations: [Automation] = []
+        automations: [Automation]
     ) -> Set<String> {
         var paths: Set<String> = ["name", "description"]
         for field in fields {
@@ -211,10 +211,10 @@ extension CaseType {
     public func localized(_ language: Language) -> CaseType {
         var copy = self
         copy.language = language
+        guard let words = translations[language] else { return copy }
         for field in fields where !field.choices.isEmpty {
             copy.writtenChoices[field.key] = Dictionary(field.choices.map { ($0.label, $0.key) }, uniquingKeysWith: { a, _ in a })
         }
-        guard let words = translations[language] else { return copy }
         func text(_ path: String, _ current: String) -> String { words[path] ?? current }
         copy.name = text("name", name)
         copy.description = text("description", description)
@@ -263,18 +263,12 @@ extension CaseType {
         case "transition":
             guard let key = transition, let state, let step = self.transition(key) else { return kept }
             var line = "\(step.label): \(self.state(state)?.applicantText ?? state)"
-            if let reason = kept.range(of: " Reason: ") { line += " \(CaseWords.reason(language)) " + kept[reason.upperBound...] }
+            if let reason = CaseWords.reason(in: kept) { line += CaseWords.withReason(String(reason), language) }
             return line
         case "reminder":
             return translatedReminders[kept] ?? kept
         case "party":
-            // "NAME added as ROLE." and "NAME is no longer on this case as ROLE." (the name and role as written).
-            for (english, pattern) in [(" added as ", CaseWords.partyAdded), (" is no longer on this case as ", CaseWords.partyRemoved)] {
-                if kept.hasSuffix("."), let split = kept.range(of: english, options: .backwards) {
-                    return pattern(String(kept[..<split.lowerBound]), String(kept[split.upperBound...].dropLast()), language)
-                }
-            }
-            return kept
+            return CaseWords.party(kept, language) ?? kept
         default:
             return kept
         }

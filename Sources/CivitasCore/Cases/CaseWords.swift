@@ -1,3 +1,5 @@
+import Foundation
+
 /// What Civitas itself says about answers to a case type's questions, in the applicant's language (the questions
 /// themselves come from the type's file and its translations).
 public enum CaseWords {
@@ -25,16 +27,39 @@ public enum CaseWords {
         language == .spanish ? "Suba: \(document)" : "Upload: \(document)"
     }
 
-    static func started(_ name: String, _ language: Language) -> String {
+    // Lines of a case's history that Civitas writes. They are stored in English and told again in the applicant's
+    // language (`CaseType.historyLine`), so the English form is written only here, and read back only here.
+
+    public static func started(_ name: String, _ language: Language) -> String {
         language == .spanish ? "\(name): iniciada." : "\(name) started."
     }
 
-    static func partyAdded(_ name: String, _ role: String, _ language: Language) -> String {
-        language == .spanish ? "\(name) se agregó como \(role)." : "\(name) added as \(role)."
+    public static func partyAdded(_ name: String, _ role: String, _ language: Language) -> String {
+        language == .spanish ? "\(name) se agregó como \(role)." : "\(name)\(addedAs)\(role)."
     }
 
-    static func partyRemoved(_ name: String, _ role: String, _ language: Language) -> String {
-        language == .spanish ? "\(name) ya no está en este caso como \(role)." : "\(name) is no longer on this case as \(role)."
+    public static func partyRemoved(_ name: String, _ role: String, _ language: Language) -> String {
+        language == .spanish ? "\(name) ya no está en este caso como \(role)." : "\(name)\(noLongerAs)\(role)."
+    }
+
+    /// What a step's line ends with when it was taken with a reason (" Reason: the reason").
+    public static func withReason(_ reason: String, _ language: Language) -> String { " \(Self.reason(language)) \(reason)" }
+
+    static let addedAs = " added as ", noLongerAs = " is no longer on this case as "
+
+    /// A stored English line about a person on a case, in `language`; nil for a line of another kind.
+    static func party(_ kept: String, _ language: Language) -> String? {
+        for (joiner, line) in [(addedAs, partyAdded), (noLongerAs, partyRemoved)] {
+            if kept.hasSuffix("."), let split = kept.range(of: joiner, options: .backwards) {
+                return line(String(kept[..<split.lowerBound]), String(kept[split.upperBound...].dropLast()), language)
+            }
+        }
+        return nil
+    }
+
+    /// A stored English step line's reason, if it was given one.
+    static func reason(in kept: String) -> Substring? {
+        kept.range(of: withReason("", .english)).map { kept[$0.upperBound...] }
     }
 
     static func notNow(_ step: String, _ state: String, _ language: Language) -> String {

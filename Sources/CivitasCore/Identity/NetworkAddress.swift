@@ -39,23 +39,21 @@ public enum NetworkAddress {
     }
 
     /// The addresses a host name or literal stands for, as the system resolver answers (numeric forms such as
-    /// `2130706433` or `0x7f.1` included, as every HTTP client reads them). `numericOnly` does no DNS lookup: a name
-    /// gives no addresses. Runs the blocking resolver call off the caller's thread.
-    public static func resolve(_ host: String, numericOnly: Bool = false) async -> [[UInt8]] {
-        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: lookUp(name, numericOnly: numericOnly))
-            }
+    /// `2130706433` or `0x7f.1` included, as every HTTP client reads them). Runs the blocking resolver call off the
+    /// caller's thread.
+    public static func resolve(_ host: String) async -> [[UInt8]] {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: lookUp(host, numericOnly: false)) }
         }
     }
 
     /// The address a literal stands for (`127.0.0.1`, `[::1]`, `2130706433`), without any lookup; none for a name.
     public static func literal(_ host: String) -> [[UInt8]] {
-        lookUp(host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host, numericOnly: true)
+        lookUp(host, numericOnly: true)
     }
 
-    static func lookUp(_ name: String, numericOnly: Bool) -> [[UInt8]] {
+    static func lookUp(_ host: String, numericOnly: Bool) -> [[UInt8]] {
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)

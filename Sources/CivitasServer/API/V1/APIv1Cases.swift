@@ -216,9 +216,13 @@ extension APIv1Controller {
     /// for partners who show the questions themselves: a chatbot, a kiosk, an app.
     static func language(_ request: Request) throws -> Language {
         guard let code = request.uri.queryParameters.get("lang") else { return .english }
-        guard let language = Language(rawValue: code) else {
-            throw Problem(
-                .badRequest, code: "invalid_parameter", detail: "lang is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: "lang")
+        return try language(code, field: "lang", code: "invalid_parameter")
+    }
+
+    /// A language Civitas speaks, by its code; anything else is refused naming `field`.
+    static func language(_ text: String?, field: String, code: String) throws -> Language {
+        guard let language = text.flatMap(Language.init(rawValue:)) else {
+            throw Problem(.badRequest, code: code, detail: "\(field) is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: field)
         }
         return language
     }
@@ -283,12 +287,9 @@ extension APIv1Controller {
         }
         // The language of the mail about the case: as given, else a resident's browser's, else English.
         var language = isResident(identity) ? Language.preferred(request.headers[.acceptLanguage]) : .english
-        switch body["language"] {
-        case nil: break
-        case .string(let code)? where Language(rawValue: code) != nil: language = Language(rawValue: code)!
-        default:
-            throw Problem(
-                .badRequest, code: "invalid_field", detail: "language is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: "language")
+        if let given = body["language"] {
+            let text: String? = if case .string(let code) = given { code } else { nil }
+            language = try Self.language(text, field: "language", code: "invalid_field")
         }
         var parties: [(role: String, name: String, email: String?)] = []
         switch body["parties"] {
