@@ -16,6 +16,23 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "vrp"
+FETCH = f"""Benchmarks/routing/solomon.py needs, next to the repository, in {DATA}:
+  solomon/*.txt     the 56 Solomon VRPTW instances with 100 customers (C101 ... RC208), in Solomon's text format,
+                    from the CVRPLIB "Vrp-Set-Solomon" files (github.com/PyVRP/VRPLIB, MIT);
+  solomon_bks.csv   their best-known solutions, columns instance,vehicles,distance (hierarchical objective:
+                    fewest vehicles, then distance, Euclidean in double precision), from SINTEF's TOP table
+                    (sintef.no/projectweb/top/vrptw/100-customers/).
+Fetch them there. (The tests need none of this: they use their own copies in Tests/Fixtures.)"""
+
+
+def missing_data(names):
+    """What is not there, or an empty list: the instance folder, the best-known table, any instance --only names."""
+    missing = [path for path in (DATA / "solomon", DATA / "solomon_bks.csv") if not path.exists()]
+    if not missing and not any((DATA / "solomon").glob("*.txt")):
+        missing.append(DATA / "solomon" / "*.txt")
+    if not missing:
+        missing += [DATA / "solomon" / f"{name}.txt" for name in names if not (DATA / "solomon" / f"{name}.txt").exists()]
+    return missing
 
 
 def solve(binary, path, seconds, seed):
@@ -32,6 +49,10 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / ".build" / "release" / "civitas"))
     parser.add_argument("--only", default="", help="comma list of instance names")
     args = parser.parse_args()
+
+    missing = missing_data([name for name in args.only.split(",") if name])
+    if missing:
+        sys.exit("missing: " + ", ".join(str(path) for path in missing) + "\n" + FETCH)
 
     bks = {row["instance"]: (int(row["vehicles"]), float(row["distance"])) for row in csv.DictReader(open(DATA / "solomon_bks.csv"))}
     files = sorted((DATA / "solomon").glob("*.txt"))

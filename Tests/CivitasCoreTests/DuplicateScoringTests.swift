@@ -3,7 +3,8 @@ import Testing
 
 @testable import CivitasCore
 
-/// Real 311 records from ../shared/data/311, looked up by their service request number.
+/// Real 311 records, looked up by their service request number, from Tests/Fixtures/311: the header and the rows these
+/// tests name, cut from the public Los Angeles and Baltimore files (sources in Tests/Fixtures/README.md).
 enum Real311 {
     struct Record {
         var number: String
@@ -14,14 +15,14 @@ enum Real311 {
     }
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/data/311")
+        .appendingPathComponent("../Fixtures/311")
 
     static func losAngeles(_ number: String) throws -> Record {
-        try find(number, file: "los_angeles_2017_12_27_to_31.csv", id: "SRNumber", type: "RequestType")
+        try find(number, file: "los_angeles_2017_12_27_to_31.sample.csv", id: "SRNumber", type: "RequestType")
     }
 
     static func baltimore(_ number: String) throws -> Record {
-        try find(number, file: "baltimore_2014_2019_sample.csv", id: "ServiceRequestNum", type: "SRType")
+        try find(number, file: "baltimore_2014_2019_sample.sample.csv", id: "ServiceRequestNum", type: "SRType")
     }
 
     static func find(_ number: String, file: String, id: String, type: String) throws -> Record {

@@ -49,7 +49,7 @@ struct RoutingReaderTests {
 
     @Test("the real Solomon C101 file reads")
     func realFile() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/vrp/solomon/C101.txt").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/vrp/solomon/C101.txt").path
         let problem = try RoutingFileReader.read(path: path)
         #expect(problem.count == 101)
         #expect(problem.vehicles == 25 && problem.capacity == 200)
@@ -173,7 +173,7 @@ struct RoutingSolverTests {
 
     @Test("the same seed gives the same plan")
     func deterministic() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/vrp/solomon/R101.txt").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/vrp/solomon/R101.txt").path
         let problem = try RoutingFileReader.read(path: path)
         let options = SolverOptions(timeLimit: .seconds(600), seed: 42, maxIterations: 3000)
         let first = RoutingSolver.solve(problem, options: options)
@@ -186,7 +186,7 @@ struct RoutingSolverTests {
 
     @Test("it stops at the time limit")
     func timeLimit() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/vrp/solomon/RC101.txt").path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/vrp/solomon/RC101.txt").path
         let problem = try RoutingFileReader.read(path: path)
         let start = ContinuousClock.now
         let solution = RoutingSolver.solve(problem, options: SolverOptions(timeLimit: .milliseconds(300), seed: 1))

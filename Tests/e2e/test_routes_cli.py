@@ -4,7 +4,8 @@ import pathlib
 
 from conftest import ROOT, run
 
-SOLOMON = ROOT.parent / "shared" / "data" / "vrp" / "solomon"
+# C101 and R101, copied from the public Solomon set (sources in Tests/Fixtures/README.md).
+SOLOMON = ROOT / "Tests" / "Fixtures" / "vrp" / "solomon"
 
 
 def test_solve_prints_json_with_every_stop_once(tmp_path):
