@@ -46,13 +46,14 @@ struct TestApp: Sendable {
         let logs = LogCapture()
         let logger = Logger(label: "civitas-test") { label in logs.handler(label: label) }
         let stores = try await Stores.open(configuration, logger: logger)
-        _ = try await stores.services.upsert(try DemoCity.catalog(), jurisdictionID: "test.city")
-        let (_, key) = try await stores.apiKeys.create(name: "tests", jurisdictionID: "test.city")
-        var app = TestApp(stores: stores, configuration: configuration, apiKey: key, logs: logs, folder: folder)
-        let router = try await buildRouter(configuration: configuration, stores: stores, logger: logger)
-        app.routes = router.declaredRoutes
         defer { try? FileManager.default.removeItem(at: folder) }
+        // Whatever fails from here on, the database is shut down, so the failure is reported rather than crashing the run.
         do {
+            _ = try await stores.services.upsert(try DemoCity.catalog(), jurisdictionID: "test.city")
+            let (_, key) = try await stores.apiKeys.create(name: "tests", jurisdictionID: "test.city")
+            var app = TestApp(stores: stores, configuration: configuration, apiKey: key, logs: logs, folder: folder)
+            let router = try await buildRouter(configuration: configuration, stores: stores, logger: logger)
+            app.routes = router.declaredRoutes
             let ready = app
             let result = try await Application(router: router, logger: logger).test(.router) { client in
                 try await body(ready, client)

@@ -120,7 +120,7 @@ struct WebSecurityTests {
             // No token, a wrong token, and the anonymous cookie's token instead of the session's: all refused.
             #expect(try await browser.post("/account/delete", [("password", "long enough password 1")], csrf: false).status == .forbidden)
             #expect(try await browser.post("/account/delete", [("password", "long enough password 1"), ("csrf", String(repeating: "0", count: 64))], csrf: false).status == .forbidden)
-            let anonymous = try #require(browser.cookies[WebAuthController.csrfCookie])
+            let anonymous = try #require(browser.cookies[Web.csrfCookie])
             #expect(anonymous != good)
             #expect(try await browser.post("/account/delete", [("password", "long enough password 1"), ("csrf", anonymous)], csrf: false).status == .forbidden)
             #expect(try await app.stores.users.find(id: id) != nil)
