@@ -55,7 +55,7 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     ReportController(web: web).addRoutes(to: router)
     RequestPagesController(web: web).addRoutes(to: router)
     let staff = StaffController(web: web)
-    staff.addRoutes(to: router)
+    staff.addRequestRoutes(to: router)
     DispatchController(staff: staff).addRoutes(to: router)
     CrewController(staff: staff).addRoutes(to: router)
     CaseWebController(staff: staff).addRoutes(to: router)

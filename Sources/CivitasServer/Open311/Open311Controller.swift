@@ -228,7 +228,7 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
 
         var upload: MediaUpload?
         if let file = form.files["media"] {
-            guard let type = ImageType.sniff(file.bytes) else {
+            guard let type = FileSignature.imageType(of: file.bytes) else {
                 throw Open311Failure.badRequest("media must be a JPEG, PNG, GIF or WebP image.")
             }
             upload = MediaUpload(contentType: type, bytes: file.bytes)
@@ -344,56 +344,5 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
             throw Open311Failure.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound).")
         }
         return number
-    }
-}
-
-/// An Open311 error answer: the HTTP status and the descriptions for the `errors` list.
-struct Open311Failure: Error {
-    var status: HTTPResponse.Status
-    var messages: [String]
-
-    static func badRequest(_ message: String) -> Open311Failure { Open311Failure(status: .badRequest, messages: [message]) }
-
-    init(status: HTTPResponse.Status, messages: [String]) {
-        self.status = status
-        self.messages = messages
-    }
-
-    init(_ error: CivitasError) {
-        switch error.kind {
-        case .invalid, .conflict, .unprocessable: status = .badRequest
-        case .notFound: status = .notFound
-        case .forbidden: status = .forbidden
-        case .unavailable: status = .serviceUnavailable
-        }
-        messages = [error.message]
-    }
-}
-
-/// The jurisdictions this install serves, and which one answers when a client names none.
-struct JurisdictionDirectory: Sendable {
-    let primary: Jurisdiction
-    let all: [String: Jurisdiction]
-
-    /// On a single-jurisdiction install `jurisdiction_id` is accepted and ignored; otherwise it picks one.
-    func resolve(_ id: String?) throws(Open311Failure) -> Jurisdiction {
-        guard all.count > 1, let id else { return primary }
-        guard let found = all[id] else {
-            throw Open311Failure(status: .notFound, messages: ["There is no jurisdiction with jurisdiction_id \(id)."])
-        }
-        return found
-    }
-}
-
-/// Recognises the image types accepted as request photos by their first bytes, never by the name or declared type.
-enum ImageType {
-    static func sniff(_ bytes: [UInt8]) -> String? {
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
-        if bytes.starts(with: Array("GIF87a".utf8)) || bytes.starts(with: Array("GIF89a".utf8)) { return "image/gif" }
-        if bytes.count > 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) {
-            return "image/webp"
-        }
-        return nil
     }
 }
