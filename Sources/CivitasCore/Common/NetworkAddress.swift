@@ -25,7 +25,8 @@ public enum NetworkAddress {
             if a == 198 && (18...19).contains(b) { return false }  // benchmarking
             return true
         case 16:
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff { return isPublic(Array(bytes[12..<16])) }  // ::ffff:a.b.c.d
+            // ::ffff:a.b.c.d
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff { return isPublic(Array(bytes[12..<16])) }
             if bytes[0..<12].allSatisfy({ $0 == 0 }) { return false }  // ::, ::1 and the old IPv4-compatible form
             if bytes[0] & 0xfe == 0xfc { return false }  // unique local fc00::/7
             if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { return false }  // link-local fe80::/10

@@ -34,8 +34,13 @@ public enum DemoCity {
             var streets: [String]
         }
         var city: String
-        var time_zone: String
+        var timeZone: String
         var places: [Place]
+
+        enum CodingKeys: String, CodingKey {
+            case city, places
+            case timeZone = "time_zone"
+        }
     }
 
     /// The demo catalog, in the same format `civitas services import` reads.
@@ -57,7 +62,7 @@ public enum DemoCity {
     public static func jurisdiction(id: String) throws -> Jurisdiction {
         let places = try places()
         return Jurisdiction(
-            id: id, name: "\(places.city) (demo)", timeZone: TimeZone(identifier: places.time_zone) ?? .gmt)
+            id: id, name: "\(places.city) (demo)", timeZone: TimeZone(identifier: places.timeZone) ?? .gmt)
     }
 
     /// Loads the demo into an empty jurisdiction. Returns nil, changing nothing, when it already has services or requests.

@@ -18,7 +18,7 @@ extension Web {
     }
 
     func accountPage(
-        _ request_: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = [],
+        _ httpRequest: Request, identity: Identity, user: User, status: HTTPResponse.Status = .ok, errors: [FieldError] = [],
         extra: [String: Any] = [:]
     ) async throws -> Response {
         let sessions = try await stores.sessions.count(userID: user.id)
@@ -47,14 +47,14 @@ extension Web {
             values["requests"] = mine.map { request -> [String: Any] in
                 [
                     "id": request.id, "service": request.serviceName,
-                    "status": tr(request_, request.status == .open ? "request_status_open" : "request_status_closed"),
+                    "status": tr(httpRequest, request.status == .open ? "request_status_open" : "request_status_closed"),
                     "address": request.location.address ?? "",
                     "requested": request.requestedAt.formatted(Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone)),
                 ]
             }
         }
         values.merge(extra) { $1 }
-        return page("identity/account", title: tr(request_, "account_title"), request: request_, identity: identity, values: values, status: status, errors: errors)
+        return page("identity/account", title: tr(httpRequest, "account_title"), request: httpRequest, identity: identity, values: values, status: status, errors: errors)
     }
 
     func signOut(_ request: Request, context: CivitasRequestContext) async throws -> Response {

@@ -25,7 +25,7 @@ extension ReportController {
                 "change": "/report/\(draft.id)/details",
             ])
         }
-        let where_ =
+        let place =
             draft.value("address")
             ?? draft.coordinate.map { String(format: "%.5f, %.5f", $0.latitude, $0.longitude) } ?? t(request, "check_none")
         let contact = [draft.value("name"), draft.value("email"), draft.value("phone")].compactMap { $0 }
@@ -33,7 +33,7 @@ extension ReportController {
         return web.page(
             "requests/report-check", title: t(request, "check_title"), request: request, identity: identity,
             values: [
-                "draft": draft.id, "service": service.name, "answers": answers, "where": where_,
+                "draft": draft.id, "service": service.name, "answers": answers, "where": place,
                 "description": draft.value("description") ?? t(request, "check_none"),
                 "photos": String((draft.data["photo"] ?? []).count),
                 "contact": contact.isEmpty ? t(request, "check_none") : contact.joined(separator: ", "),
