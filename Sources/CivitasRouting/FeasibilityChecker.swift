@@ -19,7 +19,8 @@ public enum FeasibilityChecker {
             case .servedTwice(let stop): return "stop \(stop) is served more than once"
             case .unknownNode(let node): return "node \(node) is not a stop of this problem"
             case .overCapacity(let route, let load, let capacity): return "route \(route + 1) carries \(load), over the capacity \(capacity)"
-            case .late(let route, let stop, let arrival, let due): return "route \(route + 1) reaches stop \(stop) at \(arrival), after its due time \(due)"
+            case .late(let route, let stop, let arrival, let due):
+                return "route \(route + 1) reaches stop \(stop) at \(arrival), after its due time \(due)"
             case .lateAtDepot(let route, let arrival, let due): return "route \(route + 1) returns at \(arrival), after the depot closes at \(due)"
             case .tooManyVehicles(let used, let available): return "\(used) vehicles used, \(available) available"
             case .unknownVehicle(let vehicle): return "vehicle \(vehicle) is not in the fleet"

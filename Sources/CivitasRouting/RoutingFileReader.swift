@@ -187,7 +187,8 @@ public enum RoutingFileReader {
         let ids = [depot] + (1...dimension).filter { $0 != depot }
         let demand = ids.map { demands[$0]![0] }
         for (position, id) in ids.enumerated() where demand[position] < 0 || demand[position] > capacity {
-            throw RoutingFileError(line: sections["DEMAND_SECTION"]?.first { Int($0.words[0]) == id }?.line ?? 0,
+            throw RoutingFileError(
+                line: sections["DEMAND_SECTION"]?.first { Int($0.words[0]) == id }?.line ?? 0,
                 "the demand of node \(id) must be between 0 and the capacity \(capacity)")
         }
         let ready = ids.map { windows?[$0]?[0] ?? 0 }
@@ -210,7 +211,8 @@ public enum RoutingFileReader {
                 throw RoutingFileError(line: bad.0, "an edge weight is not a number of at least 0")
             }
             guard numbers.count == dimension * dimension else {
-                throw RoutingFileError(line: numbers.last?.0 ?? 0, "EDGE_WEIGHT_SECTION has \(numbers.count) weights; a full matrix needs \(dimension * dimension)")
+                throw RoutingFileError(
+                    line: numbers.last?.0 ?? 0, "EDGE_WEIGHT_SECTION has \(numbers.count) weights; a full matrix needs \(dimension * dimension)")
             }
             var matrix = [Double](repeating: 0, count: dimension * dimension)
             for a in 0..<dimension {

@@ -22,8 +22,10 @@ struct CaseTypes: AsyncParsableCommand {
             }
             try await withStores(options) { configuration, stores, _ in
                 let type = try await stores.cases.importType(text, createdBy: "cli", jurisdictionID: configuration.jurisdiction.id)
-                say("Imported \(type.key) version \(type.version): \(type.name) (\(type.department)), \(type.fields.count) questions, "
-                    + "\(type.states.count) states, \(type.transitions.count) steps, \(type.rules.count) rules, \(type.automations.count) automations.")
+                say(
+                    "Imported \(type.key) version \(type.version): \(type.name) (\(type.department)), \(type.fields.count) questions, "
+                        + "\(type.states.count) states, \(type.transitions.count) steps, \(type.rules.count) rules, \(type.automations.count) automations."
+                )
             }
         }
     }

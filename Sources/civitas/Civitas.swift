@@ -46,7 +46,8 @@ func withStores<R>(
         let configuration = try AppConfiguration(reader: try await options.reader(extra: extra))
         var logger = Logger(label: "civitas")
         // LOG_LEVEL when it is set; otherwise the verb's own default (quiet for one-shot verbs).
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil
             ? logLevel : (Logger.Level(rawValue: configuration.logLevel) ?? logLevel)
         let stores = try await Stores.open(configuration, logger: logger)
         do {

@@ -61,13 +61,17 @@ struct Crews: AsyncParsableCommand {
                     }
                     members.append(user.id)
                 }
-                let split: (String) -> Set<String> = { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+                let split: (String) -> Set<String> = {
+                    Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                }
                 let crew = try await stores.crews.create(
                     department: input.department, name: input.name, depotName: input.depotName,
                     depot: Coordinate(latitude: parts[0], longitude: parts[1]), vehicle: input.vehicle, capacity: input.capacity,
                     skills: split(input.skills), services: input.services.map(split), shift: try Shift.parse(input.shift), members: members,
                     jurisdictionID: jurisdiction, actor: "cli")
-                print("Crew \(crew.id) \(crew.name): \(crew.department), \(crew.shift.daysText) \(crew.shift.hours), \(crew.vehicle) carrying \(crew.capacity)")
+                print(
+                    "Crew \(crew.id) \(crew.name): \(crew.department), \(crew.shift.daysText) \(crew.shift.hours), \(crew.vehicle) carrying \(crew.capacity)"
+                )
             }
         }
     }
@@ -86,7 +90,9 @@ struct Crews: AsyncParsableCommand {
                 for crew in try await stores.crews.list(department: department, jurisdictionID: configuration.jurisdiction.id) {
                     let services = crew.services.map { $0.sorted().joined(separator: ",") } ?? "all services"
                     let skills = crew.skills.isEmpty ? "no special skills" : crew.skills.sorted().joined(separator: ",")
-                    print("\(crew.id)\t\(crew.name)\t\(crew.department)\t\(crew.shift.daysText) \(crew.shift.hours)\t\(crew.vehicle) (\(crew.capacity))\t\(skills)\t\(services)\t\(crew.members.count) members")
+                    print(
+                        "\(crew.id)\t\(crew.name)\t\(crew.department)\t\(crew.shift.daysText) \(crew.shift.hours)\t\(crew.vehicle) (\(crew.capacity))\t\(skills)\t\(services)\t\(crew.members.count) members"
+                    )
                 }
             }
         }
@@ -119,7 +125,8 @@ struct Plan: AsyncParsableCommand {
             let plan = try await Planning.plan(department: department, day: date, stores: stores, configuration: configuration, seconds: seconds)
             print(Planning.text(plan, department: department, zone: configuration.jurisdiction.timeZone))
             if save {
-                let saved = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: "cli")
+                let saved = try await Planning.save(
+                    plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: "cli")
                 print("\nSaved as version \(saved.version) of \(department)'s plan for \(date).")
             }
         }
@@ -171,7 +178,8 @@ struct Routes: AsyncParsableCommand {
             let solution = RoutingSolver.solve(problem, options: options)
             let violations = solution.violations
             guard violations.isEmpty else {
-                FileHandle.standardError.write(Data("civitas: the plan found is not feasible: \(violations.map(\.description).joined(separator: "; "))\n".utf8))
+                FileHandle.standardError.write(
+                    Data("civitas: the plan found is not feasible: \(violations.map(\.description).joined(separator: "; "))\n".utf8))
                 throw ExitCode.failure
             }
             let routes = solution.routes.map { $0.map { problem.labels[$0] } }

@@ -44,7 +44,8 @@ struct Serve: AsyncParsableCommand {
                     say("The database already has services or requests; the demo city was not loaded.")
                 }
             }
-            configuration.jurisdiction = try await stores.jurisdictions.all()
+            configuration.jurisdiction =
+                try await stores.jurisdictions.all()
                 .first { $0.id == configuration.jurisdiction.id } ?? configuration.jurisdiction
             let app = try await buildApplication(configuration: configuration, stores: stores, logger: logger)
             say("Civitas is serving \(configuration.jurisdiction.name) on \(configuration.database).")

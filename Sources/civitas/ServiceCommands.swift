@@ -92,7 +92,9 @@ struct Services: AsyncParsableCommand {
                 if radius != nil || window != nil || visibility != nil {
                     try await stores.serviceSettings.set(settings, for: code, jurisdictionID: jurisdiction, actor: "cli")
                 }
-                print("\(code): duplicates within \(Int(settings.duplicates.radiusMetres)) m and \(Int(settings.duplicates.window / 3600)) h; \(settings.visibility.rawValue) on the public map and list")
+                print(
+                    "\(code): duplicates within \(Int(settings.duplicates.radiusMetres)) m and \(Int(settings.duplicates.window / 3600)) h; \(settings.visibility.rawValue) on the public map and list"
+                )
             }
         }
     }
@@ -111,7 +113,8 @@ struct Services: AsyncParsableCommand {
             try await withStores(options) { configuration, stores, _ in
                 let result = try await Commands.importServices(
                     file: file, stores: stores, jurisdictionID: configuration.jurisdiction.id)
-                print("Imported \(result.created.count + result.updated.count) services: \(result.created.count) new, \(result.updated.count) updated.")
+                print(
+                    "Imported \(result.created.count + result.updated.count) services: \(result.created.count) new, \(result.updated.count) updated.")
             }
         }
     }

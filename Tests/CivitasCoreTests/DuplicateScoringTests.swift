@@ -32,7 +32,9 @@ enum Real311 {
         let header = fields(String(first))
         func column(_ name: String) throws -> Int { try #require(header.firstIndex(of: name), "no column \(name) in \(file)") }
         let (idColumn, typeColumn) = (try column(id), try column(type))
-        let (created, latitude, longitude, address) = (try column("CreatedDate"), try column("Latitude"), try column("Longitude"), try column("Address"))
+        let (created, latitude, longitude, address) = (
+            try column("CreatedDate"), try column("Latitude"), try column("Longitude"), try column("Address")
+        )
         while let line = lines.next() {
             guard line.contains(number) else { continue }
             let row = fields(String(line))
@@ -176,7 +178,10 @@ struct SLAClockTests {
         let now = opened.addingTimeInterval(50 * 3600)
         func item(_ id: Int64, hoursToDue: Double?) -> (clock: SLAClock, requestedAt: Date, id: Int64) {
             let expected = hoursToDue.map { now.addingTimeInterval($0 * 3600) }
-            return (SLAClock(requestedAt: opened.addingTimeInterval(Double(id)), expectedAt: expected, status: .open, now: now), opened.addingTimeInterval(Double(id)), id)
+            return (
+                SLAClock(requestedAt: opened.addingTimeInterval(Double(id)), expectedAt: expected, status: .open, now: now),
+                opened.addingTimeInterval(Double(id)), id
+            )
         }
         let sorted = [item(1, hoursToDue: nil), item(2, hoursToDue: 10), item(3, hoursToDue: -5), item(4, hoursToDue: 2), item(5, hoursToDue: nil)]
             .sorted(by: SLAClock.urgencyOrder).map(\.id)
@@ -201,14 +206,17 @@ struct CoordinateTests {
 struct PhotoTests {
     func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
         let length = UInt32(data.count)
-        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + Array(type.utf8) + data + [0, 0, 0, 0]
+        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + Array(type.utf8) + data + [
+            0, 0, 0, 0,
+        ]
     }
 
     @Test("PNG text and Exif chunks are dropped; the picture chunks stay in order")
     func png() throws {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         let header = chunk("IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0])
-        let bytes = signature + header + chunk("tEXt", Array("Location\u{0}39.29,-76.61".utf8)) + chunk("eXIf", [1, 2, 3])
+        let bytes =
+            signature + header + chunk("tEXt", Array("Location\u{0}39.29,-76.61".utf8)) + chunk("eXIf", [1, 2, 3])
             + chunk("IDAT", [1, 2, 3, 4]) + chunk("IEND", [])
         let (kind, stripped) = try #require(Photo.stripped(bytes))
         #expect(kind == .png)

@@ -500,8 +500,9 @@ struct ExpressionTests {
         #expect(Self.parseError(String(repeating: "not ", count: 65) + "true")?.message == "Expression is nested too deeply")
         #expect(Self.parseError(String(repeating: "-", count: 65) + "1")?.message == "Expression is nested too deeply")
         #expect(Self.parseError(String(repeating: "[", count: 65) + String(repeating: "]", count: 65))?.message == "Expression is nested too deeply")
-        #expect(Self.parseError(String(repeating: "length(", count: 65) + "'a'" + String(repeating: ")", count: 65))?.message
-            == "Expression is nested too deeply")
+        #expect(
+            Self.parseError(String(repeating: "length(", count: 65) + "'a'" + String(repeating: ")", count: 65))?.message
+                == "Expression is nested too deeply")
     }
 
     @Test("long flat chains are not nesting")

@@ -40,21 +40,27 @@ struct ServiceCatalogTests {
 
     @Test("an error names the entry and the field")
     func namesEntryAndField() {
-        #expect(message(#"[{"service_code": "A", "service_name": "A"}, {"service_code": "B"}]"#) == #"Entry 2 (service_code "B"): field "service_name" is required."#)
+        #expect(
+            message(#"[{"service_code": "A", "service_name": "A"}, {"service_code": "B"}]"#)
+                == #"Entry 2 (service_code "B"): field "service_name" is required."#)
         #expect(
             message(#"[{"service_code": "A", "service_name": "A", "attributes": [{"code": "X", "datatype": "date", "description": "d"}]}]"#)
-                == #"Entry 1 (service_code "A"): field "attributes[0].datatype" "date" is not one of string, number, datetime, text, singlevaluelist, multivaluelist."#)
+                == #"Entry 1 (service_code "A"): field "attributes[0].datatype" "date" is not one of string, number, datetime, text, singlevaluelist, multivaluelist."#
+        )
         #expect(message(#"[{"service_code": "A", "service_name": "A", "type": "later"}]"#)?.contains(#"field "type""#) == true)
         #expect(message(#"[{"service_code": "A", "service_name": "A", "sla_hours": -3}]"#)?.contains(#"field "sla_hours""#) == true)
         #expect(message(#"[{"service_code": "A", "service_name": "A", "metadata": "yes"}]"#)?.contains(#"field "metadata""#) == true)
         #expect(
-            message(#"[{"service_code": "A", "service_name": "A", "attributes": [{"code": "X", "datatype": "singlevaluelist", "description": "d"}]}]"#)
+            message(
+                #"[{"service_code": "A", "service_name": "A", "attributes": [{"code": "X", "datatype": "singlevaluelist", "description": "d"}]}]"#)
                 == #"Entry 1 (service_code "A"): field "attributes[0].values" a singlevaluelist needs at least one value."#)
     }
 
     @Test("duplicate codes and non-array files are refused")
     func wholeFileErrors() {
-        #expect(message(#"[{"service_code": "A", "service_name": "A"}, {"service_code": "A", "service_name": "B"}]"#)?.contains("already used by entry 1") == true)
+        #expect(
+            message(#"[{"service_code": "A", "service_name": "A"}, {"service_code": "A", "service_name": "B"}]"#)?.contains("already used by entry 1")
+                == true)
         #expect(message(#"{"service_code": "A"}"#) == "The catalog must be a JSON array of service objects.")
         #expect(message("[{,}]")?.hasPrefix("The catalog is not valid JSON") == true)
     }
@@ -62,7 +68,8 @@ struct ServiceCatalogTests {
     @Test("a catalog survives being written and read again")
     func roundTrip() throws {
         let original = try parse(
-            #"[{"service_code": "P", "service_name": "Pothole", "department": "Transport", "sla_hours": 72, "attributes": [{"code": "SIZE", "datatype": "singlevaluelist", "description": "How big?", "values": [{"key": "s", "name": "Small"}]}]}]"#)
+            #"[{"service_code": "P", "service_name": "Pothole", "department": "Transport", "sla_hours": 72, "attributes": [{"code": "SIZE", "datatype": "singlevaluelist", "description": "How big?", "values": [{"key": "s", "name": "Small"}]}]}]"#
+        )
         #expect(try ServiceCatalog.parse(ServiceCatalog.encode(original)) == original)
     }
 }

@@ -4,7 +4,8 @@ import Testing
 @testable import CivitasCore
 
 let bulky = ServiceDefinition(
-    code: "BULKY", name: "Bulky item pickup", attributes: [
+    code: "BULKY", name: "Bulky item pickup",
+    attributes: [
         ServiceAttribute(
             code: "ITEMS", datatype: .multivaluelist, required: true, order: 1, description: "What needs to be picked up?",
             values: [.init(key: "mattress", name: "Mattress"), .init(key: "sofa", name: "Sofa"), .init(key: "fridge", name: "Fridge")]),
@@ -45,7 +46,10 @@ struct SubmissionTests {
     @Test("a missing required attribute is named in the error")
     func requiredAttribute() {
         let result = validate([("lat", "39.29"), ("long", "-76.61"), ("attribute[COUNT]", "2")])
-        guard case .failure(let failures) = result else { Issue.record("accepted without ITEMS"); return }
+        guard case .failure(let failures) = result else {
+            Issue.record("accepted without ITEMS")
+            return
+        }
         #expect(failures.errors.map(\.field) == ["attribute[ITEMS]"])
         #expect(failures.errors[0].message.contains("attribute[ITEMS]"))
     }
@@ -54,7 +58,8 @@ struct SubmissionTests {
     func listValues() {
         #expect(codes(validate(base + [("attribute[SIZE]", "huge")])) == ["attribute_value_not_allowed"])
         #expect(codes(validate(base + [("attribute[SIZE]", "s"), ("attribute[SIZE]", "l")])) == ["attribute_single_value"])
-        #expect(codes(validate([("lat", "1"), ("long", "1"), ("attribute[ITEMS]", "car"), ("attribute[COUNT]", "1")])) == ["attribute_value_not_allowed"])
+        #expect(
+            codes(validate([("lat", "1"), ("long", "1"), ("attribute[ITEMS]", "car"), ("attribute[COUNT]", "1")])) == ["attribute_value_not_allowed"])
     }
 
     @Test("numbers and date-times are checked")
@@ -126,13 +131,23 @@ struct SubmissionTests {
 
     @Test("every problem is reported at once")
     func allProblems() {
-        #expect(codes(validate([("email", "not-an-email")])).sorted() == ["attribute_required", "attribute_required", "email_invalid", "location_missing"])
+        #expect(
+            codes(validate([("email", "not-an-email")])).sorted() == [
+                "attribute_required", "attribute_required", "email_invalid", "location_missing",
+            ])
     }
 
     @Test("the reporter's details are kept as given")
     func reporter() throws {
-        let request = try validate(base + [("email", "ana@example.org"), ("first_name", "Ana"), ("last_name", "Diaz"), ("phone", "555 0100"), ("device_id", "d1"), ("account_id", "a1")]).get()
-        #expect(request.reporter == Reporter(email: "ana@example.org", deviceID: "d1", accountID: "a1", firstName: "Ana", lastName: "Diaz", phone: "555 0100"))
+        let request = try validate(
+            base + [
+                ("email", "ana@example.org"), ("first_name", "Ana"), ("last_name", "Diaz"), ("phone", "555 0100"), ("device_id", "d1"),
+                ("account_id", "a1"),
+            ]
+        ).get()
+        #expect(
+            request.reporter
+                == Reporter(email: "ana@example.org", deviceID: "d1", accountID: "a1", firstName: "Ana", lastName: "Diaz", phone: "555 0100"))
     }
 
     @Test("the service notice follows the SLA")
@@ -145,10 +160,12 @@ struct SubmissionTests {
 
 @Suite("Date-time attributes as clients send them")
 struct DateTimeAttributeTests {
-    @Test("W3C date-times and phone date-picker dates are accepted; other text is not", arguments: [
-        ("2026-11-24T07:00:00-05:00", true), ("2026-11-24", true), ("5/1/24", true), ("01.05.2024", true), ("31/12/2026", true),
-        ("2026/11/24", true), ("tomorrow", false), ("13/13/2026", false), ("1/2", false), ("", false),
-    ])
+    @Test(
+        "W3C date-times and phone date-picker dates are accepted; other text is not",
+        arguments: [
+            ("2026-11-24T07:00:00-05:00", true), ("2026-11-24", true), ("5/1/24", true), ("01.05.2024", true), ("31/12/2026", true),
+            ("2026/11/24", true), ("tomorrow", false), ("13/13/2026", false), ("1/2", false), ("", false),
+        ])
     func accepted(value: String, ok: Bool) {
         #expect(NewServiceRequest.isDateTime(value) == ok)
     }

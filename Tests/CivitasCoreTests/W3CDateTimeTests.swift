@@ -38,7 +38,12 @@ struct W3CDateTimeTests {
         #expect(W3CDateTime.parse("2026-07-01T08:00:00", defaultZone: eastern)?.timeIntervalSince1970 == 1_782_907_200)
     }
 
-    @Test("rejects what is not a date", arguments: ["", "yesterday", "2010-13-01", "2010-02-30T00:00:00Z", "2010/04/14", "2010-04-14T25:00:00Z", "2010-04-14T10:00:00Zjunk", "2010-04-14T10:00:00+24:00"])
+    @Test(
+        "rejects what is not a date",
+        arguments: [
+            "", "yesterday", "2010-13-01", "2010-02-30T00:00:00Z", "2010/04/14", "2010-04-14T25:00:00Z", "2010-04-14T10:00:00Zjunk",
+            "2010-04-14T10:00:00+24:00",
+        ])
     func rejects(text: String) {
         #expect(W3CDateTime.parse(text) == nil)
     }

@@ -36,19 +36,25 @@ struct FleetTests {
     @Test("the checker knows each vehicle's depot, capacity, shift and skills")
     func checker() {
         #expect(FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 2], in: problem).isEmpty)
-        #expect(FeasibilityChecker.violations(of: [[2, 3, 5, 4], [6, 7, 8, 9]], vehicles: [2, 1], in: problem)
-            .contains(.overCapacity(route: 0, load: 17, capacity: 10)))
-        #expect(FeasibilityChecker.violations(of: [[2, 3, 4], [6, 7, 8, 9], [5]], vehicles: [0, 1, 2], in: problem)
-            .contains(.missingSkill(route: 0, stop: 4)))
-        #expect(FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9, 4]], vehicles: [0, 0], in: problem)
-            .contains(.vehicleUsedTwice(0)))
-        #expect(FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 7], in: problem)
-            .contains(.unknownVehicle(7)))
+        #expect(
+            FeasibilityChecker.violations(of: [[2, 3, 5, 4], [6, 7, 8, 9]], vehicles: [2, 1], in: problem)
+                .contains(.overCapacity(route: 0, load: 17, capacity: 10)))
+        #expect(
+            FeasibilityChecker.violations(of: [[2, 3, 4], [6, 7, 8, 9], [5]], vehicles: [0, 1, 2], in: problem)
+                .contains(.missingSkill(route: 0, stop: 4)))
+        #expect(
+            FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9, 4]], vehicles: [0, 0], in: problem)
+                .contains(.vehicleUsedTwice(0)))
+        #expect(
+            FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 7], in: problem)
+                .contains(.unknownVehicle(7)))
         // The crane truck's shift ends at 60: a trip east and back cannot fit.
-        #expect(FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8], [4, 9]], vehicles: [0, 1, 2], in: problem)
-            .contains { if case .lateAtDepot(route: 2, _, _) = $0 { return true } else { return false } })
-        #expect(FeasibilityChecker.violations(of: [[1, 2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 2], in: problem)
-            .contains(.unknownNode(1)))
+        #expect(
+            FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8], [4, 9]], vehicles: [0, 1, 2], in: problem)
+                .contains { if case .lateAtDepot(route: 2, _, _) = $0 { return true } else { return false } })
+        #expect(
+            FeasibilityChecker.violations(of: [[1, 2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 2], in: problem)
+                .contains(.unknownNode(1)))
     }
 
     @Test("the solver sends each vehicle from its own depot and gives skilled stops to skilled crews")
@@ -76,7 +82,8 @@ struct FleetTests {
     func depotService() {
         var loading = problem
         loading.service[0] = 496  // stop 2 is due at 500, about 7 away
-        #expect(FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 2], in: loading)
-            .contains { if case .late(route: 0, stop: 2, _, _) = $0 { return true } else { return false } })
+        #expect(
+            FeasibilityChecker.violations(of: [[2, 3, 5], [6, 7, 8, 9], [4]], vehicles: [0, 1, 2], in: loading)
+                .contains { if case .late(route: 0, stop: 2, _, _) = $0 { return true } else { return false } })
     }
 }

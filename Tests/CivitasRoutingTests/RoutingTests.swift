@@ -56,13 +56,15 @@ struct RoutingReaderTests {
         #expect(problem.due[0] == 1236)
     }
 
-    @Test("malformed Solomon files name the line", arguments: [
-        (12, "    3      60         60          5          0        300", "expected 7 numbers"),
-        (13, "    4      40         fifty      10          0        200         10", "not a number"),
-        (14, "    5      30         50         10        400        250         10", "after the due date"),
-        (5, "  3", "vehicle number and the capacity"),
-        (15, "    6      40         40         50          0        300         10", "more than a vehicle carries"),
-    ])
+    @Test(
+        "malformed Solomon files name the line",
+        arguments: [
+            (12, "    3      60         60          5          0        300", "expected 7 numbers"),
+            (13, "    4      40         fifty      10          0        200         10", "not a number"),
+            (14, "    5      30         50         10        400        250         10", "after the due date"),
+            (5, "  3", "vehicle number and the capacity"),
+            (15, "    6      40         40         50          0        300         10", "more than a vehicle carries"),
+        ])
     func solomonErrors(line: Int, replacement: String, message: String) {
         do {
             _ = try RoutingFileReader.parse(lines(smallSolomon, replacing: line, with: replacement))
@@ -124,7 +126,9 @@ struct RoutingReaderTests {
         #expect(throws: RoutingFileError(line: 6, "NODE_COORD_SECTION lists 2 nodes; DIMENSION says 3")) {
             try RoutingFileReader.parse(missing.replacingOccurrences(of: "3 x", with: "3 1"))
         }
-        #expect(throws: RoutingFileError.self) { try RoutingFileReader.parse(base.replacingOccurrences(of: "CAPACITY : 10", with: "CAPACITY : lots")) }
+        #expect(throws: RoutingFileError.self) {
+            try RoutingFileReader.parse(base.replacingOccurrences(of: "CAPACITY : 10", with: "CAPACITY : lots"))
+        }
     }
 }
 
@@ -139,11 +143,16 @@ struct FeasibilityCheckerTests {
 
     @Test("it catches capacity, lateness, unserved and twice-served stops, and too many vehicles")
     func violations() {
-        #expect(FeasibilityChecker.violations(of: [[1, 2, 3, 7, 8, 6], [4, 5]], in: problem).contains(.overCapacity(route: 0, load: 45, capacity: 40)))
-        #expect(FeasibilityChecker.violations(of: [[8, 6, 5, 4, 1, 2, 3, 7]], in: problem).contains { if case .late = $0 { return true } else { return false } })
+        #expect(
+            FeasibilityChecker.violations(of: [[1, 2, 3, 7, 8, 6], [4, 5]], in: problem).contains(.overCapacity(route: 0, load: 45, capacity: 40)))
+        #expect(
+            FeasibilityChecker.violations(of: [[8, 6, 5, 4, 1, 2, 3, 7]], in: problem).contains {
+                if case .late = $0 { return true } else { return false }
+            })
         #expect(FeasibilityChecker.violations(of: [[1, 2, 3, 7], [4, 5, 6]], in: problem) == [.unserved(stop: 8)])
         #expect(FeasibilityChecker.violations(of: [[1, 2, 3, 7], [4, 5, 6, 8, 1]], in: problem).contains(.servedTwice(stop: 1)))
-        #expect(FeasibilityChecker.violations(of: [[1, 2], [3, 7], [4, 5], [6, 8]], in: problem).contains(.tooManyVehicles(used: 4, available: 3)))
+        #expect(
+            FeasibilityChecker.violations(of: [[1, 2], [3, 7], [4, 5], [6, 8]], in: problem).contains(.tooManyVehicles(used: 4, available: 3)))
     }
 }
 

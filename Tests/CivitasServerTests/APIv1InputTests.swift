@@ -179,7 +179,8 @@ struct APIv1FieldTests {
             let member = try await makeStaff(app, email: "cam@city.gov", role: .crew)
             func token(_ user: Int64) async throws -> String {
                 try await app.stores.credentials.createPersonalToken(
-                    userID: user, name: "t", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: "test.city").1
+                    userID: user, name: "t", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: "test.city"
+                ).1
             }
             let (supervisorToken, crewToken) = (try await token(supervisor), try await token(member))
             for (name, members) in [("Asphalt 1", [member]), ("Asphalt 2", [])] {
@@ -206,7 +207,8 @@ struct APIv1FieldTests {
             #expect(try await call(.post, "/api/v1/plans", partner, #"{"department": "Transportation", "date": "2026-11-24"}"#).0 == .forbidden)
             #expect(try await call(.get, "/api/v1/plans?department=Transportation&date=2026-11-24", partner).1["version"] as? Int == 1)
             #expect(try await call(.get, "/api/v1/plans?department=Transportation&date=2026-02-30", partner).0 == .badRequest)
-            let asphalt2 = try #require(try await app.stores.crews.list(department: "Transportation", jurisdictionID: "test.city").first { $0.name == "Asphalt 2" })
+            let asphalt2 = try #require(
+                try await app.stores.crews.list(department: "Transportation", jurisdictionID: "test.city").first { $0.name == "Asphalt 2" })
             let pinned = try await call(
                 .post, "/api/v1/plans/pins", supervisorToken,
                 #"{"department": "Transportation", "date": "2026-11-24", "service_request_id": \#(ids[0]), "crew_id": \#(asphalt2.id)}"#)
@@ -215,25 +217,34 @@ struct APIv1FieldTests {
             #expect(stop?["crew_id"] as? Int == Int(asphalt2.id))
 
             let key = "api-\(UUID().uuidString)"
-            let first = try await call(.post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve", "note": "Filled."}"#, key: key)
+            let first = try await call(
+                .post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve", "note": "Filled."}"#, key: key)
             #expect(first.0 == .ok && first.1["replayed"] as? Bool == false)
-            let again = try await call(.post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve", "note": "Filled."}"#, key: key)
+            let again = try await call(
+                .post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve", "note": "Filled."}"#, key: key)
             #expect(again.0 == .ok && again.1["replayed"] as? Bool == true)
             let notes = try await app.stores.requests.notes(id: Int64(ids[1]), jurisdictionID: "test.city", includeInternal: true)
             #expect(notes.filter { $0.body == "Filled." }.count == 1)
             // A photo goes with resolve only, must be an image, and is stored once, without its location.
             let photo = Data(jpegWithLocation).base64EncodedString()
-            #expect(try await call(
-                .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "arrive", "photo": "\#(photo)"}"#,
-                key: "api-\(UUID().uuidString)").1["code"] as? String == "photo_not_allowed")
-            #expect(try await call(
-                .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "bm90IGFuIGltYWdl"}"#,
-                key: "api-\(UUID().uuidString)").1["field"] as? String == "photo")
+            #expect(
+                try await call(
+                    .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "arrive", "photo": "\#(photo)"}"#,
+                    key: "api-\(UUID().uuidString)"
+                ).1["code"] as? String == "photo_not_allowed")
+            #expect(
+                try await call(
+                    .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "bm90IGFuIGltYWdl"}"#,
+                    key: "api-\(UUID().uuidString)"
+                ).1["field"] as? String == "photo")
             #expect(try await app.stores.requests.photoIDs(id: Int64(ids[2]), jurisdictionID: "test.city").isEmpty)
             let photoKey = "api-\(UUID().uuidString)"
             for _ in 0..<2 {
-                #expect(try await call(
-                    .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "\#(photo)"}"#, key: photoKey).0 == .ok)
+                #expect(
+                    try await call(
+                        .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "\#(photo)"}"#,
+                        key: photoKey
+                    ).0 == .ok)
             }
             let stored = try await app.stores.requests.photoIDs(id: Int64(ids[2]), jurisdictionID: "test.city")
             #expect(stored.count == 1)
@@ -245,22 +256,33 @@ struct APIv1FieldTests {
             // An appointment: none yet (null times), then set and read back in words.
             let none = try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken)
             #expect(none.0 == .ok && none.1["starts"] is NSNull)
-            #expect(try await call(
-                .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
-                #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T12:00:00-05:00"}"#).0 == .badRequest)
-            #expect(try await call(
-                .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
-                #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T14:30:00-05:00"}"#).0 == .ok)
-            #expect(try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken).1["text"] as? String == "Tue 24 Nov 13:00–14:30")
+            #expect(
+                try await call(
+                    .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
+                    #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T12:00:00-05:00"}"#
+                ).0 == .badRequest)
+            #expect(
+                try await call(
+                    .put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken,
+                    #"{"starts": "2026-11-24T13:00:00-05:00", "ends": "2026-11-24T14:30:00-05:00"}"#
+                ).0 == .ok)
+            #expect(
+                try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken).1["text"] as? String
+                    == "Tue 24 Nov 13:00–14:30")
             // One time null and the other not is refused; both null clears it, and the request has no appointment again.
-            let half = try await call(.put, "/api/v1/service-requests/\(ids[1])/appointment", supervisorToken, #"{"starts": null, "ends": "2026-11-24T14:30:00-05:00"}"#)
+            let half = try await call(
+                .put, "/api/v1/service-requests/\(ids[1])/appointment", supervisorToken, #"{"starts": null, "ends": "2026-11-24T14:30:00-05:00"}"#)
             #expect(half.0 == .badRequest && half.1["field"] as? String == "starts")
             #expect(try await call(.delete, "/api/v1/service-requests/\(ids[1])/appointment", supervisorToken).0 == .methodNotAllowed)
             let cleared = try await call(.put, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken, #"{"starts": null, "ends": null}"#)
             #expect(cleared.0 == .ok && cleared.1["starts"] is NSNull)
             let after = try await call(.get, "/api/v1/service-requests/\(ids[0])/appointment", supervisorToken)
             #expect(after.0 == .ok && after.1["starts"] is NSNull && after.1["text"] is NSNull)
-            #expect(try await call(.post, "/api/v1/service-requests/\(ids[0])/crew-actions", supervisorToken, #"{"action": "arrive"}"#, key: "api-\(UUID().uuidString)").0 == .forbidden)
+            #expect(
+                try await call(
+                    .post, "/api/v1/service-requests/\(ids[0])/crew-actions", supervisorToken, #"{"action": "arrive"}"#,
+                    key: "api-\(UUID().uuidString)"
+                ).0 == .forbidden)
         }
     }
 }

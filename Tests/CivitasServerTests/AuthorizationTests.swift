@@ -53,7 +53,9 @@ struct ActorWorld: Sendable {
         var world = ActorWorld()
         let stores = app.stores
         try await stores.jurisdictions.ensure(Jurisdiction(id: "other.city", name: "Other City", timeZone: .gmt))
-        func account(_ actor: TestActor, email: String, kind: User.Kind, role: StaffRole?, departments: DepartmentScope, jurisdiction: String = "test.city") async throws {
+        func account(
+            _ actor: TestActor, email: String, kind: User.Kind, role: StaffRole?, departments: DepartmentScope, jurisdiction: String = "test.city"
+        ) async throws {
             let user = try await stores.users.create(
                 email: email, kind: kind, role: role, departments: departments, passwordHash: "$2b$04$unused", jurisdictionID: jurisdiction,
                 actor: "test", source: nil)
@@ -106,7 +108,10 @@ struct ActorWorld: Sendable {
         ).id
         let bulky = try #require(try await stores.services.find(code: "BULKY", jurisdictionID: "test.city"))
         let other = try NewServiceRequest.validate(
-            Open311Parameters([("service_code", "BULKY"), ("lat", "39.3"), ("long", "-76.6"), ("attribute[ITEMS][]", "furniture"), ("attribute[COUNT]", "1"), ("email", "other@example.org")]),
+            Open311Parameters([
+                ("service_code", "BULKY"), ("lat", "39.3"), ("long", "-76.6"), ("attribute[ITEMS][]", "furniture"), ("attribute[COUNT]", "1"),
+                ("email", "other@example.org"),
+            ]),
             service: bulky
         ).get()
         world.otherRequest = try await stores.requests.create(
@@ -115,7 +120,8 @@ struct ActorWorld: Sendable {
         _ = try await stores.cases.importType(caseType, createdBy: "test", jurisdictionID: "test.city")
         let owner = try #require(world.userIDs[.residentOwner])
         world.caseID = try await stores.cases.create(
-            typeKey: "permit", data: ["what": .string("Skip on the street")], by: CaseCaller(actor: .applicant, name: "resident:\(owner)", userID: owner),
+            typeKey: "permit", data: ["what": .string("Skip on the street")],
+            by: CaseCaller(actor: .applicant, name: "resident:\(owner)", userID: owner),
             applicantID: owner, jurisdictionID: "test.city"
         ).id
         return world
@@ -353,7 +359,10 @@ let authorizationTable: [RouteRule] = {
         // Case work: pages for those who read cases (crew and analysts are refused; a case elsewhere is 404).
         RouteRule(
             .get, "/staff/cases", all: 303,
-            except: [([.admin, .supervisor, .agent, .adminOut, .supervisorOut, .agentOut], 200), ([.crew, .analyst, .crewOut, .analystOut] + residents, 403)]),
+            except: [
+                ([.admin, .supervisor, .agent, .adminOut, .supervisorOut, .agentOut], 200),
+                ([.crew, .analyst, .crewOut, .analystOut] + residents, 403),
+            ]),
         RouteRule(
             .get, "/staff/cases/{id}", "/staff/cases/{C}", all: 303,
             except: [([.admin, .supervisor, .agent], 200), ([.crew, .analyst] + TestActor.outside, 404), (residents, 403)]),
@@ -383,8 +392,11 @@ let authorizationTable: [RouteRule] = {
         ("/staff/requests/{id}/appointment", "/staff/requests/{R}/appointment", "day=2026-11-24&from=10:00&to=12:00"),
         ("/staff/cases/next", "/staff/cases/next", "queue="), ("/staff/cases/assign", "/staff/cases/assign", "ids=1"),
         ("/staff/cases/{id}/steps", "/staff/cases/{C}/steps", "step=finish"), ("/staff/cases/{id}/notes", "/staff/cases/{C}/notes", "body=x"),
-        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"), ("/staff/cases/{id}/documents", "/staff/cases/{C}/documents", "type=plan"), ("/staff/cases/open", "/staff/cases/open", "type=permit"), ("/staff/casetypes", "/staff/casetypes", "x=1"),
-        ("/staff/cases/{id}/answers", "/staff/cases/{C}/answers", "answer-what=x"), ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
+        ("/staff/cases/{id}/tasks", "/staff/cases/{C}/tasks", "title=Call"),
+        ("/staff/cases/{id}/documents", "/staff/cases/{C}/documents", "type=plan"), ("/staff/cases/open", "/staff/cases/open", "type=permit"),
+        ("/staff/casetypes", "/staff/casetypes", "x=1"),
+        ("/staff/cases/{id}/answers", "/staff/cases/{C}/answers", "answer-what=x"),
+        ("/staff/cases/{id}/tasks/{task}/done", "/staff/cases/{C}/tasks/1/done", ""),
         ("/staff/cases/{id}/parties", "/staff/cases/{C}/parties", "role=lender&name=Bank"),
         ("/staff/cases/{id}/parties/{party}/remove", "/staff/cases/{C}/parties/1/remove", ""),
     ].map { route, uri, form in
@@ -414,9 +426,15 @@ let authorizationTable: [RouteRule] = {
         RouteRule(
             .post, "/my/cases/{id}/questions/{field}", "/my/cases/{C}/questions/what", form: "answer=x", all: 303,
             except: [([.residentOwner], 403), ([.residentOther], 404)]),
-        RouteRule(.post, "/my/cases/{id}/steps", "/my/cases/{C}/steps", form: "step=submit", all: 303, except: [([.residentOwner], 403), ([.residentOther], 404)]),
-        RouteRule(.post, "/my/cases/{id}/documents", "/my/cases/{C}/documents", form: "type=plan", all: 303, except: [([.residentOwner], 403), ([.residentOther], 404)]),
-        RouteRule(.post, "/my/cases/{id}/messages", "/my/cases/{C}/messages", form: "message=hi", all: 303, except: [([.residentOwner], 403), ([.residentOther], 404)]),
+        RouteRule(
+            .post, "/my/cases/{id}/steps", "/my/cases/{C}/steps", form: "step=submit", all: 303,
+            except: [([.residentOwner], 403), ([.residentOther], 404)]),
+        RouteRule(
+            .post, "/my/cases/{id}/documents", "/my/cases/{C}/documents", form: "type=plan", all: 303,
+            except: [([.residentOwner], 403), ([.residentOther], 404)]),
+        RouteRule(
+            .post, "/my/cases/{id}/messages", "/my/cases/{C}/messages", form: "message=hi", all: 303,
+            except: [([.residentOwner], 403), ([.residentOther], 404)]),
         RouteRule(.get, "/unsubscribe/{token}", "/unsubscribe/nope", all: 200),
         RouteRule(.post, "/unsubscribe/{token}", "/unsubscribe/nope", form: "", all: 404),
         RouteRule(.get, "/assets/leaflet/**", "/assets/leaflet/unknown.js", all: 404),
@@ -453,8 +471,10 @@ struct AuthorizationTests {
             let world = try await ActorWorld.make(app, client)
             var wrong: [String] = []
             for actor in TestActor.allCases {
-                let uri = rule.uri.replacingOccurrences(of: "{R}", with: String(world.request)).replacingOccurrences(of: "{C}", with: String(world.caseID))
-                let json = rule.json?.replacingOccurrences(of: "{R}", with: String(world.request)).replacingOccurrences(of: "{C}", with: String(world.caseID))
+                let uri = rule.uri.replacingOccurrences(of: "{R}", with: String(world.request)).replacingOccurrences(
+                    of: "{C}", with: String(world.caseID))
+                let json = rule.json?.replacingOccurrences(of: "{R}", with: String(world.request)).replacingOccurrences(
+                    of: "{C}", with: String(world.caseID))
                 let response = try await world.send(client, as: actor, rule.method, uri, json: json, form: rule.form)
                 let expected = rule.expected[actor]!
                 if Int(response.status.code) != expected {

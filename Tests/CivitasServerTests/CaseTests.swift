@@ -119,10 +119,14 @@ struct CaseWebTests {
             let refused = try await agent.post("/staff/cases/\(caseID)/steps", [("step", "approve")])
             #expect(refused.status == .conflict && refused.text.contains("has not been provided"))
             try await agent.get("/staff/cases/\(caseID)")
-            #expect(try await agent.post(
-                "/staff/cases/\(caseID)/steps",
-                [("step", "request_documents"), ("reason-request_documents", "Please upload proof of identity."),
-                 ("documents-request_documents", "proof_of_identity")]).status == .seeOther)
+            #expect(
+                try await agent.post(
+                    "/staff/cases/\(caseID)/steps",
+                    [
+                        ("step", "request_documents"), ("reason-request_documents", "Please upload proof of identity."),
+                        ("documents-request_documents", "proof_of_identity"),
+                    ]
+                ).status == .seeOther)
 
             // The resident sees what is needed and by when, and uploads it from the phone.
             try await app.stores.cases.addParty(
@@ -133,7 +137,8 @@ struct CaseWebTests {
             #expect(needed.text.contains("Others on this case") && needed.text.contains("Dana Ortiz – authorised representative"))
             #expect(needed.text.contains("Please upload proof of identity."))
             let notPDF = try await resident.multipart(
-                "/my/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.txt", "application/pdf", Array("hello".utf8))])
+                "/my/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")],
+                files: [("file", "id.txt", "application/pdf", Array("hello".utf8))])
             #expect(notPDF.status == .badRequest && notPDF.text.contains("the file must be PDF, JPEG, PNG"))
             try await resident.get("/my/cases/\(caseID)")
             let uploaded = try await resident.multipart(
@@ -198,14 +203,16 @@ extension CaseWebTests {
             let page = try await resident.get("/my/cases/\(sent.id)")
             #expect(page.text.contains("Recibimos su solicitud y empezaremos a revisarla pronto."))
             #expect(page.text.contains("sus ingresos semanales de $350 superan el límite de $300 de la regla UI-4 v2"), "\(page.text)")
-            #expect(page.text.contains("su empleo terminó porque &quot;Me despidieron porque no había suficiente trabajo&quot;") ||
-                page.text.contains("su empleo terminó porque \"Me despidieron porque no había suficiente trabajo\""))
+            #expect(
+                page.text.contains("su empleo terminó porque &quot;Me despidieron porque no había suficiente trabajo&quot;")
+                    || page.text.contains("su empleo terminó porque \"Me despidieron porque no había suficiente trabajo\""))
             #expect(try await resident.get("/my/cases").text.contains("Solicitud de seguro de desempleo"))
             // Asked for a document: the task and the history in Spanish, the agent's reason as written.
             let agent = CaseCaller(actor: .role("agent"), name: "staff:1")
             _ = try await app.stores.cases.transition(sent.id, "start_review", by: agent, jurisdictionID: "test.city")
             _ = try await app.stores.cases.transition(
-                sent.id, "request_documents", by: agent, reason: "Please send your ID.", documents: ["proof_of_identity"], jurisdictionID: "test.city")
+                sent.id, "request_documents", by: agent, reason: "Please send your ID.", documents: ["proof_of_identity"], jurisdictionID: "test.city"
+            )
             let asked = try await resident.get("/my/cases/\(sent.id)")
             #expect(asked.text.contains("Suba: Prueba de identidad (licencia de conducir, identificación estatal o pasaporte)"), "\(asked.text)")
             #expect(asked.text.contains("Necesitamos algo de usted antes de continuar. Motivo: Please send your ID."))
@@ -265,12 +272,15 @@ extension CaseWebTests {
             // The caller's ID arrived by post: the agent scans it in.
             try await agent.get("/staff/cases/\(caseID)")
             let notPDF = try await agent.multipart(
-                "/staff/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.txt", "text/plain", Array("x".utf8))])
+                "/staff/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")],
+                files: [("file", "id.txt", "text/plain", Array("x".utf8))])
             #expect(notPDF.status == .badRequest)
             try await agent.get("/staff/cases/\(caseID)")
-            #expect(try await agent.multipart(
-                "/staff/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")], files: [("file", "id.pdf", "application/pdf", pdfBytes)]
-            ).status == .seeOther)
+            #expect(
+                try await agent.multipart(
+                    "/staff/cases/\(caseID)/documents", fields: [("type", "proof_of_identity")],
+                    files: [("file", "id.pdf", "application/pdf", pdfBytes)]
+                ).status == .seeOther)
             #expect(try await app.stores.cases.documents(of: caseID).map(\.type) == ["proof_of_identity"])
         }
     }
@@ -285,16 +295,20 @@ extension CaseWebTests {
             #expect(page.text.contains("Import a case type"))
             let text = try DemoCity.exampleCaseType("hr-request")
             let broken = text.replacingOccurrences(of: "    sla: 3 business days", with: "    sla: soon")
-            let refused = try await admin.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(broken.utf8))])
+            let refused = try await admin.multipart(
+                "/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(broken.utf8))])
             #expect(refused.status == .badRequest && refused.text.contains("states[1].sla: must read like"))
             #expect(try await app.stores.cases.types(jurisdictionID: "test.city").isEmpty)
             try await admin.get("/staff/casetypes")
-            let imported = try await admin.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(text.utf8))])
+            let imported = try await admin.multipart(
+                "/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(text.utf8))])
             #expect(imported.status == .seeOther)
             #expect(try await admin.follow(imported).text.contains("Imported Training or reassignment request v1."))
             let (agent, _) = try await caseWorker(app, client, email: "ann@city.gov")
             #expect(!(try await agent.get("/staff/casetypes")).text.contains("Import a case type"))
-            #expect(try await agent.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(text.utf8))]).status == .forbidden)
+            #expect(
+                try await agent.multipart("/staff/casetypes", fields: [], files: [("definition", "hr.yaml", "text/yaml", Array(text.utf8))]).status
+                    == .forbidden)
         }
     }
 }
@@ -339,7 +353,8 @@ struct CaseAPITests {
             #expect(again.2[HTTPField.Name("Idempotent-Replayed")!] == "true")
             // The same object serialised afresh (other key order, no spacing) is the same request, not another one.
             let reserialised = String(
-                decoding: try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(body.utf8)), options: [.sortedKeys]), as: UTF8.self)
+                decoding: try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(body.utf8)), options: [.sortedKeys]),
+                as: UTF8.self)
             let replayed = try await Self.call(client, .post, "/api/v1/cases", lender, reserialised, key: key)
             #expect(replayed.0 == .created && replayed.1["id"] as? Int == first.1["id"] as? Int, "\(replayed.1)")
             #expect(try await app.stores.cases.list(CaseStore.Query(jurisdictionID: "test.city")).count == 1)
@@ -368,9 +383,11 @@ struct CaseAPITests {
             // Tasks: for the applicant or a staff member, with a due time; done once; an unknown assignee is refused.
             let caseID = try #require(first.1["id"] as? Int)
             let task = try await Self.call(
-                client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "Call the supervisor", "assignee": "applicant", "due": "2026-12-01T17:00:00Z"}"#)
+                client, .post, "/api/v1/cases/\(caseID)/tasks", lender,
+                #"{"title": "Call the supervisor", "assignee": "applicant", "due": "2026-12-01T17:00:00Z"}"#)
             #expect(task.0 == .created)
-            #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "x", "assignee": 424242}"#).0 == .badRequest)
+            #expect(
+                try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "x", "assignee": 424242}"#).0 == .badRequest)
             #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks", lender, #"{"title": "  "}"#).0 == .badRequest)
             let taskID = try #require(task.1["id"] as? Int)
             #expect(try await Self.call(client, .post, "/api/v1/cases/\(caseID)/tasks/\(taskID)/done", lender).0 == .noContent)
@@ -381,7 +398,8 @@ struct CaseAPITests {
             // Staff see the parties on the case's page.
             let hash = try await Passwords(cost: 4).hash("long enough password 1")
             let hrID = try await app.stores.users.create(
-                email: "hr@city.gov", kind: .staff, role: .agent, departments: .only(["Human Resources"]), passwordHash: hash, jurisdictionID: "test.city",
+                email: "hr@city.gov", kind: .staff, role: .agent, departments: .only(["Human Resources"]), passwordHash: hash,
+                jurisdictionID: "test.city",
                 actor: "test", source: nil
             ).id
             let (cookie, _) = try await app.stores.sessions.create(userID: hrID, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
@@ -390,9 +408,11 @@ struct CaseAPITests {
             #expect(try await hr.get("/staff/cases/\(caseID)").text.contains("Maj. Lee – supervisor · lee@example.mil"))
             // People are added later and taken off again; each names its field when wrong.
             let party = try await Self.call(
-                client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "authorised representative", "name": "Dana Ortiz", "email": "dana@example.org"}"#)
+                client, .post, "/api/v1/cases/\(caseID)/parties", lender,
+                #"{"role": "authorised representative", "name": "Dana Ortiz", "email": "dana@example.org"}"#)
             #expect(party.0 == .created && party.1["name"] as? String == "Dana Ortiz", "\(party.1)")
-            let badEmail = try await Self.call(client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "lender", "name": "Bank", "email": "bank"}"#)
+            let badEmail = try await Self.call(
+                client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "lender", "name": "Bank", "email": "bank"}"#)
             #expect(badEmail.0 == .badRequest && badEmail.1["field"] as? String == "email" && badEmail.1["code"] as? String == "party_invalid")
             let noName = try await Self.call(client, .post, "/api/v1/cases/\(caseID)/parties", lender, #"{"role": "lender"}"#)
             #expect(noName.0 == .badRequest && noName.1["field"] as? String == "name")
@@ -405,7 +425,9 @@ struct CaseAPITests {
             // And from the case's page: the form names the wrong field, then adds; the remove button takes it off.
             let wrong = try await hr.post("/staff/cases/\(caseID)/parties", [("role", "employer"), ("name", "  ")])
             #expect(wrong.status == .badRequest && wrong.text.contains("A person on a case needs a name"))
-            #expect(try await hr.post("/staff/cases/\(caseID)/parties", [("role", "employer"), ("name", "US Air Force"), ("email", "")]).status == .seeOther)
+            #expect(
+                try await hr.post("/staff/cases/\(caseID)/parties", [("role", "employer"), ("name", "US Air Force"), ("email", "")]).status
+                    == .seeOther)
             let withEmployer = try await app.stores.cases.parties(of: Int64(caseID))
             #expect(withEmployer.last?.name == "US Air Force" && withEmployer.last?.email == nil)
             try await hr.get("/staff/cases/\(caseID)")
@@ -432,64 +454,86 @@ struct CaseAPITests {
                 actor: "test", source: nil
             ).id
             let staffToken = try await app.stores.credentials.createPersonalToken(
-                userID: supervisorID, name: "t", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: "test.city").1
+                userID: supervisorID, name: "t", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: "test.city"
+            ).1
 
             // Building permit: a small deck, with its site plan uploaded twice (two versions), then plan review to closure.
             let permit = try await Self.call(
                 client, .post, "/api/v1/cases", partner,
-                #"{"type": "building-permit", "data": {"applicant_role": "owner", "site_address": "4 Oak Ave", "work_type": "deck", "description_of_work": "Deck", "project_value": 4200, "floor_area": 120}}"#)
+                #"{"type": "building-permit", "data": {"applicant_role": "owner", "site_address": "4 Oak Ave", "work_type": "deck", "description_of_work": "Deck", "project_value": 4200, "floor_area": 120}}"#
+            )
             let permitID = try #require(permit.1["id"] as? Int)
             let refused = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "submit"}"#)
-            #expect(refused.0 == .conflict && (refused.1["detail"] as? String)?.contains("Upload Site plan showing the work and the property lines.") == true, "\(refused.1)")
+            #expect(
+                refused.0 == .conflict
+                    && (refused.1["detail"] as? String)?.contains("Upload Site plan showing the work and the property lines.") == true, "\(refused.1)"
+            )
             let pdf = Data(pdfBytes).base64EncodedString()
             for _ in 0..<2 {
-                #expect(try await Self.call(
-                    client, .post, "/api/v1/cases/\(permitID)/documents", partner, #"{"type": "site_plan", "filename": "plan.pdf", "content_base64": "\#(pdf)"}"#
-                ).0 == .created)
+                #expect(
+                    try await Self.call(
+                        client, .post, "/api/v1/cases/\(permitID)/documents", partner,
+                        #"{"type": "site_plan", "filename": "plan.pdf", "content_base64": "\#(pdf)"}"#
+                    ).0 == .created)
             }
             let docKey = "doc-\(UUID().uuidString)"
             for _ in 0..<2 {
-                #expect(try await Self.call(
-                    client, .post, "/api/v1/cases/\(permitID)/documents", partner,
-                    #"{"type": "site_plan", "filename": "plan-v3.pdf", "content_base64": "\#(pdf)"}"#, key: docKey
-                ).0 == .created)
+                #expect(
+                    try await Self.call(
+                        client, .post, "/api/v1/cases/\(permitID)/documents", partner,
+                        #"{"type": "site_plan", "filename": "plan-v3.pdf", "content_base64": "\#(pdf)"}"#, key: docKey
+                    ).0 == .created)
             }
             let versions = try await app.stores.cases.documents(of: Int64(permitID)).map(\.version)
             #expect(versions == [1, 2, 3], "a retried upload under one key adds one version")
             let reviewing = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "submit"}"#)
             #expect(reviewing.1["state"] as? String == "plan_review" && reviewing.1["queue"] as? String == "Small Projects")
             for step in ["approve_plans"] {
-                #expect(try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "\#(step)"}"#).0 == .ok)
+                #expect(
+                    try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "\#(step)"}"#).0 == .ok)
             }
             let noFee = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "pay_fee"}"#)
             #expect(noFee.0 == .conflict)
             _ = try await Self.call(
                 client, .post, "/api/v1/cases/\(permitID)/documents", partner, #"{"type": "fee_receipt", "content_base64": "\#(pdf)"}"#)
-            #expect(try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "pay_fee"}"#).1["state"] as? String == "issued")
-            #expect(try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "request_inspection"}"#).0 == .ok)
+            #expect(
+                try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "pay_fee"}"#).1["state"]
+                    as? String == "issued")
+            #expect(
+                try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "request_inspection"}"#).0
+                    == .ok)
             let failed = try await Self.call(
-                client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "fail_inspection", "reason": "Railing too low."}"#)
+                client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken,
+                #"{"transition": "fail_inspection", "reason": "Railing too low."}"#)
             #expect(failed.1["state"] as? String == "issued")
             _ = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", partner, #"{"transition": "request_inspection"}"#)
             _ = try await Self.call(
                 client, .post, "/api/v1/cases/\(permitID)/documents", staffToken, #"{"type": "inspection_report", "content_base64": "\#(pdf)"}"#)
-            let closed = try await Self.call(client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "pass_inspection"}"#)
+            let closed = try await Self.call(
+                client, .post, "/api/v1/cases/\(permitID)/transitions", staffToken, #"{"transition": "pass_inspection"}"#)
             #expect(closed.1["state"] as? String == "closed" && closed.1["closed_at"] is String)
 
             // HR reassignment: the time-in-unit rule refuses approval at 8 months, passes at 14.
             let hr = try await Self.call(
                 client, .post, "/api/v1/cases", partner,
-                #"{"type": "hr-request", "submit": true, "data": {"service_number": "B-77", "unit": "Supply", "request_kind": "reassignment", "target_unit": "Logistics", "months_in_unit": 8, "justification": "Family move."}}"#)
+                #"{"type": "hr-request", "submit": true, "data": {"service_number": "B-77", "unit": "Supply", "request_kind": "reassignment", "target_unit": "Logistics", "months_in_unit": 8, "justification": "Family move."}}"#
+            )
             let hrID = try #require(hr.1["id"] as? Int)
             #expect(hr.1["queue"] as? String == "HR Assignments")
-            let early = try await Self.call(client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken, #"{"transition": "approve_reassignment"}"#)
-            #expect(early.0 == .conflict && (early.1["detail"] as? String)?.contains("you have served 8 months in your unit, fewer than the 12 months rule HR-R1 v1 requires") == true)
+            let early = try await Self.call(
+                client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken, #"{"transition": "approve_reassignment"}"#)
+            #expect(
+                early.0 == .conflict
+                    && (early.1["detail"] as? String)?.contains(
+                        "you have served 8 months in your unit, fewer than the 12 months rule HR-R1 v1 requires") == true
+            )
             _ = try await Self.call(
                 client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken,
                 #"{"transition": "ask_information", "reason": "Confirm your months in unit.", "documents": ["supervisor_endorsement"]}"#)
             #expect(try await Self.call(client, .patch, "/api/v1/cases/\(hrID)", partner, #"{"data": {"months_in_unit": 14}}"#).0 == .ok)
             #expect(try await Self.call(client, .post, "/api/v1/cases/\(hrID)/transitions", partner, #"{"transition": "answer"}"#).0 == .ok)
-            let approved = try await Self.call(client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken, #"{"transition": "approve_reassignment"}"#)
+            let approved = try await Self.call(
+                client, .post, "/api/v1/cases/\(hrID)/transitions", staffToken, #"{"transition": "approve_reassignment"}"#)
             #expect(approved.1["state"] as? String == "approved")
             let decisions = try #require(approved.1["decisions"] as? [[String: Any]])
             #expect(decisions.last?["rule"] as? String == "HR-R1" && decisions.last?["passed"] as? Bool == true)
@@ -498,7 +542,8 @@ struct CaseAPITests {
             // Unemployment: the timer closes an unanswered request for documents at 30 days (clock injected through the store).
             let claim = try await Self.call(
                 client, .post, "/api/v1/cases", partner,
-                #"{"type": "unemployment-claim", "submit": true, "data": {"full_name": "Jo Smith", "birth_date": "1990-01-01", "mailing_address": "1 Main St", "last_employer": "Mill", "last_day_worked": "2026-11-01", "separation_reason": "laid_off", "weekly_earnings": 0, "able_and_available": true}}"#)
+                #"{"type": "unemployment-claim", "submit": true, "data": {"full_name": "Jo Smith", "birth_date": "1990-01-01", "mailing_address": "1 Main St", "last_employer": "Mill", "last_day_worked": "2026-11-01", "separation_reason": "laid_off", "weekly_earnings": 0, "able_and_available": true}}"#
+            )
             let claimID = try #require(claim.1["id"] as? Int)
             _ = try await Self.call(client, .post, "/api/v1/cases/\(claimID)/transitions", staffToken, #"{"transition": "start_review"}"#)
             _ = try await Self.call(

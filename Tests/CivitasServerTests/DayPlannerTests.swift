@@ -10,7 +10,9 @@ struct DayPlannerTests {
     static let zone = TimeZone(identifier: "America/New_York")!
     static let weekdays = try! Shift.parse("mon-fri 07:00-15:30")
 
-    static func crew(_ id: Int64, _ name: String, capacity: Double = 20, skills: Set<String> = [], services: Set<String>? = nil, shift: Shift = weekdays)
+    static func crew(
+        _ id: Int64, _ name: String, capacity: Double = 20, skills: Set<String> = [], services: Set<String>? = nil, shift: Shift = weekdays
+    )
         -> Crew
     {
         Crew(
@@ -18,7 +20,9 @@ struct DayPlannerTests {
             vehicle: "truck \(id)", capacity: capacity, skills: skills, services: services, shift: shift)
     }
 
-    static func stop(_ id: Int64, _ code: String, lat: Double, long: Double, minutes: Int = 10, load: Double = 1, skill: String? = nil, due: Date? = nil)
+    static func stop(
+        _ id: Int64, _ code: String, lat: Double, long: Double, minutes: Int = 10, load: Double = 1, skill: String? = nil, due: Date? = nil
+    )
         -> DayPlanner.Stop
     {
         DayPlanner.Stop(
@@ -40,7 +44,8 @@ struct DayPlannerTests {
             let code = ["BULKY", "POTHOLE", "GRAFFITI"][id % 3]
             stops.append(
                 Self.stop(
-                    Int64(id), code, lat: 39.26 + Double.random(in: 0..<0.06, using: &random), long: -76.64 + Double.random(in: 0..<0.06, using: &random),
+                    Int64(id), code, lat: 39.26 + Double.random(in: 0..<0.06, using: &random),
+                    long: -76.64 + Double.random(in: 0..<0.06, using: &random),
                     load: code == "BULKY" ? 3 : 0, skill: code == "BULKY" ? "lift" : nil,
                     due: id % 10 == 0 ? midnight.addingTimeInterval(12 * 3600) : nil))
         }
@@ -135,7 +140,8 @@ struct PinnedPlanTests {
         let pinned = try planner.plan(day: "2026-11-24", crews: crews, stops: stops, pins: [12: 1, 1: 2, 2: 3])
         let wherePinned = Dictionary(uniqueKeysWithValues: pinned.itineraries.flatMap { it in it.visits.map { ($0.stop.request.id, it.crew.id) } })
         #expect(wherePinned[12] == 1 && wherePinned[1] == 2)
-        #expect(pinned.itineraries.flatMap(\.visits).first { $0.stop.request.id == 12 }?.reason.hasPrefix("The dispatcher keeps it with Alpha") == true)
+        #expect(
+            pinned.itineraries.flatMap(\.visits).first { $0.stop.request.id == 12 }?.reason.hasPrefix("The dispatcher keeps it with Alpha") == true)
         #expect(pinned.unplanned.first { $0.stop.request.id == 2 }?.reason == "the dispatcher keeps it with a crew that is not on shift this day")
         #expect(pinned.violations.isEmpty)
     }

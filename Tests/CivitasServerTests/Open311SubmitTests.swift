@@ -62,7 +62,8 @@ struct Open311SubmitTests {
             let missing = try await client.post("/open311/v2/requests.json", form: app.bulkyForm().filter { $0.0 != "service_code" })
             #expect(missing.status == .badRequest)
             #expect((try missing.jsonArray().first?["description"] as? String)?.contains("service_code") == true)
-            let unknown = try await client.post("/open311/v2/requests.json", form: app.bulkyForm([]).map { $0.0 == "service_code" ? ($0.0, "NOPE") : $0 })
+            let unknown = try await client.post(
+                "/open311/v2/requests.json", form: app.bulkyForm([]).map { $0.0 == "service_code" ? ($0.0, "NOPE") : $0 })
             #expect(unknown.status == .notFound)
             #expect(try await app.count() == 0)
         }
@@ -270,7 +271,8 @@ struct OperationsTests {
     @Test("a staff status change shows up in Open311 with its note")
     func staffUpdate() async throws {
         try await TestApp.with { app, client in
-            let id = try #require(try await client.post("/open311/v2/requests.json", form: app.bulkyForm()).jsonArray().first?["service_request_id"] as? String)
+            let id = try #require(
+                try await client.post("/open311/v2/requests.json", form: app.bulkyForm()).jsonArray().first?["service_request_id"] as? String)
             _ = try await Commands.updateRequest(
                 id: id, status: "closed", note: "Collected this morning.", stores: app.stores, jurisdictionID: "test.city", actor: "cli")
             let request = try #require(try await client.get("/open311/v2/requests/\(id).xml").xml().all("request").first)
@@ -295,7 +297,8 @@ struct OperationsTests {
         // after it expires; 0 reads through at once.
         for ttl in [0, 300, 60_000] {
             try await TestApp.with(config: ["cache.ttlMs": .init(.int(ttl), isSecret: false)]) { app, client in
-                let id = try #require(try await client.post("/open311/v2/requests.json", form: app.bulkyForm()).jsonArray().first?["service_request_id"] as? String)
+                let id = try #require(
+                    try await client.post("/open311/v2/requests.json", form: app.bulkyForm()).jsonArray().first?["service_request_id"] as? String)
                 #expect(try await client.get("/open311/v2/requests/\(id).json").jsonArray().first?["status"] as? String == "open")
                 // The CLI is another process: it changes the database, not this server's memory.
                 _ = try await app.stores.requests.changeStatus(id: Int64(id)!, jurisdictionID: "test.city", to: .closed, note: nil, actor: "cli")
@@ -320,7 +323,9 @@ struct OperationsTests {
             }
             #expect(try await app.stores.services.find(code: "NEW1", jurisdictionID: "test.city") == nil)
 
-            try Data(#"[{"service_code": "SEWER", "service_name": "Sewer problem", "sla_hours": 6}, {"service_code": "NEW1", "service_name": "New"}]"#.utf8).write(to: file)
+            try Data(
+                #"[{"service_code": "SEWER", "service_name": "Sewer problem", "sla_hours": 6}, {"service_code": "NEW1", "service_name": "New"}]"#.utf8
+            ).write(to: file)
             let result = try await Commands.importServices(file: file.path, stores: app.stores, jurisdictionID: "test.city")
             #expect(result.created == ["NEW1"])
             #expect(result.updated == ["SEWER"])
@@ -334,9 +339,10 @@ struct OperationsTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("civitas-demo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let configuration = try AppConfiguration(
-            reader: ConfigReader(provider: InMemoryProvider(values: [
-                "database.url": .init(.string("sqlite:" + folder.appendingPathComponent("d.sqlite").path), isSecret: false)
-            ])))
+            reader: ConfigReader(
+                provider: InMemoryProvider(values: [
+                    "database.url": .init(.string("sqlite:" + folder.appendingPathComponent("d.sqlite").path), isSecret: false)
+                ])))
         let stores = try await Stores.open(configuration, logger: .init(label: "demo"))
         let summary = try #require(try await DemoCity.load(into: stores, jurisdictionID: "city"))
         #expect(summary.services >= 12)

@@ -26,7 +26,8 @@ extension Browser {
         }
         for file in files {
             body.writeString(
-                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.filename)\"\r\nContent-Type: \(file.type)\r\n\r\n")
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.filename)\"\r\nContent-Type: \(file.type)\r\n\r\n"
+            )
             body.writeBytes(file.bytes)
             body.writeString("\r\n")
         }
@@ -168,7 +169,8 @@ struct ReportFlowTests {
             _ = try await browser.post(path + "/details", [("attr_ITEMS", "furniture"), ("attr_COUNT", "1")])
             _ = try await browser.post(path + "/location", [("address", "100 N Calvert St")])
             let big = try await browser.multipart(
-                path + "/description", fields: [("description", "Sofa")], files: [("photos", "big.jpg", "image/jpeg", [UInt8](repeating: 0xFF, count: 8000))])
+                path + "/description", fields: [("description", "Sofa")],
+                files: [("photos", "big.jpg", "image/jpeg", [UInt8](repeating: 0xFF, count: 8000))])
             #expect(big.status == .contentTooLarge && big.text.contains("A photo can be at most 8 MB."))
             let text = try await browser.multipart(
                 path + "/description", fields: [("description", "Sofa")], files: [("photos", "notes.txt", "image/jpeg", Array("hello".utf8))])

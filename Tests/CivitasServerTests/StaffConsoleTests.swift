@@ -179,7 +179,8 @@ struct DispatchTests {
             let appointed = requestIDs[2]
             let page = try await supervisor.get("/staff/requests/\(appointed)")
             #expect(page.text.contains("No appointment"))
-            let bad = try await supervisor.post("/staff/requests/\(appointed)/appointment", [("day", "2026-11-24"), ("from", "14:00"), ("to", "13:00")])
+            let bad = try await supervisor.post(
+                "/staff/requests/\(appointed)/appointment", [("day", "2026-11-24"), ("from", "14:00"), ("to", "13:00")])
             #expect(bad.status == .badRequest && bad.text.contains("a time window that ends after it starts"))
             let set = try await supervisor.follow(
                 try await supervisor.post("/staff/requests/\(appointed)/appointment", [("day", "2026-11-24"), ("from", "13:00"), ("to", "14:30")]))
@@ -199,8 +200,9 @@ struct DispatchTests {
             #expect(planned.text.contains("Plan, version 1") && planned.text.contains("3 / 3"))
             #expect(planned.text.contains("Asphalt 1 does Pothole; ") && planned.text.contains("within its 07:00–15:30 shift"))
             #expect(planned.text.contains("appointment with the resident 13:00–14:30"))
-            let visit = try #require(try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city")?
-                .stops.first { $0.requestID == appointed })
+            let visit = try #require(
+                try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city")?
+                    .stops.first { $0.requestID == appointed })
             #expect(DayPlanner(zone: app.configuration.jurisdiction.timeZone).day(of: visit.starts) == "2026-11-24")
             #expect(visit.reason.contains("appointment with the resident 13:00–14:30"))
             _ = try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")])
@@ -212,7 +214,8 @@ struct DispatchTests {
                 department: "Transportation", name: "Asphalt 2", depotName: "West Yard", depot: Coordinate(latitude: 39.30, longitude: -76.65),
                 vehicle: "Truck 4", capacity: 10, skills: [], services: nil, shift: try Shift.parse("mon-sun 07:00-15:30"), members: [],
                 jurisdictionID: "test.city", actor: "test")
-            let moved = try #require(try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city")?.stops.first)
+            let moved = try #require(
+                try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city")?.stops.first)
             let replanned = try await supervisor.follow(
                 try await supervisor.post(
                     "/staff/plan/pin",
@@ -245,7 +248,8 @@ struct CrewViewTests {
             format.timeZone = app.configuration.jurisdiction.timeZone
             format.dateFormat = "yyyy-MM-dd"
             let today = format.string(from: Date())
-            let plan = try await Planning.plan(department: "Transportation", day: today, stores: app.stores, configuration: app.configuration, seconds: 1)
+            let plan = try await Planning.plan(
+                department: "Transportation", day: today, stores: app.stores, configuration: app.configuration, seconds: 1)
             _ = try await Planning.save(plan, department: "Transportation", stores: app.stores, jurisdictionID: "test.city", actor: "test")
             let page = try await crewBrowser.get("/crew")
             #expect(page.text.contains("Asphalt 1") && page.text.contains("#\(first) Pothole") && page.text.contains("#\(second) Pothole"))
@@ -292,7 +296,8 @@ struct CrewViewTests {
             #expect(noReason.status == .badRequest)
             let (other, _) = try await staffBrowser(app, client, email: "olive@city.gov", role: .crew)
             _ = try await other.get("/crew")
-            #expect(try await other.post("/crew/stops/\(first)", [("action", "arrive"), ("key", "arrive-\(UUID().uuidString)")]).status == .forbidden)
+            #expect(
+                try await other.post("/crew/stops/\(first)", [("action", "arrive"), ("key", "arrive-\(UUID().uuidString)")]).status == .forbidden)
         }
     }
 }

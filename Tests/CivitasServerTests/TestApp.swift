@@ -9,11 +9,11 @@ import Logging
 import NIOCore
 import Testing
 
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-
 @testable import CivitasServer
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// A Civitas app on a fresh SQLite file with the demo catalog and one API key, driven through its real router.
 struct TestApp: Sendable {
@@ -184,7 +184,8 @@ final class LogCapture: @unchecked Sendable {
         }
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.append("\(event.level) \(event.message) \(merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            capture.append(
+                "\(event.level) \(event.message) \(merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         }
     }
 }

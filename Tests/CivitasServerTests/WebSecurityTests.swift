@@ -119,14 +119,21 @@ struct WebSecurityTests {
             let good = try #require(browser.lastCSRF)
             // No token, a wrong token, and the anonymous cookie's token instead of the session's: all refused.
             #expect(try await browser.post("/account/delete", [("password", "long enough password 1")], csrf: false).status == .forbidden)
-            #expect(try await browser.post("/account/delete", [("password", "long enough password 1"), ("csrf", String(repeating: "0", count: 64))], csrf: false).status == .forbidden)
+            #expect(
+                try await browser.post(
+                    "/account/delete", [("password", "long enough password 1"), ("csrf", String(repeating: "0", count: 64))], csrf: false
+                ).status == .forbidden)
             let anonymous = try #require(browser.cookies[Web.csrfCookie])
             #expect(anonymous != good)
-            #expect(try await browser.post("/account/delete", [("password", "long enough password 1"), ("csrf", anonymous)], csrf: false).status == .forbidden)
+            #expect(
+                try await browser.post("/account/delete", [("password", "long enough password 1"), ("csrf", anonymous)], csrf: false).status
+                    == .forbidden)
             #expect(try await app.stores.users.find(id: id) != nil)
             // A sign-in form posted from elsewhere (no CSRF cookie) is refused too.
             let forged = Browser(client)
-            #expect(try await forged.post("/signin", [("email", "ana@example.org"), ("password", "long enough password 1"), ("csrf", good)], csrf: false).status == .forbidden)
+            #expect(
+                try await forged.post("/signin", [("email", "ana@example.org"), ("password", "long enough password 1"), ("csrf", good)], csrf: false)
+                    .status == .forbidden)
             // With the token, the account is deleted, with its personal data and sessions.
             #expect(try await browser.post("/account/delete", [("password", "long enough password 1")]).status == .ok)
             #expect(try await app.stores.users.find(id: id) == nil)
@@ -230,7 +237,8 @@ struct WebSecurityTests {
             let tokenID = try #require(try await app.stores.credentials.personalTokens(userID: id).first?.id)
             // Another staff member cannot revoke it.
             let other = try await makeStaff(app, email: "other@city.gov")
-            let (otherCookie, _) = try await app.stores.sessions.create(userID: other, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
+            let (otherCookie, _) = try await app.stores.sessions.create(
+                userID: other, jurisdictionID: "test.city", secondFactor: true, lifetime: 3600)
             let stranger = Browser(client)
             stranger.cookies[Authenticator.sessionCookie] = otherCookie
             try await stranger.get("/account")
@@ -281,7 +289,9 @@ struct CredentialTests {
 
     @Test("expired access tokens, revoked clients and revoked personal tokens are refused with 401")
     func tokens() async throws {
-        try await TestApp.with(config: ["oauth.tokenLifetimeSeconds": .init(.int(3), isSecret: false), "cache.ttlMs": .init(.int(0), isSecret: false)]) { app, client in
+        try await TestApp.with(config: [
+            "oauth.tokenLifetimeSeconds": .init(.int(3), isSecret: false), "cache.ttlMs": .init(.int(0), isSecret: false),
+        ]) { app, client in
             let (registered, secret) = try await app.stores.credentials.createClient(
                 name: "LOS", scopes: [.requestsRead], departments: .all, jurisdictionID: "test.city", actor: "test")
             func token() async throws -> String {

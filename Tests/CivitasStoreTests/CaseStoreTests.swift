@@ -51,7 +51,9 @@ struct CaseStoreTests {
         }
     }
 
-    @Test("an unemployment claim's whole life: a guard refuses approval until the ID arrives; the decision keeps its values", arguments: Engine.allCases)
+    @Test(
+        "an unemployment claim's whole life: a guard refuses approval until the ID arrives; the decision keeps its values", arguments: Engine.allCases
+    )
     func claimLife(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             let cases = CaseStore(database: test.database)
@@ -62,15 +64,17 @@ struct CaseStoreTests {
             let start = Date(timeIntervalSince1970: 1_795_514_400)  // Tue 2026-11-24 05:00 UTC
             var earnings = claimAnswers
             earnings["weekly_earnings"] = .number(312)
-            let draft = try await cases.create(typeKey: "unemployment-claim", data: ["full_name": .string("Maria Lopez")], by: Self.applicant,
-                                               applicantID: nil, jurisdictionID: test.jurisdiction, now: start)
+            let draft = try await cases.create(
+                typeKey: "unemployment-claim", data: ["full_name": .string("Maria Lopez")], by: Self.applicant,
+                applicantID: nil, jurisdictionID: test.jurisdiction, now: start)
             #expect(draft.state == "draft" && !draft.workable)
             // Unknown questions and bad answers are refused, naming the field.
             await #expect(throws: CivitasError.self) {
                 try await cases.update(draft.id, data: ["shoe_size": .integer(9)], by: Self.applicant, jurisdictionID: test.jurisdiction)
             }
             do {
-                _ = try await cases.update(draft.id, data: ["weekly_earnings": .string("lots")], by: Self.applicant, jurisdictionID: test.jurisdiction)
+                _ = try await cases.update(
+                    draft.id, data: ["weekly_earnings": .string("lots")], by: Self.applicant, jurisdictionID: test.jurisdiction)
                 Issue.record("a bad amount was taken")
             } catch let error as CivitasError {
                 #expect(error.field == "data.weekly_earnings")
@@ -119,8 +123,9 @@ struct CaseStoreTests {
             // The applicant corrects the earnings (allowed while the case waits on them) and uploads the ID.
             _ = try await cases.update(draft.id, data: ["weekly_earnings": .integer(120)], by: Self.applicant, jurisdictionID: test.jurisdiction)
             await #expect(throws: CivitasError.self) {
-                try await cases.addDocument(draft.id, type: "proof_of_identity", filename: "id.txt", contentType: "application/pdf",
-                                            bytes: Array("not a pdf".utf8), by: Self.applicant, jurisdictionID: test.jurisdiction)
+                try await cases.addDocument(
+                    draft.id, type: "proof_of_identity", filename: "id.txt", contentType: "application/pdf",
+                    bytes: Array("not a pdf".utf8), by: Self.applicant, jurisdictionID: test.jurisdiction)
             }
             let uploaded = try await cases.addDocument(
                 draft.id, type: "proof_of_identity", filename: "id.pdf", contentType: "application/pdf", bytes: pdf, by: Self.applicant,
@@ -138,7 +143,9 @@ struct CaseStoreTests {
         }
     }
 
-    @Test("automations route on entering a state; timers remind at 14 days and close at 30, once each, with the clock injected", arguments: Engine.allCases)
+    @Test(
+        "automations route on entering a state; timers remind at 14 days and close at 30, once each, with the clock injected",
+        arguments: Engine.allCases)
     func automations(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             let cases = CaseStore(database: test.database)
@@ -157,17 +164,21 @@ struct CaseStoreTests {
             // A permit's review starts by itself on submission (an automatic step), small projects go to their queue.
             let permit = try await cases.create(
                 typeKey: "building-permit",
-                data: ["applicant_role": .string("owner"), "site_address": .string("4 Oak Ave"), "work_type": .string("deck"),
-                       "description_of_work": .string("A 10 by 12 ft deck."), "project_value": .integer(4200), "floor_area": .integer(120)],
+                data: [
+                    "applicant_role": .string("owner"), "site_address": .string("4 Oak Ave"), "work_type": .string("deck"),
+                    "description_of_work": .string("A 10 by 12 ft deck."), "project_value": .integer(4200), "floor_area": .integer(120),
+                ],
                 by: Self.agent, jurisdictionID: test.jurisdiction, now: start)
-            try await cases.addDocument(permit.id, type: "site_plan", filename: "plan.pdf", contentType: "application/pdf", bytes: pdf, by: Self.agent,
-                                        jurisdictionID: test.jurisdiction, now: start)
+            try await cases.addDocument(
+                permit.id, type: "site_plan", filename: "plan.pdf", contentType: "application/pdf", bytes: pdf, by: Self.agent,
+                jurisdictionID: test.jurisdiction, now: start)
             let reviewing = try await cases.transition(permit.id, "submit", by: Self.agent, jurisdictionID: test.jurisdiction, now: start)
             #expect(reviewing.state == "plan_review" && reviewing.queue == "Small Projects")
 
             try await cases.transition(fast.id, "start_review", by: Self.agent, jurisdictionID: test.jurisdiction, now: start)
-            try await cases.transition(fast.id, "request_documents", by: Self.agent, reason: "ID please", documents: ["proof_of_identity"],
-                                       jurisdictionID: test.jurisdiction, now: start)
+            try await cases.transition(
+                fast.id, "request_documents", by: Self.agent, reason: "ID please", documents: ["proof_of_identity"],
+                jurisdictionID: test.jurisdiction, now: start)
             let day: TimeInterval = 86_400
             #expect(try await cases.sweep(jurisdictionID: test.jurisdiction, now: start.addingTimeInterval(13 * day)) == 0)
             #expect(try await cases.sweep(jurisdictionID: test.jurisdiction, now: start.addingTimeInterval(15 * day)) == 1)
@@ -191,12 +202,15 @@ struct CaseStoreTests {
             for index in 0..<30 {
                 var data = claimAnswers
                 data["weekly_earnings"] = .integer(Int64(index))
-                ids.append(try await cases.create(typeKey: "unemployment-claim", data: data, by: Self.agent, submit: true, jurisdictionID: test.jurisdiction).id)
+                ids.append(
+                    try await cases.create(typeKey: "unemployment-claim", data: data, by: Self.agent, submit: true, jurisdictionID: test.jurisdiction)
+                        .id)
             }
             let pulled = try await withThrowingTaskGroup(of: Int64?.self) { group in
                 for agent in 1...20 {
                     group.addTask {
-                        try await cases.pull(userID: Int64(agent), departments: ["Workforce Solutions"], skills: ["ui"], jurisdictionID: test.jurisdiction)?.id
+                        try await cases.pull(
+                            userID: Int64(agent), departments: ["Workforce Solutions"], skills: ["ui"], jurisdictionID: test.jurisdiction)?.id
                     }
                 }
                 return try await group.reduce(into: [Int64]()) { if let id = $1 { $0.append(id) } }
@@ -205,7 +219,8 @@ struct CaseStoreTests {
             #expect(try await cases.list(CaseStore.Query(jurisdictionID: test.jurisdiction)).filter { $0.assigneeID != nil }.count == 20)
             // Adjudication needs a skill this agent lacks; another department's agent gets nothing.
             await #expect(throws: CivitasError.self) {
-                try await cases.pull(userID: 1, departments: ["Workforce Solutions"], skills: ["ui"], queue: "UI Adjudication", jurisdictionID: test.jurisdiction)
+                try await cases.pull(
+                    userID: 1, departments: ["Workforce Solutions"], skills: ["ui"], queue: "UI Adjudication", jurisdictionID: test.jurisdiction)
             }
             #expect(try await cases.pull(userID: 99, departments: ["Parks"], skills: ["ui"], jurisdictionID: test.jurisdiction) == nil)
             let health = try await cases.health(departments: ["*"], jurisdictionID: test.jurisdiction)
@@ -224,7 +239,8 @@ struct CaseStoreTests {
         }
     }
 
-    @Test("a create under one idempotency key happens once, however often it is sent; the key with another body is refused", arguments: Engine.allCases)
+    @Test(
+        "a create under one idempotency key happens once, however often it is sent; the key with another body is refused", arguments: Engine.allCases)
     func idempotency(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             let cases = CaseStore(database: test.database)
@@ -246,7 +262,9 @@ struct CaseStoreTests {
             #expect(Set(answers.map(\.1)).count == 1 && answers.filter { !$0.2 }.count == 1, "\(answers)")
             #expect(try await cases.list(CaseStore.Query(jurisdictionID: test.jurisdiction)).count == 1)
             do {
-                _ = try await cases.idempotent(caller: "partner:los", key: key, fingerprint: "f2", jurisdictionID: test.jurisdiction) { _ in (201, "{}") }
+                _ = try await cases.idempotent(caller: "partner:los", key: key, fingerprint: "f2", jurisdictionID: test.jurisdiction) { _ in
+                    (201, "{}")
+                }
                 Issue.record("a reused key with a different body was accepted")
             } catch let error as CivitasError {
                 #expect(error.kind == .unprocessable)
@@ -254,7 +272,9 @@ struct CaseStoreTests {
         }
     }
 
-    @Test("people are added to and taken off a case with a line the applicant reads; bad input names its field; a closed case keeps its people", arguments: Engine.allCases)
+    @Test(
+        "people are added to and taken off a case with a line the applicant reads; bad input names its field; a closed case keeps its people",
+        arguments: Engine.allCases)
     func parties(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             let cases = CaseStore(database: test.database)
@@ -263,7 +283,8 @@ struct CaseStoreTests {
                 typeKey: "unemployment-claim", data: claimAnswers, by: Self.applicant, applicantID: 9,
                 parties: [(role: "household member", name: "  Luis Lopez ", email: nil)], submit: true, jurisdictionID: test.jurisdiction)
             let added = try await cases.addParty(
-                claim.id, role: "authorised representative", name: "Dana Ortiz", email: "dana@example.org", by: Self.agent, jurisdictionID: test.jurisdiction)
+                claim.id, role: "authorised representative", name: "Dana Ortiz", email: "dana@example.org", by: Self.agent,
+                jurisdictionID: test.jurisdiction)
             #expect(try await cases.parties(of: claim.id).map(\.name) == ["Luis Lopez", "Dana Ortiz"])
             #expect(added.role == "authorised representative" && added.email == "dana@example.org")
             for (role, name, email, field) in [
@@ -288,7 +309,8 @@ struct CaseStoreTests {
             #expect(applicantSees.contains("Dana Ortiz is no longer on this case as authorised representative."))
             _ = try await cases.transition(claim.id, "withdraw", by: Self.applicant, jurisdictionID: test.jurisdiction)
             do {
-                try await cases.addParty(claim.id, role: "lender", name: "First Mesa Bank", email: nil, by: Self.agent, jurisdictionID: test.jurisdiction)
+                try await cases.addParty(
+                    claim.id, role: "lender", name: "First Mesa Bank", email: nil, by: Self.agent, jurisdictionID: test.jurisdiction)
                 Issue.record("a party was added to a closed case")
             } catch let error as CivitasError { #expect(error.kind == .conflict) }
             #expect(try await cases.parties(of: claim.id).count == 1)
@@ -301,18 +323,24 @@ struct CaseStoreTests {
             let cases = CaseStore(database: test.database)
             _ = try await cases.importType(try exampleCaseType("unemployment-claim"), createdBy: "cli", jurisdictionID: test.jurisdiction)
             let (hook, secret) = try await cases.subscribe(
-                clientID: "los", url: "https://lender.example/hooks", events: [], departments: ["Workforce Solutions"], jurisdictionID: test.jurisdiction)
+                clientID: "los", url: "https://lender.example/hooks", events: [], departments: ["Workforce Solutions"],
+                jurisdictionID: test.jurisdiction)
             #expect(secret.hasPrefix("whsec_") && hook.events == CaseStore.eventTypes)
-            _ = try await cases.subscribe(clientID: "parks", url: "https://parks.example/h", events: ["case.created"], departments: ["Parks"],
-                                          jurisdictionID: test.jurisdiction)
+            _ = try await cases.subscribe(
+                clientID: "parks", url: "https://parks.example/h", events: ["case.created"], departments: ["Parks"],
+                jurisdictionID: test.jurisdiction)
             await #expect(throws: CivitasError.self) {
                 try await cases.subscribe(clientID: "los", url: "ftp://x", events: [], departments: ["*"], jurisdictionID: test.jurisdiction)
             }
             // Deliveries may not be aimed inside the agency's network, unless the operator allows it.
-            for url in ["http://127.0.0.1:8080/h", "http://localhost/h", "https://10.1.2.3/h", "https://192.168.0.9/h", "http://[::1]/h", "https://169.254.169.254/latest",
+            for url in [
+                "http://127.0.0.1:8080/h", "http://localhost/h", "https://10.1.2.3/h", "https://192.168.0.9/h", "http://[::1]/h",
+                "https://169.254.169.254/latest",
                 // The same places written otherwise: as every HTTP client reads them, with a trailing dot, IPv4 inside IPv6.
-                "http://2130706433/h", "http://0x7f.1/h", "http://127.1/h", "http://localhost./h", "http://[::ffff:127.0.0.1]/h", "http://[fd00::1]/h",
-                "http://0.0.0.0/h"] {
+                "http://2130706433/h", "http://0x7f.1/h", "http://127.1/h", "http://localhost./h", "http://[::ffff:127.0.0.1]/h",
+                "http://[fd00::1]/h",
+                "http://0.0.0.0/h",
+            ] {
                 do {
                     _ = try await cases.subscribe(clientID: "los", url: url, events: [], departments: ["*"], jurisdictionID: test.jurisdiction)
                     Issue.record("\(url) was accepted")
@@ -321,13 +349,16 @@ struct CaseStoreTests {
                 }
             }
             let (local, _) = try await cases.subscribe(
-                clientID: "internal", url: "http://127.0.0.1:9000/h", events: ["case.message"], departments: ["Parks"], jurisdictionID: test.jurisdiction,
+                clientID: "internal", url: "http://127.0.0.1:9000/h", events: ["case.message"], departments: ["Parks"],
+                jurisdictionID: test.jurisdiction,
                 allowPrivate: true)
             #expect(local.url == "http://127.0.0.1:9000/h")
             let now = Date(timeIntervalSince1970: 1_795_514_400)
-            _ = try await cases.create(typeKey: "unemployment-claim", data: claimAnswers, by: Self.agent, submit: true, jurisdictionID: test.jurisdiction, now: now)
+            _ = try await cases.create(
+                typeKey: "unemployment-claim", data: claimAnswers, by: Self.agent, submit: true, jurisdictionID: test.jurisdiction, now: now)
             let first = try await cases.claimDeliveries(now: now)
-            #expect(first.map(\.eventType).sorted() == ["case.created", "case.decided", "case.decided", "case.decided", "case.transitioned"].sorted())
+            #expect(
+                first.map(\.eventType).sorted() == ["case.created", "case.decided", "case.decided", "case.decided", "case.transitioned"].sorted())
             #expect(first.allSatisfy { $0.url == "https://lender.example/hooks" }, "the parks client hears nothing of labor's cases")
             #expect(try await cases.claimDeliveries(now: now).isEmpty, "claimed deliveries are not handed out twice")
             let created = try #require(first.first { $0.eventType == "case.created" })
@@ -365,7 +396,9 @@ struct CaseStoreTests {
                 """
             _ = try await cases.importType(definition, createdBy: "test", jurisdictionID: test.jurisdiction)
             var agents: [Int64] = []
-            for (index, (department, skills)) in [("HR", ["hr"]), ("HR", ["hr"]), ("Parks", ["hr"]), ("HR", []), ("HR", ["hr", "payroll"])].enumerated() {
+            for (index, (department, skills)) in [("HR", ["hr"]), ("HR", ["hr"]), ("Parks", ["hr"]), ("HR", []), ("HR", ["hr", "payroll"])]
+                .enumerated()
+            {
                 let user = try await users.create(
                     email: "hr\(index)@city.gov", kind: .staff, role: .agent, departments: .only([department]), passwordHash: nil,
                     jurisdictionID: test.jurisdiction, actor: "test", source: nil)
@@ -375,14 +408,24 @@ struct CaseStoreTests {
             let eligible = [agents[0], agents[1], agents[4]]  // HR with the hr skill; not Parks, not without the skill
             var turns: [Int64?] = []
             for _ in 0..<6 {
-                turns.append(try await cases.create(typeKey: "leave", data: ["days": .integer(2)], by: Self.agent, submit: true, jurisdictionID: test.jurisdiction).assigneeID)
+                turns.append(
+                    try await cases.create(
+                        typeKey: "leave", data: ["days": .integer(2)], by: Self.agent, submit: true, jurisdictionID: test.jurisdiction
+                    ).assigneeID)
             }
             #expect(turns == (eligible + eligible).map { Optional($0) }, "in turn: \(turns)")
             // Each eligible person now has 2 open cases; finishing two of the first person's makes them the lightest.
-            for id in try await cases.list({ var q = CaseStore.Query(jurisdictionID: test.jurisdiction); q.assigneeID = eligible[0]; return q }()).map(\.id) {
+            for id in try await cases.list(
+                {
+                    var q = CaseStore.Query(jurisdictionID: test.jurisdiction)
+                    q.assigneeID = eligible[0]
+                    return q
+                }()
+            ).map(\.id) {
                 try await cases.transition(id, "finish", by: Self.agent, jurisdictionID: test.jurisdiction)
             }
-            let long = try await cases.create(typeKey: "leave", data: ["days": .integer(15)], by: Self.agent, submit: true, jurisdictionID: test.jurisdiction)
+            let long = try await cases.create(
+                typeKey: "leave", data: ["days": .integer(15)], by: Self.agent, submit: true, jurisdictionID: test.jurisdiction)
             #expect(long.queue == "Lightest" && long.assigneeID == eligible[0])
             let events = try await cases.events(of: long.id, includeInternal: true)
             #expect(events.contains { $0.kind == "assigned" && $0.body == "Given to staff \(eligible[0]) (fewest open cases)." })

@@ -48,7 +48,8 @@ struct CrewStoreTests {
             let at = Date(timeIntervalSince1970: 1_795_500_000)
             let stops = [
                 SavedPlan.Stop(crewID: 1, requestID: 10, arrives: at, starts: at, ends: at.addingTimeInterval(600), locked: false, reason: "first"),
-                SavedPlan.Stop(crewID: 1, requestID: 11, arrives: at.addingTimeInterval(900), starts: at.addingTimeInterval(900),
+                SavedPlan.Stop(
+                    crewID: 1, requestID: 11, arrives: at.addingTimeInterval(900), starts: at.addingTimeInterval(900),
                     ends: at.addingTimeInterval(1500), locked: true, reason: "second"),
             ]
             let first = try await plans.save(
@@ -102,7 +103,8 @@ struct AnnouncementTests {
             #expect(await heard.waitFor("\(test.jurisdiction) \(created.id)"))
             await #expect(throws: CivitasError.self) {
                 try await requests.update(
-                    id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(assigneeID: .some(424_242)), by: ChangeOrigin(actor: "t"))
+                    id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(assigneeID: .some(424_242)), by: ChangeOrigin(actor: "t")
+                )
             }
             _ = try await requests.update(
                 id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(status: .closed), by: ChangeOrigin(actor: "t"))
@@ -113,23 +115,30 @@ struct AnnouncementTests {
         }
     }
 
-    @Test("the reporter is told the agreed time in their language, with the change, and told when it is cancelled; followers are not", arguments: Engine.allCases)
+    @Test(
+        "the reporter is told the agreed time in their language, with the change, and told when it is cancelled; followers are not",
+        arguments: Engine.allCases)
     func appointmentMail(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
             var requests = ServiceRequestStore(database: test.database)
             requests.notices = NoticeSettings(site: "Test City", publicURL: "https://311.example.gov")
             let outbox = MailOutboxStore(database: test.database)
-            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "web", language: .spanish)
+            let created = try await requests.create(
+                newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "web", language: .spanish)
             _ = try await requests.follow(
-                requestID: created.id, jurisdictionID: test.jurisdiction, email: "ben@example.org", userID: nil, language: .english, actor: "anonymous", source: nil)
+                requestID: created.id, jurisdictionID: test.jurisdiction, email: "ben@example.org", userID: nil, language: .english,
+                actor: "anonymous", source: nil)
             _ = try await outbox.claimDue()
             let zone = TimeZone(identifier: "America/New_York")!
             let window = DateInterval(start: Date(timeIntervalSince1970: 1_795_532_400), duration: 7200)  // 2026-11-24 10:00–12:00 in New York
-            try await requests.setAppointment(id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            try await requests.setAppointment(
+                id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
             let told = try await outbox.claimDue()
             #expect(told.map(\.recipient) == ["ana@example.org"], "the reporter only")
-            #expect(told.first?.body.contains("Iremos por su solicitud \(created.id)") == true && told.first?.body.contains("10:00–12:00") == true, "\(told)")
+            #expect(
+                told.first?.body.contains("Iremos por su solicitud \(created.id)") == true && told.first?.body.contains("10:00–12:00") == true,
+                "\(told)")
             #expect(told.first?.unsubscribeURL?.hasPrefix("https://311.example.gov/unsubscribe/") == true)
             try await requests.setAppointment(id: created.id, nil, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
             #expect(try await outbox.claimDue().first?.subject.contains("visita cancelada") == true)
@@ -148,17 +157,22 @@ struct AnnouncementTests {
             let zone = TimeZone(identifier: "America/New_York")!
             let start = Date(timeIntervalSince1970: 1_795_532_400)  // 2026-11-24 10:00 in New York
             let window = DateInterval(start: start, duration: 7200)
-            try await requests.setAppointment(id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            try await requests.setAppointment(
+                id: created.id, window, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
             #expect(try await requests.appointments(jurisdictionID: test.jurisdiction) == [created.id: window])
             let notes = try await requests.notes(id: created.id, jurisdictionID: test.jurisdiction, includeInternal: true)
             #expect(notes.contains { $0.body == "Appointment set for Tue 24 Nov 10:00–12:00." && $0.visibility == .internal })
-            #expect(try await requests.notes(id: created.id, jurisdictionID: test.jurisdiction, includeInternal: false).isEmpty, "not shown to the public")
+            #expect(
+                try await requests.notes(id: created.id, jurisdictionID: test.jurisdiction, includeInternal: false).isEmpty, "not shown to the public"
+            )
             let later = DateInterval(start: start.addingTimeInterval(3600), duration: 3600)
-            try await requests.setAppointment(id: created.id, later, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
+            try await requests.setAppointment(
+                id: created.id, later, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)
             #expect(try await requests.appointments(ids: [created.id], jurisdictionID: test.jurisdiction)[created.id] == later)
             await #expect(throws: CivitasError.self) {
                 try await requests.setAppointment(
-                    id: created.id, DateInterval(start: start, duration: 13 * 3600), jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "t"), zone: zone)
+                    id: created.id, DateInterval(start: start, duration: 13 * 3600), jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "t"),
+                    zone: zone)
             }
             #expect(try await requests.appointments(jurisdictionID: test.jurisdiction)[created.id] == later, "a refused window changes nothing")
             try await requests.setAppointment(id: created.id, nil, jurisdictionID: test.jurisdiction, by: ChangeOrigin(actor: "staff:1"), zone: zone)

@@ -83,7 +83,8 @@ struct IdentityStoreTests {
         try await TestDatabase.withFresh(engine) { test in
             _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
             let requests = ServiceRequestStore(database: test.database)
-            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "open311", actor: "apikey:1")
+            let created = try await requests.create(
+                newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "open311", actor: "apikey:1")
             let audit = AuditStore(database: test.database)
             let first = try await audit.entries(person: "email:ana@example.org", jurisdictionID: test.jurisdiction)
             #expect(first.map(\.event.action) == ["request.create"])
@@ -111,7 +112,8 @@ struct IdentityStoreTests {
         try await TestDatabase.withFresh(engine) { test in
             _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
             let requests = ServiceRequestStore(database: test.database)
-            let created = try await requests.create(newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "open311", actor: "apikey:1")
+            let created = try await requests.create(
+                newRequest(), service: pothole, jurisdictionID: test.jurisdiction, source: "open311", actor: "apikey:1")
             let users = UserStore(database: test.database)
             func staff(_ email: String, _ departments: DepartmentScope) async throws -> Int64 {
                 try await users.create(
@@ -194,15 +196,18 @@ struct IdentityStoreTests {
                 email: "ana@example.org", kind: .resident, role: nil, departments: .only([]), passwordHash: "x",
                 jurisdictionID: test.jurisdiction, actor: "anonymous", source: nil)
             let start = Date()
-            let (cookie, session) = try await sessions.create(userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 3600, now: start)
+            let (cookie, session) = try await sessions.create(
+                userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 3600, now: start)
             #expect(session.idHash != cookie)
             #expect(try await sessions.find(cookie: cookie, idle: 600, now: start.addingTimeInterval(300))?.userID == ana.id)
             // Seen at +300 s, so idle until +900 s.
             #expect(try await sessions.find(cookie: cookie, idle: 600, now: start.addingTimeInterval(850)) != nil)
             #expect(try await sessions.find(cookie: "forged", idle: 600) == nil)
-            let (idle, _) = try await sessions.create(userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 3600, now: start)
+            let (idle, _) = try await sessions.create(
+                userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 3600, now: start)
             #expect(try await sessions.find(cookie: idle, idle: 600, now: start.addingTimeInterval(700)) == nil)
-            let (absolute, _) = try await sessions.create(userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 100, now: start)
+            let (absolute, _) = try await sessions.create(
+                userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 100, now: start)
             #expect(try await sessions.find(cookie: absolute, idle: 600, now: start.addingTimeInterval(101)) == nil)
             _ = try await sessions.create(userID: ana.id, jurisdictionID: test.jurisdiction, secondFactor: false, lifetime: 3600)
             #expect(try await sessions.count(userID: ana.id) >= 2)

@@ -35,13 +35,16 @@ struct ReportingStoreTests {
         }
     }
 
-    @Test("nearby open requests of the same service are offered as duplicates, best first; closed and merged ones are not", arguments: Engine.allCases)
+    @Test(
+        "nearby open requests of the same service are offered as duplicates, best first; closed and merged ones are not", arguments: Engine.allCases)
     func duplicates(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             _ = try await ServiceStore(database: test.database).upsert([pothole], jurisdictionID: test.jurisdiction)
             let requests = ServiceRequestStore(database: test.database)
             func file(lat: Double, description: String = "Deep hole") async throws -> Int64 {
-                try await requests.create(newRequest(lat: lat, description: description), service: pothole, jurisdictionID: test.jurisdiction, source: "web").id
+                try await requests.create(
+                    newRequest(lat: lat, description: description), service: pothole, jurisdictionID: test.jurisdiction, source: "web"
+                ).id
             }
             let near = try await file(lat: 39.2904)  // the same spot
             let twentyMetres = try await file(lat: 39.29058)
@@ -79,7 +82,10 @@ struct ReportingStoreTests {
                 requestID: created.id, jurisdictionID: test.jurisdiction, email: "ben@example.org", userID: nil, language: .english,
                 actor: "anonymous", source: nil)
             #expect(try await requests.followerCount(requestID: created.id, jurisdictionID: test.jurisdiction) == 1)
-            #expect(try await requests.followers(requestID: created.id, jurisdictionID: test.jurisdiction).map(\.email) == ["ana@example.org", "ben@example.org"])
+            #expect(
+                try await requests.followers(requestID: created.id, jurisdictionID: test.jurisdiction).map(\.email) == [
+                    "ana@example.org", "ben@example.org",
+                ])
             await #expect(throws: CivitasError.self) {
                 try await requests.follow(
                     requestID: created.id, jurisdictionID: test.jurisdiction, email: "not an email", userID: nil, language: .english,
@@ -88,7 +94,8 @@ struct ReportingStoreTests {
 
             // An internal note and a priority change tell nobody.
             _ = try await requests.update(
-                id: created.id, jurisdictionID: test.jurisdiction, change: RequestChange(priority: .high, note: "Caller is 90", noteVisibility: .internal),
+                id: created.id, jurisdictionID: test.jurisdiction,
+                change: RequestChange(priority: .high, note: "Caller is 90", noteVisibility: .internal),
                 by: ChangeOrigin(actor: "staff:1"))
             #expect(try await outbox.claimDue().isEmpty)
 

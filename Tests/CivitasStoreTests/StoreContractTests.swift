@@ -45,7 +45,9 @@ struct StoreContractTests {
         }
     }
 
-    @Test("two transactions that lock the same rows in opposite orders both commit: the one ended as a deadlock is tried again", arguments: Engine.allCases)
+    @Test(
+        "two transactions that lock the same rows in opposite orders both commit: the one ended as a deadlock is tried again",
+        arguments: Engine.allCases)
     func deadlockRetried(engine: Engine) async throws {
         try await TestDatabase.withFresh(engine) { test in
             try await test.database.transaction { sql in

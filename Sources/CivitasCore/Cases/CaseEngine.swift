@@ -78,7 +78,8 @@ extension CaseType {
                 effects.append(.reminded(message: message, automation: automation.name))
             case .transition(let key):
                 guard let transition = transition(key),
-                    check(transition, from: current.state, by: .automatic, data: current.data, documents: current.documents, reason: nil, now: now).allowed
+                    check(transition, from: current.state, by: .automatic, data: current.data, documents: current.documents, reason: nil, now: now)
+                        .allowed
                 else { continue }
                 effects.append(.moved(transition: key, from: current.state, to: transition.to, actor: "automation: \(automation.name)", reason: nil))
                 current.state = transition.to
@@ -94,7 +95,9 @@ extension CaseType {
     /// already fired during this stay in the state.
     public func dueTimers(_ snapshot: CaseSnapshot, now: Date, fired: Set<String>) -> [Automation] {
         automations.filter { automation in
-            guard case .after(let state, let level) = automation.trigger, state == snapshot.state, !fired.contains(automation.name) else { return false }
+            guard case .after(let state, let level) = automation.trigger, state == snapshot.state, !fired.contains(automation.name) else {
+                return false
+            }
             guard calendar.deadline(level, from: snapshot.stateEnteredAt) <= now else { return false }
             guard let condition = automation.condition else { return true }
             return (try? condition.evaluate(expressionValues(snapshot.data, documents: snapshot.documents), now: now).passed) ?? false

@@ -104,7 +104,11 @@ extension CaseType {
             case .number, .money: values[field.key] = Self.number(value).map(ExpressionValue.number) ?? .null
             case .yesno: values[field.key] = Self.bool(value).map(ExpressionValue.bool) ?? .null
             default:
-                if case .array(let items) = value { values[field.key] = .list(items.map { .text(Self.plain($0)) }) } else { values[field.key] = .text(Self.plain(value)) }
+                if case .array(let items) = value {
+                    values[field.key] = .list(items.map { .text(Self.plain($0)) })
+                } else {
+                    values[field.key] = .text(Self.plain(value))
+                }
             }
         }
         return values
@@ -124,11 +128,16 @@ extension CaseType {
         guard let value, value != .null, value != .string("") else { return field.required ? CaseWords.answer(field.label, language) : nil }
         switch field.type {
         case .text, .address, .person:
-            guard case .string(let text) = value, text.unicodeScalars.count <= 500 else { return CaseWords.atMostCharacters(field.label, "500", language) }
+            guard case .string(let text) = value, text.unicodeScalars.count <= 500 else {
+                return CaseWords.atMostCharacters(field.label, "500", language)
+            }
         case .longtext:
-            guard case .string(let text) = value, text.unicodeScalars.count <= 10_000 else { return CaseWords.atMostCharacters(field.label, "10,000", language) }
+            guard case .string(let text) = value, text.unicodeScalars.count <= 10_000 else {
+                return CaseWords.atMostCharacters(field.label, "10,000", language)
+            }
         case .email:
-            guard case .string(let text) = value, text.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) != nil, text.count <= 254
+            guard case .string(let text) = value, text.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) != nil,
+                text.count <= 254
             else { return CaseWords.email(field.label, language) }
         case .phone:
             guard case .string(let text) = value, text.filter(\.isNumber).count >= 7, text.count <= 30,

@@ -218,7 +218,13 @@ extension CaseType {
         func text(_ path: String, _ current: String) -> String { words[path] ?? current }
         copy.name = text("name", name)
         copy.description = text("description", description)
-        func changed<Item>(_ items: [Item], _ change: (inout Item) -> Void) -> [Item] { items.map { var item = $0; change(&item); return item } }
+        func changed<Item>(_ items: [Item], _ change: (inout Item) -> Void) -> [Item] {
+            items.map {
+                var item = $0
+                change(&item)
+                return item
+            }
+        }
         copy.fields = changed(fields) { field in
             field.label = text("fields.\(field.key).label", field.label)
             field.hint = words["fields.\(field.key).hint"] ?? field.hint

@@ -16,8 +16,10 @@ extension CaseType {
         var r = DefinitionReader()
         r.only(
             root, "",
-            ["key", "name", "description", "department", "currency", "queues", "default_queue", "calendar", "fields", "documents", "states",
-             "transitions", "rules", "automations", "translations"])
+            [
+                "key", "name", "description", "department", "currency", "queues", "default_queue", "calendar", "fields", "documents", "states",
+                "transitions", "rules", "automations", "translations",
+            ])
         let line = root.line
         func isKey(_ text: String?) -> Bool { text.map { $0.range(of: keyPattern, options: .regularExpression) != nil } ?? false }
         let key = r.text(root["key"], "key", parentLine: line) ?? ""
@@ -52,14 +54,19 @@ extension CaseType {
             let path = "queues[\(index)]"
             r.only(item, path, ["name", "skills", "assignment"])
             guard let queueName = r.text(item["name"], path + ".name", parentLine: item.line) else { continue }
-            if queues.contains(where: { $0.name == queueName }) { r.fail(item["name"], path + ".name", "repeats the queue \u{201C}\(queueName)\u{201D}") }
+            if queues.contains(where: { $0.name == queueName }) {
+                r.fail(item["name"], path + ".name", "repeats the queue \u{201C}\(queueName)\u{201D}")
+            }
             var assignment = CaseQueue.Assignment.pull
             if let text = r.text(item["assignment"], path + ".assignment", required: false, parentLine: item.line) {
-                if let parsed = CaseQueue.Assignment(rawValue: text) { assignment = parsed } else {
+                if let parsed = CaseQueue.Assignment(rawValue: text) {
+                    assignment = parsed
+                } else {
                     r.fail(item["assignment"], path + ".assignment", "must be pull, round_robin or least_loaded")
                 }
             }
-            queues.append(CaseQueue(name: queueName, skills: Set(r.texts(item["skills"], path + ".skills", parentLine: item.line)), assignment: assignment))
+            queues.append(
+                CaseQueue(name: queueName, skills: Set(r.texts(item["skills"], path + ".skills", parentLine: item.line)), assignment: assignment))
         }
         let defaultQueue = r.text(root["default_queue"], "default_queue", required: false, parentLine: line) ?? queues.first?.name ?? ""
         if !queues.isEmpty, !queues.contains(where: { $0.name == defaultQueue }) {
@@ -73,7 +80,9 @@ extension CaseType {
             r.only(item, path, ["key", "label", "types", "max_mb"])
             let documentKey = r.text(item["key"], path + ".key", parentLine: item.line) ?? ""
             if !isKey(documentKey) { r.fail(item["key"], path + ".key", "must be lowercase letters, digits, - or _") }
-            if documents.contains(where: { $0.key == documentKey }) { r.fail(item["key"], path + ".key", "repeats the document \u{201C}\(documentKey)\u{201D}") }
+            if documents.contains(where: { $0.key == documentKey }) {
+                r.fail(item["key"], path + ".key", "repeats the document \u{201C}\(documentKey)\u{201D}")
+            }
             let types = r.texts(item["types"], path + ".types", parentLine: item.line)
             let known = ["application/pdf", "image/jpeg", "image/png"]
             for (position, type) in types.enumerated() where !known.contains(type) {
@@ -93,7 +102,9 @@ extension CaseType {
             let path = "fields[\(index)]"
             r.only(item, path, ["key", "label", "hint", "type", "required", "when", "choices", "min", "max", "personal"])
             let fieldKey = r.text(item["key"], path + ".key", parentLine: item.line) ?? ""
-            if !isKey(fieldKey) || fieldKey.contains("-") { r.fail(item["key"], path + ".key", "must be lowercase letters, digits or _, starting with a letter") }
+            if !isKey(fieldKey) || fieldKey.contains("-") {
+                r.fail(item["key"], path + ".key", "must be lowercase letters, digits or _, starting with a letter")
+            }
             if fields.contains(where: { $0.key == fieldKey }) { r.fail(item["key"], path + ".key", "repeats the field \u{201C}\(fieldKey)\u{201D}") }
             let typeText = r.text(item["type"], path + ".type", parentLine: item.line) ?? "text"
             let type = CaseFieldType(rawValue: typeText)
@@ -104,7 +115,9 @@ extension CaseType {
             if let node = item["choices"] {
                 switch node {
                 case .mapping(let pairs, _):
-                    for pair in pairs { choices.append((pair.key, r.text(pair.value, "\(path).choices.\(pair.key)", parentLine: node.line) ?? pair.key)) }
+                    for pair in pairs {
+                        choices.append((pair.key, r.text(pair.value, "\(path).choices.\(pair.key)", parentLine: node.line) ?? pair.key))
+                    }
                 default:
                     for (position, choice) in r.texts(node, path + ".choices", parentLine: item.line).enumerated() {
                         _ = position
@@ -118,7 +131,8 @@ extension CaseType {
             }
             var condition: Expression?
             if let text = r.text(item["when"], path + ".when", required: false, parentLine: item.line) {
-                condition = expression(text, item["when"], path + ".when", known: Set(fields.map(\.key)).union(documents.map(\.key)), &r, earlier: true)
+                condition = expression(
+                    text, item["when"], path + ".when", known: Set(fields.map(\.key)).union(documents.map(\.key)), &r, earlier: true)
             }
             let personalDefault: Bool = [.text, .longtext, .address, .person, .email, .phone, .date, .document].contains(type ?? .text)
             fields.append(
@@ -169,7 +183,11 @@ extension CaseType {
             var level: ServiceLevel?
             if let text = r.text(item["sla"], path + ".sla", required: false, parentLine: item.line) {
                 level = ServiceLevel.parse(text)
-                if level == nil { r.fail(item["sla"], path + ".sla", "must read like \u{201C}5 business days\u{201D}, \u{201C}8 business hours\u{201D} or \u{201C}30 days\u{201D}") }
+                if level == nil {
+                    r.fail(
+                        item["sla"], path + ".sla",
+                        "must read like \u{201C}5 business days\u{201D}, \u{201C}8 business hours\u{201D} or \u{201C}30 days\u{201D}")
+                }
             }
             let label = r.text(item["label"], path + ".label", parentLine: item.line) ?? stateKey
             states.append(
@@ -194,13 +212,20 @@ extension CaseType {
             }
             let from = r.texts(item["from"], path + ".from", parentLine: item.line)
             if from.isEmpty { r.fail(item["from"], path + ".from", "is required", line: item.line) }
-            for state in from where !stateKeys.contains(state) { r.fail(item["from"], path + ".from", "names the unknown state \u{201C}\(state)\u{201D}") }
+            for state in from where !stateKeys.contains(state) {
+                r.fail(item["from"], path + ".from", "names the unknown state \u{201C}\(state)\u{201D}")
+            }
             let to = r.text(item["to"], path + ".to", parentLine: item.line) ?? ""
             if !to.isEmpty, !stateKeys.contains(to) { r.fail(item["to"], path + ".to", "names the unknown state \u{201C}\(to)\u{201D}") }
             var by: Set<CaseActor> = []
             for name in r.texts(item["by"], path + ".by", parentLine: item.line) {
-                if let actor = CaseActor(name) { by.insert(actor) } else {
-                    r.fail(item["by"], path + ".by", "names \u{201C}\(name)\u{201D}; use applicant, partner, automatic or a role (\(CaseActor.roles.sorted().joined(separator: ", ")))")
+                if let actor = CaseActor(name) {
+                    by.insert(actor)
+                } else {
+                    r.fail(
+                        item["by"], path + ".by",
+                        "names \u{201C}\(name)\u{201D}; use applicant, partner, automatic or a role (\(CaseActor.roles.sorted().joined(separator: ", ")))"
+                    )
                 }
             }
             if by.isEmpty { r.fail(item["by"], path + ".by", "must name who may take it", line: item.line) }
@@ -224,7 +249,8 @@ extension CaseType {
             transitions.append(
                 CaseTransition(
                     key: transitionKey, label: r.text(item["label"], path + ".label", parentLine: item.line) ?? transitionKey, from: from, to: to,
-                    by: by, guarding: guarding, reasonRequired: r.bool(item["reason_required"], path + ".reason_required", parentLine: item.line) ?? false,
+                    by: by, guarding: guarding,
+                    reasonRequired: r.bool(item["reason_required"], path + ".reason_required", parentLine: item.line) ?? false,
                     asksForDocuments: r.bool(item["asks_for_documents"], path + ".asks_for_documents", parentLine: item.line) ?? false,
                     decides: decides))
         }
@@ -240,12 +266,18 @@ extension CaseType {
             let automationName = r.text(item["name"], path + ".name", parentLine: item.line) ?? "automation \(index + 1)"
             var trigger: AutomationTrigger?
             if let state = r.text(item["when_entering"], path + ".when_entering", required: false, parentLine: item.line) {
-                if !stateKeys.contains(state) { r.fail(item["when_entering"], path + ".when_entering", "names the unknown state \u{201C}\(state)\u{201D}") }
+                if !stateKeys.contains(state) {
+                    r.fail(item["when_entering"], path + ".when_entering", "names the unknown state \u{201C}\(state)\u{201D}")
+                }
                 trigger = .entering(state)
             } else if let after = r.text(item["after"], path + ".after", required: false, parentLine: item.line) {
                 let state = r.text(item["in_state"], path + ".in_state", parentLine: item.line) ?? ""
-                if !state.isEmpty, !stateKeys.contains(state) { r.fail(item["in_state"], path + ".in_state", "names the unknown state \u{201C}\(state)\u{201D}") }
-                if let level = ServiceLevel.parse(after) { trigger = .after(state: state, level) } else {
+                if !state.isEmpty, !stateKeys.contains(state) {
+                    r.fail(item["in_state"], path + ".in_state", "names the unknown state \u{201C}\(state)\u{201D}")
+                }
+                if let level = ServiceLevel.parse(after) {
+                    trigger = .after(state: state, level)
+                } else {
                     r.fail(item["after"], path + ".after", "must read like \u{201C}14 days\u{201D} or \u{201C}3 business days\u{201D}")
                 }
             } else {
@@ -301,7 +333,10 @@ extension CaseType {
                                 }
                             }
                         default:
-                            r.fail(node, "\(base).\(path)", "names no text of this file (a field's label, hint or choice; a document's label; a state's label or applicant_text; a step's label; a rule's label, pass or fail; an automation's remind)")
+                            r.fail(
+                                node, "\(base).\(path)",
+                                "names no text of this file (a field's label, hint or choice; a document's label; a state's label or applicant_text; a step's label; a rule's label, pass or fail; an automation's remind)"
+                            )
                         }
                     }
                     walk(entry.value, "")
@@ -315,7 +350,8 @@ extension CaseType {
         guard r.errors.isEmpty else { throw CaseTypeInvalid(errors: r.errors) }
         var type = CaseType(
             key: key, name: name, description: description, department: department, currency: currency, version: version, queues: queues,
-            defaultQueue: defaultQueue, calendar: calendar, fields: fields, documents: documents, states: states, transitions: transitions, rules: rules,
+            defaultQueue: defaultQueue, calendar: calendar, fields: fields, documents: documents, states: states, transitions: transitions,
+            rules: rules,
             automations: automations)
         type.translations = translations
         return type
@@ -327,7 +363,11 @@ extension CaseType {
         do {
             let parsed = try Expression(text)
             for name in parsed.identifiers.sorted() where !known.contains(name) {
-                r.fail(node, path, earlier ? "uses \u{201C}\(name)\u{201D}, which is not a field asked before this one" : "uses \u{201C}\(name)\u{201D}, which is not a field")
+                r.fail(
+                    node, path,
+                    earlier
+                        ? "uses \u{201C}\(name)\u{201D}, which is not a field asked before this one"
+                        : "uses \u{201C}\(name)\u{201D}, which is not a field")
             }
             return parsed
         } catch {

@@ -125,7 +125,8 @@ public enum CaseWords {
 
     static func chooseOne(_ label: String, _ choices: [String], _ language: Language) -> String {
         language == .spanish
-            ? "\(label): elija una de estas opciones: \(choices.joined(separator: "; "))." : "\(label): choose one of \(choices.joined(separator: "; "))."
+            ? "\(label): elija una de estas opciones: \(choices.joined(separator: "; "))."
+            : "\(label): choose one of \(choices.joined(separator: "; "))."
     }
 
     static func yesOrNo(_ label: String, _ language: Language) -> String {

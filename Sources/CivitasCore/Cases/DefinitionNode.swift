@@ -114,7 +114,9 @@ struct DefinitionReader {
             return
         }
         for pair in pairs where !known.contains(pair.key) {
-            fail(pair.value, path.isEmpty ? pair.key : "\(path).\(pair.key)", "is not a known setting (known: \(known.sorted().joined(separator: ", ")))")
+            fail(
+                pair.value, path.isEmpty ? pair.key : "\(path).\(pair.key)",
+                "is not a known setting (known: \(known.sorted().joined(separator: ", ")))")
         }
     }
 }

@@ -94,12 +94,20 @@ extension Expression {
     }
 
     enum ComparisonOperator: String, Sendable {
-        case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+        case equal = "=="
+        case notEqual = "!="
+        case less = "<"
+        case lessOrEqual = "<="
+        case greater = ">"
+        case greaterOrEqual = ">="
         case `in`
     }
 
     enum ArithmeticOperator: String, Sendable {
-        case add = "+", subtract = "-", multiply = "*", divide = "/"
+        case add = "+"
+        case subtract = "-"
+        case multiply = "*"
+        case divide = "/"
     }
 
     struct ArithmeticStep: Sendable {

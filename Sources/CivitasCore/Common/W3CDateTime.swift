@@ -17,7 +17,8 @@ public enum W3CDateTime {
         var out = ""
         out.reserveCapacity(25)
         out += pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
-        out += pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
+        out +=
+            pad(Int(secondOfDay / 3600), 2) + ":" + pad(Int(secondOfDay % 3600 / 60), 2) + ":"
             + pad(Int(secondOfDay % 60), 2)
         if offset == 0 {
             out += "Z"

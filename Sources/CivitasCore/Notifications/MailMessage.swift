@@ -30,7 +30,8 @@ public struct MailMessage: Sendable, Equatable {
         let address = "<\(Self.sanitized(from))>"
         var sender = address
         if let name = fromName, !name.isEmpty {
-            let phrase = Self.isPlainASCII(name)
+            let phrase =
+                Self.isPlainASCII(name)
                 ? "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
                 : Self.encodedWords(name)
             sender = phrase + " " + address
@@ -68,7 +69,10 @@ public struct MailMessage: Sendable, Equatable {
     static func encodedWords(_ text: String) -> String {
         var words: [String] = []
         var chunk: [UInt8] = []
-        func flush() { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?="); chunk = [] }
+        func flush() {
+            words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
+            chunk = []
+        }
         for scalar in text.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
             if chunk.count + bytes.count > 39 { flush() }

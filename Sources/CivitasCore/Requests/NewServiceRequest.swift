@@ -39,7 +39,7 @@ public struct NewServiceRequest: Sendable, Equatable, Codable {
         switch (latText, longText) {
         case (nil, nil):
             break
-        case let (lat?, long?):
+        case (let lat?, let long?):
             if let latitude = Double(lat.trimmingWhitespace()), latitude.isFinite, (-90...90).contains(latitude) {
                 location.latitude = latitude
             } else {

@@ -16,7 +16,8 @@ public enum RequestNotice {
         case .english:
             let headline = status == .closed ? "Your request \(requestID) is closed" : "Your request \(requestID) was updated"
             var body = "Hello,\n\n"
-            body += status == .closed
+            body +=
+                status == .closed
                 ? "The \(serviceName) request \(requestID) you reported or follow is now closed.\n"
                 : "There is news about the \(serviceName) request \(requestID) you reported or follow. It is open.\n"
             if let note, !note.isEmpty { body += "\nWhat the team says:\n\(note)\n" }
@@ -26,7 +27,8 @@ public enum RequestNotice {
         case .spanish:
             let headline = status == .closed ? "Su solicitud \(requestID) está cerrada" : "Su solicitud \(requestID) tiene novedades"
             var body = "Hola:\n\n"
-            body += status == .closed
+            body +=
+                status == .closed
                 ? "La solicitud \(requestID) de \(serviceName) que usted reportó o sigue ya está cerrada.\n"
                 : "Hay novedades sobre la solicitud \(requestID) de \(serviceName) que usted reportó o sigue. Sigue abierta.\n"
             if let note, !note.isEmpty { body += "\nLo que dice el equipo:\n\(note)\n" }
@@ -82,16 +84,20 @@ public enum RequestNotice {
     ) -> Mail {
         switch language {
         case .english:
-            let news = when.map { "We will come for your request \(requestID) (\(serviceName)) on \($0)." }
+            let news =
+                when.map { "We will come for your request \(requestID) (\(serviceName)) on \($0)." }
                 ?? "The time we had agreed for your request \(requestID) (\(serviceName)) is cancelled. We will be in touch about a new one."
             return Mail(
-                subject: when.map { "Your request \(requestID): we will come on \($0) – \(site)" } ?? "Your request \(requestID): visit time cancelled – \(site)",
+                subject: when.map { "Your request \(requestID): we will come on \($0) – \(site)" }
+                    ?? "Your request \(requestID): visit time cancelled – \(site)",
                 body: "Hello,\n\n\(news)\n\nSee your request: \(link)\n\nTo stop getting mail about it: \(unsubscribe)\n\n\(site)\n")
         case .spanish:
-            let news = when.map { "Iremos por su solicitud \(requestID) (\(serviceName)) el \($0)." }
+            let news =
+                when.map { "Iremos por su solicitud \(requestID) (\(serviceName)) el \($0)." }
                 ?? "La hora que habíamos acordado para su solicitud \(requestID) (\(serviceName)) quedó cancelada. Le avisaremos de una nueva."
             return Mail(
-                subject: when.map { "Su solicitud \(requestID): iremos el \($0) – \(site)" } ?? "Su solicitud \(requestID): visita cancelada – \(site)",
+                subject: when.map { "Su solicitud \(requestID): iremos el \($0) – \(site)" }
+                    ?? "Su solicitud \(requestID): visita cancelada – \(site)",
                 body: "Hola:\n\n\(news)\n\nVea su solicitud: \(link)\n\nPara dejar de recibir correos sobre ella: \(unsubscribe)\n\n\(site)\n")
         }
     }

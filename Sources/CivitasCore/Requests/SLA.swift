@@ -51,9 +51,11 @@ public struct SLAClock: Sendable, Equatable {
     }
 
     /// Queue order: the most urgent first (breached, then closest to breach by remaining time), then oldest.
-    public static func urgencyOrder(_ a: (clock: SLAClock, requestedAt: Date, id: Int64), _ b: (clock: SLAClock, requestedAt: Date, id: Int64)) -> Bool {
+    public static func urgencyOrder(_ a: (clock: SLAClock, requestedAt: Date, id: Int64), _ b: (clock: SLAClock, requestedAt: Date, id: Int64))
+        -> Bool
+    {
         switch (a.clock.remaining, b.clock.remaining) {
-        case let (left?, right?) where left != right: return left < right
+        case (let left?, let right?) where left != right: return left < right
         case (.some, nil): return true
         case (nil, .some): return false
         default: return a.requestedAt != b.requestedAt ? a.requestedAt < b.requestedAt : a.id < b.id

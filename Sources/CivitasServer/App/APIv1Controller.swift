@@ -91,7 +91,8 @@ struct APIv1Controller: Sendable {
     func dateParameter(_ parameters: [String: String], _ name: String) throws -> Date? {
         guard let text = parameters[name] else { return nil }
         guard let date = W3CDateTime.parse(text) else {
-            throw Problem(.badRequest, code: "invalid_parameter", detail: "\(name) must be a date and time such as 2026-11-23T15:04:05Z.", field: name)
+            throw Problem(
+                .badRequest, code: "invalid_parameter", detail: "\(name) must be a date and time such as 2026-11-23T15:04:05Z.", field: name)
         }
         return date
     }

@@ -39,8 +39,10 @@ struct Web: Sendable {
     func expiredLink(_ request: Request) -> Response {
         page(
             "app/message", title: tr(request, "link_expired_title"), request: request, identity: nil,
-            values: ["paragraphs": [tr(request, "link_expired_text")],
-                     "linkURL": "/password/forgot", "linkText": tr(request, "link_expired_again")],
+            values: [
+                "paragraphs": [tr(request, "link_expired_text")],
+                "linkURL": "/password/forgot", "linkText": tr(request, "link_expired_again"),
+            ],
             status: .notFound)
     }
 
@@ -52,7 +54,8 @@ struct Web: Sendable {
     func readFormPairs(_ request: Request, upTo limit: Int = 64 * 1024) async throws -> [(String, String)] {
         let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/x-www-form-urlencoded" else {
-            throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded.")
+            throw WebFailure(
+                status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded.")
         }
         return FormBody.urlEncoded(String(buffer: try await request.body.collect(upTo: limit)))
     }

@@ -37,8 +37,11 @@ extension APIv1Controller {
         let health = try await stores.cases.health(departments: CaseAccess.departments(identity.actor), jurisdictionID: jurisdiction)
         return json([
             "items": health.map { queue -> [String: Any] in
-                ["name": queue.name, "department": queue.department, "skills": queue.skills, "waiting": queue.waiting, "unassigned": queue.unassigned,
-                 "oldest": queue.oldest.map(rfc3339) ?? NSNull(), "at_risk": queue.atRisk, "overdue": queue.overdue]
+                [
+                    "name": queue.name, "department": queue.department, "skills": queue.skills, "waiting": queue.waiting,
+                    "unassigned": queue.unassigned,
+                    "oldest": queue.oldest.map(rfc3339) ?? NSNull(), "at_risk": queue.atRisk, "overdue": queue.overdue,
+                ]
             }
         ])
     }
@@ -59,7 +62,10 @@ extension APIv1Controller {
         switch body["assignee_id"] {
         case .null?: assignee = nil
         case .integer(let id)?: assignee = id
-        default: throw Problem(.badRequest, code: "invalid_field", detail: "assignee_id is a staff member's id, or null to return the cases to their queue.", field: "assignee_id")
+        default:
+            throw Problem(
+                .badRequest, code: "invalid_field", detail: "assignee_id is a staff member's id, or null to return the cases to their queue.",
+                field: "assignee_id")
         }
         try require(identity, .superviseCases, on: .jurisdiction(jurisdiction))
         guard case .staff = identity.actor else { throw Problem.forbidden("cases are reassigned by staff, not partner systems") }

@@ -25,11 +25,15 @@ extension APIv1Controller {
         query.state = parameters["state"]
         query.queue = parameters["queue"]
         if let text = parameters["assignee_id"] {
-            guard let id = Int64(text) else { throw Problem(.badRequest, code: "invalid_parameter", detail: "assignee_id must be a number.", field: "assignee_id") }
+            guard let id = Int64(text) else {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "assignee_id must be a number.", field: "assignee_id")
+            }
             query.assigneeID = id
         }
         if let text = parameters["open"] {
-            guard ["true", "false"].contains(text) else { throw Problem(.badRequest, code: "invalid_parameter", detail: "open is true or false.", field: "open") }
+            guard ["true", "false"].contains(text) else {
+                throw Problem(.badRequest, code: "invalid_parameter", detail: "open is true or false.", field: "open")
+            }
             query.openOnly = text == "true"
         }
         if let text = parameters["limit"] {
@@ -75,10 +79,13 @@ extension APIv1Controller {
         case .array(let items)?:
             for (index, item) in items.enumerated() {
                 guard case .object(let party) = item, case .string(let role)? = party["role"], case .string(let name)? = party["name"] else {
-                    throw Problem(.badRequest, code: "invalid_field", detail: "Each party has a role and a name, as text.", field: "parties[\(index)]")
+                    throw Problem(
+                        .badRequest, code: "invalid_field", detail: "Each party has a role and a name, as text.", field: "parties[\(index)]")
                 }
                 if let unknown = party.keys.sorted().first(where: { !["role", "name", "email"].contains($0) }) {
-                    throw Problem(.badRequest, code: "unknown_field", detail: "A party has a role, a name and an email only.", field: "parties[\(index)].\(unknown)")
+                    throw Problem(
+                        .badRequest, code: "unknown_field", detail: "A party has a role, a name and an email only.",
+                        field: "parties[\(index)].\(unknown)")
                 }
                 var email: String?
                 switch party["email"] {
@@ -94,10 +101,17 @@ extension APIv1Controller {
             throw Problem(.badRequest, code: "case_type_not_found", detail: "There is no case type \(typeKey).", field: "type")
         }
         let target = PermissionTarget.record(
-            jurisdictionID: jurisdiction, department: type.department, residentID: { if case .resident(let id, _) = identity.actor { return id }; return nil }())
+            jurisdictionID: jurisdiction, department: type.department,
+            residentID: {
+                if case .resident(let id, _) = identity.actor { return id }
+                return nil
+            }())
         try require(identity, .createCase, on: target)
         let caller = try caller(identity)
-        let applicant: Int64? = { if case .resident(let id, _) = identity.actor { return id }; return nil }()
+        let applicant: Int64? = {
+            if case .resident(let id, _) = identity.actor { return id }
+            return nil
+        }()
         let stores = self.stores
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else {
             let created = try await stores.cases.create(
@@ -107,7 +121,9 @@ extension APIv1Controller {
         }
         let fingerprint = Self.fingerprint(body)
         let (partiesToAdd, submitNow, languageOfMail) = (parties, submit, language)
-        let outcome = try await stores.cases.idempotent(caller: identity.actor.auditName, key: key, fingerprint: fingerprint, jurisdictionID: jurisdiction) { sql in
+        let outcome = try await stores.cases.idempotent(
+            caller: identity.actor.auditName, key: key, fingerprint: fingerprint, jurisdictionID: jurisdiction
+        ) { sql in
             let created = try await stores.cases.create(
                 typeKey: typeKey, data: data, by: caller, applicantID: applicant, parties: partiesToAdd, submit: submitNow, language: languageOfMail,
                 jurisdictionID: jurisdiction, sql: sql)

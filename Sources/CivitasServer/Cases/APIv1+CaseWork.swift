@@ -27,11 +27,14 @@ extension APIv1Controller {
         let stores = self.stores
         let add: @Sendable () async throws -> CaseDocument = {
             try await stores.cases.addDocument(
-                found.id, type: documentType, filename: filename, contentType: "", bytes: [UInt8](bytes), by: caller, jurisdictionID: found.jurisdictionID)
+                found.id, type: documentType, filename: filename, contentType: "", bytes: [UInt8](bytes), by: caller,
+                jurisdictionID: found.jurisdictionID)
         }
         @Sendable func object(_ document: CaseDocument) -> [String: Any] {
-            ["id": document.id, "type": document.type, "version": document.version, "filename": document.filename,
-             "content_type": document.contentType, "size": document.size, "uploaded_at": rfc3339(document.at)]
+            [
+                "id": document.id, "type": document.type, "version": document.version, "filename": document.filename,
+                "content_type": document.contentType, "size": document.size, "uploaded_at": rfc3339(document.at),
+            ]
         }
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return json(object(try await add()), status: .created) }
         let fingerprint = Self.fingerprint(body)
@@ -43,7 +46,8 @@ extension APIv1Controller {
             return (201, String(decoding: try JSONSerialization.data(withJSONObject: object(document), options: [.sortedKeys]), as: UTF8.self))
         }
         var response = Response(
-            status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(string: outcome.body)))
+            status: .created, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: outcome.body)))
         if outcome.replayed { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return response
     }
@@ -52,7 +56,8 @@ extension APIv1Controller {
     func caseDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
         let found = try await readableCase(context, identity: identity)
-        let reader = isResident(identity)
+        let reader =
+            isResident(identity)
             ? nil : (identity.actor.auditName, request.uri.queryParameters.get("purpose"), origin(identity, request, context).source)
         guard let file = try await CaseAccess.documentFile(found, documentID: context.parameters.get("document"), stores: stores, reader: reader)
         else { throw Problem.notFound("document") }
@@ -64,7 +69,9 @@ extension APIv1Controller {
         let found = try await readableCase(context, identity: identity)
         let body = try await jsonBody(request, context: context)
         try rejectUnknown(body, allowed: ["body", "visibility"])
-        guard case .string(let text)? = body["body"] else { throw Problem(.badRequest, code: "invalid_field", detail: "body must be text.", field: "body") }
+        guard case .string(let text)? = body["body"] else {
+            throw Problem(.badRequest, code: "invalid_field", detail: "body must be text.", field: "body")
+        }
         var visibility = CaseEvent.Visibility.internal
         switch body["visibility"] {
         case nil: visibility = isResident(identity) ? .applicant : .internal
@@ -86,7 +93,9 @@ extension APIv1Controller {
         let found = try await readableCase(context, identity: identity)
         let body = try await jsonBody(request, context: context)
         try rejectUnknown(body, allowed: ["title", "assignee", "due"])
-        guard case .string(let title)? = body["title"] else { throw Problem(.badRequest, code: "invalid_field", detail: "title must be text.", field: "title") }
+        guard case .string(let title)? = body["title"] else {
+            throw Problem(.badRequest, code: "invalid_field", detail: "title must be text.", field: "title")
+        }
         var assignee = "applicant"
         switch body["assignee"] {
         case nil: break
@@ -110,7 +119,8 @@ extension APIv1Controller {
         }
         guard !isResident(identity) else { throw Problem.forbidden("applicants do not set tasks") }
         try requireCaseWrite(identity, found)
-        let id = try await stores.cases.addTask(found.id, title: title, assignee: assignee, due: due, by: try caller(identity), jurisdictionID: found.jurisdictionID)
+        let id = try await stores.cases.addTask(
+            found.id, title: title, assignee: assignee, due: due, by: try caller(identity), jurisdictionID: found.jurisdictionID)
         return json(["id": id, "title": title, "assignee": assignee, "due_at": due.map(rfc3339) ?? NSNull()], status: .created)
     }
 
@@ -152,7 +162,8 @@ extension APIv1Controller {
         }
         try requireCaseWrite(identity, found)
         let party = try await stores.cases.addParty(
-            found.id, role: text["role"] ?? "", name: text["name"] ?? "", email: text["email"], by: try caller(identity), jurisdictionID: found.jurisdictionID)
+            found.id, role: text["role"] ?? "", name: text["name"] ?? "", email: text["email"], by: try caller(identity),
+            jurisdictionID: found.jurisdictionID)
         return json(partyObject(party), status: .created)
     }
 

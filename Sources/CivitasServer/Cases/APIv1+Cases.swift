@@ -74,13 +74,17 @@ extension APIv1Controller {
             },
             "documents": type.documents.map { ["key": $0.key, "label": $0.label, "types": $0.contentTypes, "max_bytes": $0.maximumBytes] },
             "states": type.states.map { state -> [String: Any] in
-                ["key": state.key, "label": state.label, "final": state.final, "waiting_on_applicant": state.waitingOnApplicant,
-                 "sla": state.serviceLevel.map(\.description) ?? NSNull()]
+                [
+                    "key": state.key, "label": state.label, "final": state.final, "waiting_on_applicant": state.waitingOnApplicant,
+                    "sla": state.serviceLevel.map(\.description) ?? NSNull(),
+                ]
             },
             "transitions": type.transitions.map { transition -> [String: Any] in
-                ["key": transition.key, "label": transition.label, "from": transition.from, "to": transition.to,
-                 "by": transition.by.map(\.name).sorted(), "reason_required": transition.reasonRequired,
-                 "asks_for_documents": transition.asksForDocuments]
+                [
+                    "key": transition.key, "label": transition.label, "from": transition.from, "to": transition.to,
+                    "by": transition.by.map(\.name).sorted(), "reason_required": transition.reasonRequired,
+                    "asks_for_documents": transition.asksForDocuments,
+                ]
             },
             "rules": type.rules.map { ["id": $0.id, "version": $0.version, "label": $0.label, "when": $0.condition.source] },
         ]
@@ -88,7 +92,8 @@ extension APIv1Controller {
 
     func caseObject(_ found: CaseRecord, type: CaseType?, full: Bool, staffView: Bool) async throws -> [String: Any] {
         var object: [String: Any] = [
-            "id": found.id, "type": found.typeKey, "type_version": found.typeVersion, "department": found.department, "state": found.state, "language": found.language.rawValue,
+            "id": found.id, "type": found.typeKey, "type_version": found.typeVersion, "department": found.department, "state": found.state,
+            "language": found.language.rawValue,
             "state_label": type?.state(found.state)?.label ?? found.state, "queue": found.queue,
             "assignee_id": found.assigneeID ?? NSNull(), "created_at": rfc3339(found.createdAt), "updated_at": rfc3339(found.updatedAt),
             "submitted_at": found.submittedAt.map(rfc3339) ?? NSNull(), "due_at": found.dueAt.map(rfc3339) ?? NSNull(),
@@ -97,20 +102,28 @@ extension APIv1Controller {
         guard full else { return object }
         object["data"] = JSONValue.object(found.data).foundation
         object["documents"] = try await stores.cases.documents(of: found.id).map { document -> [String: Any] in
-            ["id": document.id, "type": document.type, "version": document.version, "filename": document.filename,
-             "content_type": document.contentType, "size": document.size, "uploaded_at": rfc3339(document.at)]
+            [
+                "id": document.id, "type": document.type, "version": document.version, "filename": document.filename,
+                "content_type": document.contentType, "size": document.size, "uploaded_at": rfc3339(document.at),
+            ]
         }
         object["tasks"] = try await stores.cases.tasks(of: found.id).filter { staffView || $0.assignee == "applicant" }.map { task -> [String: Any] in
-            ["id": task.id, "title": task.title, "assignee": task.assignee, "document_type": task.documentType ?? NSNull(),
-             "due_at": task.dueAt.map(rfc3339) ?? NSNull(), "done_at": task.doneAt.map(rfc3339) ?? NSNull()]
+            [
+                "id": task.id, "title": task.title, "assignee": task.assignee, "document_type": task.documentType ?? NSNull(),
+                "due_at": task.dueAt.map(rfc3339) ?? NSNull(), "done_at": task.doneAt.map(rfc3339) ?? NSNull(),
+            ]
         }
         object["decisions"] = try await stores.cases.decisions(of: found.id).map { decision -> [String: Any] in
-            ["rule": decision.ruleID, "rule_version": decision.ruleVersion, "passed": decision.passed, "values": decision.input,
-             "explanation": decision.explanation, "decided_at": rfc3339(decision.at)]
+            [
+                "rule": decision.ruleID, "rule_version": decision.ruleVersion, "passed": decision.passed, "values": decision.input,
+                "explanation": decision.explanation, "decided_at": rfc3339(decision.at),
+            ]
         }
         object["timeline"] = try await stores.cases.events(of: found.id, includeInternal: staffView).map { event -> [String: Any] in
-            ["kind": event.kind, "actor": event.actor, "visibility": event.visibility.rawValue, "from": event.fromState ?? NSNull(),
-             "to": event.toState ?? NSNull(), "transition": event.transition ?? NSNull(), "body": event.body ?? NSNull(), "at": rfc3339(event.at)]
+            [
+                "kind": event.kind, "actor": event.actor, "visibility": event.visibility.rawValue, "from": event.fromState ?? NSNull(),
+                "to": event.toState ?? NSNull(), "transition": event.transition ?? NSNull(), "body": event.body ?? NSNull(), "at": rfc3339(event.at),
+            ]
         }
         object["parties"] = try await stores.cases.parties(of: found.id).map(partyObject)
         if let type {
@@ -129,7 +142,8 @@ extension APIv1Controller {
         }
         try await stores.audit.append(
             AuditEvent(
-                actor: identity.actor.auditName, action: "case.read_personal", subject: "case:\(found.id)", person: found.applicantID.map { "user:\($0)" },
+                actor: identity.actor.auditName, action: "case.read_personal", subject: "case:\(found.id)",
+                person: found.applicantID.map { "user:\($0)" },
                 fields: personal, purpose: purpose, source: origin(identity, request, context).source),
             jurisdictionID: found.jurisdictionID)
     }
@@ -150,7 +164,11 @@ extension APIv1Controller {
         try require(identity, .readCases, on: .jurisdiction(jurisdiction))
         let language = try Self.language(request)
         let types = try await stores.cases.types(jurisdictionID: jurisdiction).map { $0.localized(language) }
-        return json(["items": types.map { ["key": $0.key, "name": $0.name, "description": $0.description, "department": $0.department, "version": $0.version] }])
+        return json([
+            "items": types.map {
+                ["key": $0.key, "name": $0.name, "description": $0.description, "department": $0.department, "version": $0.version]
+            }
+        ])
     }
 
     func caseType(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -173,7 +191,8 @@ extension APIv1Controller {
     /// A language Civitas speaks, by its code; anything else is refused naming `field`.
     static func language(_ text: String?, field: String, code: String) throws -> Language {
         guard let language = text.flatMap(Language.init(rawValue:)) else {
-            throw Problem(.badRequest, code: code, detail: "\(field) is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: field)
+            throw Problem(
+                .badRequest, code: code, detail: "\(field) is one of \(Language.allCases.map(\.rawValue).joined(separator: ", ")).", field: field)
         }
         return language
     }

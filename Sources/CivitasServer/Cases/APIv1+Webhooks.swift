@@ -26,13 +26,17 @@ extension APIv1Controller {
         let identity = try await authenticate(request, context: context)
         let body = try await jsonBody(request, context: context)
         try rejectUnknown(body, allowed: ["url", "events"])
-        guard case .string(let url)? = body["url"] else { throw Problem(.badRequest, code: "invalid_field", detail: "url is required.", field: "url") }
+        guard case .string(let url)? = body["url"] else {
+            throw Problem(.badRequest, code: "invalid_field", detail: "url is required.", field: "url")
+        }
         var events: [String] = []
         switch body["events"] {
         case nil: break
         case .array(let items)?:
             events = try items.map { item in
-                guard case .string(let name) = item else { throw Problem(.badRequest, code: "invalid_field", detail: "events lists event types.", field: "events") }
+                guard case .string(let name) = item else {
+                    throw Problem(.badRequest, code: "invalid_field", detail: "events lists event types.", field: "events")
+                }
                 return name
             }
         default: throw Problem(.badRequest, code: "invalid_field", detail: "events lists event types.", field: "events")
@@ -60,10 +64,12 @@ extension APIv1Controller {
         let log = try await stores.cases.deliveries(clientID: client, jurisdictionID: identity.actor.jurisdictionID ?? "")
         return json([
             "items": log.map { delivery -> [String: Any] in
-                ["id": delivery.id, "webhook_id": delivery.webhookID, "event_id": delivery.eventID, "event_type": delivery.eventType,
-                 "attempts": delivery.attempts, "delivered_at": delivery.deliveredAt.map(rfc3339) ?? NSNull(),
-                 "last_status": delivery.lastStatus ?? NSNull(), "last_error": delivery.lastError ?? NSNull(),
-                 "next_attempt_at": rfc3339(delivery.nextAttemptAt)]
+                [
+                    "id": delivery.id, "webhook_id": delivery.webhookID, "event_id": delivery.eventID, "event_type": delivery.eventType,
+                    "attempts": delivery.attempts, "delivered_at": delivery.deliveredAt.map(rfc3339) ?? NSNull(),
+                    "last_status": delivery.lastStatus ?? NSNull(), "last_error": delivery.lastError ?? NSNull(),
+                    "next_attempt_at": rfc3339(delivery.nextAttemptAt),
+                ]
             }
         ])
     }

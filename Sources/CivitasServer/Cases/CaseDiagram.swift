@@ -37,7 +37,10 @@ enum CaseDiagram {
         for state in type.states where rank[state.key] == nil { rank[state.key] = deepest }
         var rows: [Int: [CaseState]] = [:]
         for state in type.states { rows[rank[state.key]!, default: []].append(state) }
-        let boxWidth = 150.0, boxHeight = 40.0, gapX = 30.0, gapY = 70.0
+        let boxWidth = 150.0
+        let boxHeight = 40.0
+        let gapX = 30.0
+        let gapY = 70.0
         let widest = rows.values.map(\.count).max() ?? 1
         let width = Double(widest) * (boxWidth + gapX) + gapX
         let height = Double(rows.count) * (boxHeight + gapY) + gapY
@@ -56,20 +59,27 @@ enum CaseDiagram {
             guard let to = position[step.to] else { continue }
             for from in step.from {
                 guard let start = position[from], from != step.to else { continue }
-                let x1 = start.x + boxWidth / 2, y1 = start.y + (to.y > start.y ? boxHeight : to.y < start.y ? 0 : boxHeight / 2)
-                let x2 = to.x + boxWidth / 2, y2 = to.y + (to.y > start.y ? 0 : to.y < start.y ? boxHeight : boxHeight / 2)
+                let x1 = start.x + boxWidth / 2
+                let y1 = start.y + (to.y > start.y ? boxHeight : to.y < start.y ? 0 : boxHeight / 2)
+                let x2 = to.x + boxWidth / 2
+                let y2 = to.y + (to.y > start.y ? 0 : to.y < start.y ? boxHeight : boxHeight / 2)
                 let bend = to.y <= start.y ? 60.0 : 0
-                out += "<path d=\"M \(x1) \(y1) Q \((x1 + x2) / 2 + bend) \((y1 + y2) / 2) \(x2) \(y2)\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>\(escape(step.label))</title></path>"
-                out += "<text x=\"\((x1 + x2) / 2 + bend / 2 + 4)\" y=\"\((y1 + y2) / 2)\" font-size=\"11\" fill=\"#222\">\(escape(String(step.label.prefix(28))))</text>"
+                out +=
+                    "<path d=\"M \(x1) \(y1) Q \((x1 + x2) / 2 + bend) \((y1 + y2) / 2) \(x2) \(y2)\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>\(escape(step.label))</title></path>"
+                out +=
+                    "<text x=\"\((x1 + x2) / 2 + bend / 2 + 4)\" y=\"\((y1 + y2) / 2)\" font-size=\"11\" fill=\"#222\">\(escape(String(step.label.prefix(28))))</text>"
             }
         }
         for state in type.states {
             guard let at = position[state.key] else { continue }
             let fill = state.final ? "#e6f0e6" : state.waitingOnApplicant ? "#fff4d6" : state.key == type.initialState.key ? "#e8eef8" : "#ffffff"
-            out += "<rect x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(boxWidth)\" height=\"\(boxHeight)\" rx=\"6\" fill=\"\(fill)\" stroke=\"#222\" stroke-width=\"\(state.final ? 2.5 : 1.5)\"/>"
-            out += "<text x=\"\(at.x + boxWidth / 2)\" y=\"\(at.y + 17)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#111\">\(escape(String(state.label.prefix(22))))</text>"
+            out +=
+                "<rect x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(boxWidth)\" height=\"\(boxHeight)\" rx=\"6\" fill=\"\(fill)\" stroke=\"#222\" stroke-width=\"\(state.final ? 2.5 : 1.5)\"/>"
+            out +=
+                "<text x=\"\(at.x + boxWidth / 2)\" y=\"\(at.y + 17)\" text-anchor=\"middle\" font-size=\"13\" fill=\"#111\">\(escape(String(state.label.prefix(22))))</text>"
             if let level = state.serviceLevel {
-                out += "<text x=\"\(at.x + boxWidth / 2)\" y=\"\(at.y + 32)\" text-anchor=\"middle\" font-size=\"10\" fill=\"#333\">SLA \(escape(level.description))</text>"
+                out +=
+                    "<text x=\"\(at.x + boxWidth / 2)\" y=\"\(at.y + 32)\" text-anchor=\"middle\" font-size=\"10\" fill=\"#333\">SLA \(escape(level.description))</text>"
             }
         }
         return out + "</svg>"

@@ -15,7 +15,8 @@ extension CaseWebController {
 
     /// The resident's own case and its type, or 404.
     func ownCase(_ request: Request, _ context: CivitasRequestContext, userID: Int64) async throws -> (CaseRecord, CaseType) {
-        guard let id = context.parameters.get("id").flatMap(Int64.init), let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
+        guard let id = context.parameters.get("id").flatMap(Int64.init),
+            let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
             found.applicantID == userID,
             let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)
         else { throw failure(request, .notFound, "cases_not_found") }
@@ -52,18 +53,21 @@ extension CaseWebController {
         query.applicantID = userID
         var items: [[String: Any]] = []
         for found in try await stores.cases.list(query) {
-            guard let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)?
-                .localized(Catalog.language(of: request))
+            guard
+                let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)?
+                    .localized(Catalog.language(of: request))
             else { continue }
             let needed = try await stores.cases.tasks(of: found.id).filter { $0.assignee == "applicant" && $0.doneAt == nil }
             items.append([
                 "id": found.id, "name": type.name, "status": type.state(found.state)?.applicantText ?? found.state,
-                "draft": found.state == type.initialState.key, "needed": needed.map { ["title": type.taskTitle($0.title, documentType: $0.documentType), "due": date($0.dueAt, request)] },
+                "draft": found.state == type.initialState.key,
+                "needed": needed.map { ["title": type.taskTitle($0.title, documentType: $0.documentType), "due": date($0.dueAt, request)] },
                 "hasNeeded": !needed.isEmpty, "updated": date(found.updatedAt, request),
             ])
         }
         return web.page(
-            "cases/my-cases", title: t(request, "my_cases_title"), request: request, identity: identity, values: ["items": items, "none": items.isEmpty])
+            "cases/my-cases", title: t(request, "my_cases_title"), request: request, identity: identity,
+            values: ["items": items, "none": items.isEmpty])
     }
 
     func myCase(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -94,13 +98,16 @@ extension CaseWebController {
         return web.page(
             "cases/my-case", title: t(request, "my_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: identity,
             values: [
-                "id": found.id, "caseID": found.id, "name": type.name, "status": state?.applicantText ?? found.state, "draft": isDraft, "closed": found.closedAt != nil,
+                "id": found.id, "caseID": found.id, "name": type.name, "status": state?.applicantText ?? found.state, "draft": isDraft,
+                "closed": found.closedAt != nil,
                 "continueURL": continueURL(found, type: type, documents: Set(documents.map(\.type))), "submitted": date(found.submittedAt, request),
                 "waiting": state?.waitingOnApplicant == true, "due": state?.waitingOnApplicant == true ? date(found.dueAt, request) : "",
                 "needed": open.map { ["title": type.taskTitle($0.title, documentType: $0.documentType), "due": date($0.dueAt, request)] },
                 "hasNeeded": !open.isEmpty,
                 "decisions": decisions, "hasDecisions": !decisions.isEmpty, "hasSteps": !steps.isEmpty,
-                "documents": documents.map { ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "when": date($0.at, request)] },
+                "documents": documents.map {
+                    ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "when": date($0.at, request)]
+                },
                 "uploadable": type.documents.filter { requested.contains($0.key) || found.closedAt == nil && !isDraft }.map {
                     ["key": $0.key, "label": $0.label, "requested": requested.contains($0.key)]
                 },
@@ -108,7 +115,8 @@ extension CaseWebController {
                 "steps": steps.map { ["key": $0.key, "label": $0.label, "secondary": $0.key == "withdraw" || $0.key == "cancel"] },
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: false).reversed().map {
                     [
-                        "when": date($0.at, request), "body": type.historyLine(kind: $0.kind, transition: $0.transition, to: $0.toState, kept: $0.body ?? ""),
+                        "when": date($0.at, request),
+                        "body": type.historyLine(kind: $0.kind, transition: $0.transition, to: $0.toState, kept: $0.body ?? ""),
                         "mine": $0.actor == identity.actor.auditName, "message": $0.kind == "message",
                     ]
                 },
@@ -121,7 +129,8 @@ extension CaseWebController {
     /// Where a saved application goes on: the first question still unanswered (or wrongly answered), else the check page.
     func continueURL(_ found: CaseRecord, type: CaseType, documents: Set<String>) -> String {
         let open = askedFields(type, found, documents: documents).first { field in
-            field.type == .document ? !documents.contains(field.key) && field.required
+            field.type == .document
+                ? !documents.contains(field.key) && field.required
                 : type.problem(with: found.data[field.key], for: field, documents: documents) != nil
         }
         return open.map { "/my/cases/\(found.id)/questions/\($0.key)" } ?? "/my/cases/\(found.id)/check"
@@ -146,15 +155,17 @@ extension CaseWebController {
         let documents = try await stores.cases.documents(of: found.id)
         let asked = askedFields(type, found, documents: Set(documents.map(\.type)))
         let position = (asked.firstIndex { $0.key == field.key } ?? 0)
-        let current: String = value.map { value -> String in
-            if case .string(let text) = value { return text }
-            if case .bool(let flag) = value { return flag ? "yes" : "no" }
-            return CaseType.plain(value)
-        } ?? ""
+        let current: String =
+            value.map { value -> String in
+                if case .string(let text) = value { return text }
+                if case .bool(let flag) = value { return flag ? "yes" : "no" }
+                return CaseType.plain(value)
+            } ?? ""
         var values: [String: Any] = [
             "id": found.id, "name": type.name, "key": field.key, "label": field.label, "hint": field.hint ?? "", "value": current,
             "step": t(request, "cases_step", ["n": String(position + 1), "total": String(asked.count)]),
-            "optional": !field.required, "back": position > 0 ? "/my/cases/\(found.id)/questions/\(asked[position - 1].key)" : "/my/cases/\(found.id)",
+            "optional": !field.required,
+            "back": position > 0 ? "/my/cases/\(found.id)/questions/\(asked[position - 1].key)" : "/my/cases/\(found.id)",
             "error": error ?? "", "currency": type.currency,
         ]
         values["is_" + field.type.rawValue] = true
@@ -202,7 +213,8 @@ extension CaseWebController {
                         error: t(request, "cases_answer_needed"), status: .badRequest)
                 }
                 if let problem = type.problem(with: value, for: field) {
-                    return try await questionView(request, identity: identity, found: found, type: type, field: field, value: .string(raw), error: problem, status: .badRequest)
+                    return try await questionView(
+                        request, identity: identity, found: found, type: type, field: field, value: .string(raw), error: problem, status: .badRequest)
                 }
                 _ = try await stores.cases.update(found.id, data: [field.key: value], by: caller, jurisdictionID: jurisdiction)
             }
@@ -212,7 +224,9 @@ extension CaseWebController {
                 status: error.kind == .conflict ? .conflict : .badRequest)
         }
         if form["save"] != nil { return web.redirect("/my/cases/\(found.id)?saved=1") }
-        guard let updated = try await stores.cases.find(id: found.id, jurisdictionID: jurisdiction) else { throw failure(request, .notFound, "cases_not_found") }
+        guard let updated = try await stores.cases.find(id: found.id, jurisdictionID: jurisdiction) else {
+            throw failure(request, .notFound, "cases_not_found")
+        }
         let asked = askedFields(type, updated, documents: Set(try await stores.cases.documents(of: found.id).map(\.type)))
         if let index = asked.firstIndex(where: { $0.key == field.key }), index + 1 < asked.count, form["return"] != "check" {
             return web.redirect("/my/cases/\(found.id)/questions/\(asked[index + 1].key)")
@@ -226,14 +240,19 @@ extension CaseWebController {
         return try await checkView(request, identity: identity, found: found, type: type)
     }
 
-    func checkView(_ request: Request, identity: Identity, found: CaseRecord, type: CaseType, errors: [FieldError] = [], status: HTTPResponse.Status = .ok)
+    func checkView(
+        _ request: Request, identity: Identity, found: CaseRecord, type: CaseType, errors: [FieldError] = [], status: HTTPResponse.Status = .ok
+    )
         async throws -> Response
     {
         let documents = Set(try await stores.cases.documents(of: found.id).map(\.type))
-        let problems = Dictionary(type.problems(found.data, documents: documents, now: Date()).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let problems = Dictionary(
+            type.problems(found.data, documents: documents, now: Date()).map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
         let rows = askedFields(type, found, documents: documents).map { field -> [String: Any] in
             [
-                "label": field.label, "value": field.type == .document ? type.display(documents.contains(field.key) ? .bool(true) : nil, of: field)
+                "label": field.label,
+                "value": field.type == .document
+                    ? type.display(documents.contains(field.key) ? .bool(true) : nil, of: field)
                     : type.display(found.data[field.key], of: field),
                 "change": "/my/cases/\(found.id)/questions/\(field.key)?return=check", "problem": problems[field.key] ?? "",
             ]
@@ -259,11 +278,14 @@ extension CaseWebController {
             // A refused step, told again in the applicant's language (the store's words are English).
             if error.kind == .conflict, type.language != .english, let step = type.transition(key) {
                 let documents = Set(try await stores.cases.documents(of: found.id).map(\.type))
-                let check = type.check(step, from: found.state, by: .applicant, data: found.data, documents: documents, reason: form["reason"], now: Date())
+                let check = type.check(
+                    step, from: found.state, by: .applicant, data: found.data, documents: documents, reason: form["reason"], now: Date())
                 if !check.problems.isEmpty { message = check.problems.joined(separator: " ") }
             }
             let errors = [FieldError(field: "steps", message: message)]
-            if key == "submit" { return try await checkView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict) }
+            if key == "submit" {
+                return try await checkView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict)
+            }
             return try await caseView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict)
         }
         return web.redirect("/my/cases/\(found.id)?sent=1")
@@ -290,7 +312,8 @@ extension CaseWebController {
                 by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), jurisdictionID: jurisdiction)
         } catch let error as CivitasError {
             return try await caseView(
-                request, identity: identity, found: found, type: type, errors: [FieldError(field: "file", message: error.message)], status: .badRequest)
+                request, identity: identity, found: found, type: type, errors: [FieldError(field: "file", message: error.message)],
+                status: .badRequest)
         }
         return web.redirect("/my/cases/\(found.id)?uploaded=1")
     }
@@ -306,7 +329,8 @@ extension CaseWebController {
                 by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), jurisdictionID: jurisdiction)
         } catch let error as CivitasError {
             return try await caseView(
-                request, identity: identity, found: found, type: type, errors: [FieldError(field: "message", message: error.message)], status: .badRequest)
+                request, identity: identity, found: found, type: type, errors: [FieldError(field: "message", message: error.message)],
+                status: .badRequest)
         }
         return web.redirect("/my/cases/\(found.id)#messages")
     }

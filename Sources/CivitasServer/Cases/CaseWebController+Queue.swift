@@ -13,7 +13,8 @@ extension CaseWebController {
 
     func staffCases(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            try await casesView(request, signedIn: signedIn, notice: request.uri.queryParameters.get("empty").map { _ in t(request, "staff_cases_empty") })
+            try await casesView(
+                request, signedIn: signedIn, notice: request.uri.queryParameters.get("empty").map { _ in t(request, "staff_cases_empty") })
         }
     }
 
@@ -31,17 +32,20 @@ extension CaseWebController {
         for type in try await stores.cases.types(jurisdictionID: jurisdiction) { types[type.key] = type }
         func row(_ found: CaseRecord) -> [String: Any] {
             [
-                "id": found.id, "type": types[found.typeKey]?.name ?? found.typeKey, "state": types[found.typeKey]?.state(found.state)?.label ?? found.state,
+                "id": found.id, "type": types[found.typeKey]?.name ?? found.typeKey,
+                "state": types[found.typeKey]?.state(found.state)?.label ?? found.state,
                 "queue": found.queue, "due": date(found.dueAt, request), "overdue": found.dueAt.map { $0 < Date() } ?? false,
                 "assignee": found.assigneeID.map { "staff \($0)" } ?? "",
             ]
         }
         let supervise = Permissions.decide(actor, .superviseCases, on: .jurisdiction(jurisdiction)).allowed
         var values: [String: Any] = [
-            "mine": try await stores.cases.list(mine).map(row), "canPull": Permissions.decide(actor, .workCases, on: .jurisdiction(jurisdiction)).allowed,
+            "mine": try await stores.cases.list(mine).map(row),
+            "canPull": Permissions.decide(actor, .workCases, on: .jurisdiction(jurisdiction)).allowed,
             "supervise": supervise, "notice": notice ?? "",
             "queues": try await stores.cases.queues(
-                departments: CaseAccess.departments(actor), skills: try await stores.cases.skills(userID: signedIn.user.id), jurisdictionID: jurisdiction
+                departments: CaseAccess.departments(actor), skills: try await stores.cases.skills(userID: signedIn.user.id),
+                jurisdictionID: jurisdiction
             ).map { ["name": $0.name] },
         ]
         values["noneMine"] = (values["mine"] as? [[String: Any]])?.isEmpty ?? true
@@ -53,8 +57,11 @@ extension CaseWebController {
         if supervise {
             let departments = CaseAccess.departments(actor)
             values["health"] = try await stores.cases.health(departments: departments, jurisdictionID: jurisdiction).map { queue -> [String: Any] in
-                ["name": queue.name, "department": queue.department, "waiting": queue.waiting, "unassigned": queue.unassigned, "atRisk": queue.atRisk,
-                 "overdue": queue.overdue, "oldest": date(queue.oldest, request)]
+                [
+                    "name": queue.name, "department": queue.department, "waiting": queue.waiting, "unassigned": queue.unassigned,
+                    "atRisk": queue.atRisk,
+                    "overdue": queue.overdue, "oldest": date(queue.oldest, request),
+                ]
             }
             var open = CaseStore.Query(jurisdictionID: jurisdiction)
             open.departments = departments
@@ -64,7 +71,9 @@ extension CaseWebController {
             values["colleagues"] = try await stores.users.list(jurisdictionID: jurisdiction, kind: .staff).filter { !$0.disabled }
                 .map { ["id": $0.id, "email": $0.email] }
         }
-        return web.page("cases/staff-cases", title: t(request, "staff_cases_title"), request: request, identity: signedIn.identity, values: values, status: status, errors: errors)
+        return web.page(
+            "cases/staff-cases", title: t(request, "staff_cases_title"), request: request, identity: signedIn.identity, values: values,
+            status: status, errors: errors)
     }
 
     func next(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -83,7 +92,8 @@ extension CaseWebController {
                 else { return web.redirect("/staff/cases?empty=1") }
                 return web.redirect("/staff/cases/\(pulled.id)")
             } catch let error as CivitasError {
-                return try await casesView(request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "queue", message: error.message)], status: .forbidden)
+                return try await casesView(
+                    request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "queue", message: error.message)], status: .forbidden)
             }
         }
     }
@@ -106,7 +116,8 @@ extension CaseWebController {
                 }
                 try await stores.cases.assign(ids, to: assignee, by: caller(signedIn), jurisdictionID: jurisdiction)
             } catch let error as CivitasError {
-                return try await casesView(request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "ids", message: error.message)], status: .badRequest)
+                return try await casesView(
+                    request, signedIn: signedIn, notice: nil, errors: [FieldError(field: "ids", message: error.message)], status: .badRequest)
             }
             return web.redirect("/staff/cases?assigned=\(ids.count)")
         }
@@ -121,9 +132,11 @@ extension CaseWebController {
                 guard let type = try await stores.cases.type(form["type"] ?? "", jurisdictionID: jurisdiction) else {
                     throw CivitasError.invalid("case_type_not_found", t(request, "staff_cases_open_type"), field: "open-type")
                 }
-                guard Permissions.decide(
-                    signedIn.identity.actor, .createCase, on: .record(jurisdictionID: jurisdiction, department: type.department, residentID: nil)
-                ).allowed else {
+                guard
+                    Permissions.decide(
+                        signedIn.identity.actor, .createCase, on: .record(jurisdictionID: jurisdiction, department: type.department, residentID: nil)
+                    ).allowed
+                else {
                     throw CivitasError(.forbidden, code: "forbidden", message: t(request, "staff_cases_refused"))
                 }
                 var applicant: Int64?
@@ -160,15 +173,19 @@ extension CaseWebController {
     ) async throws -> Response {
         let problems = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
         let fields = type.fields.filter { $0.type != .document }.map { field -> [String: Any] in
-            let current = given[field.key] ?? found.data[field.key].map { value -> String in
-                if case .bool(let flag) = value { return flag ? "yes" : "no" }
-                return CaseType.plain(value)
-            } ?? ""
+            let current =
+                given[field.key] ?? found.data[field.key].map { value -> String in
+                    if case .bool(let flag) = value { return flag ? "yes" : "no" }
+                    return CaseType.plain(value)
+                } ?? ""
             var item: [String: Any] = [
                 "key": field.key, "label": field.label, "hint": field.hint ?? "", "value": current, "optional": !field.required,
                 "when": field.when?.source ?? "", "error": problems["answer-" + field.key] ?? "",
                 "choices": field.choices.map {
-                    ["key": $0.key, "label": $0.label, "selected": current == $0.key, "id": "answer-\(field.key)-\($0.key)", "name": "answer-\(field.key)"]
+                    [
+                        "key": $0.key, "label": $0.label, "selected": current == $0.key, "id": "answer-\(field.key)-\($0.key)",
+                        "name": "answer-\(field.key)",
+                    ]
                 },
                 "yes": current == "yes", "no": current == "no",
             ]
@@ -178,7 +195,9 @@ extension CaseWebController {
         return web.page(
             "cases/staff-case-answers", title: t(request, "staff_case_title", ["id": String(found.id), "name": type.name]), request: request,
             identity: signedIn.identity,
-            values: ["id": found.id, "caseID": found.id, "name": type.name, "fields": fields, "closed": found.closedAt != nil, "currency": type.currency],
+            values: [
+                "id": found.id, "caseID": found.id, "name": type.name, "fields": fields, "closed": found.closedAt != nil, "currency": type.currency,
+            ],
             status: status, errors: errors)
     }
 
@@ -229,14 +248,18 @@ extension CaseWebController {
         switch field.type {
         case .yesno: return raw == "yes" ? .bool(true) : raw == "no" ? .bool(false) : .string(raw)
         case .number, .money:
-            guard let number = Double(raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: currency, with: "")) else { return .string(raw) }
+            guard let number = Double(raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: currency, with: "")) else {
+                return .string(raw)
+            }
             return number == number.rounded() && abs(number) < 1e15 ? .integer(Int64(number)) : .number(number)
         default: return .string(raw)
         }
     }
 
-    func staffReadable(_ request: Request, _ context: CivitasRequestContext, _ signedIn: StaffController.Staff) async throws -> (CaseRecord, CaseType) {
-        guard let id = context.parameters.get("id").flatMap(Int64.init), let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
+    func staffReadable(_ request: Request, _ context: CivitasRequestContext, _ signedIn: StaffController.Staff) async throws -> (CaseRecord, CaseType)
+    {
+        guard let id = context.parameters.get("id").flatMap(Int64.init),
+            let found = try await stores.cases.find(id: id, jurisdictionID: jurisdiction),
             Permissions.decide(signedIn.identity.actor, .readCases, on: CaseAccess.target(found)).allowed,
             let type = try await stores.cases.type(found.typeKey, version: found.typeVersion, jurisdictionID: jurisdiction)
         else { throw failure(request, .notFound, "cases_not_found") }

@@ -16,7 +16,9 @@ extension CaseWebController {
                     person: found.applicantID.map { "user:\($0)" }, fields: found.data.keys.filter { type.field($0)?.personal ?? true }.sorted(),
                     purpose: "case work", source: signedIn.origin.source),
                 jurisdictionID: jurisdiction)
-            return try await staffCaseView(request, signedIn: signedIn, found: found, type: type, notice: request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") })
+            return try await staffCaseView(
+                request, signedIn: signedIn, found: found, type: type,
+                notice: request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") })
         }
     }
 
@@ -37,27 +39,45 @@ extension CaseWebController {
             ]
         }
         return web.page(
-            "cases/staff-case", title: t(request, "staff_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: signedIn.identity,
+            "cases/staff-case", title: t(request, "staff_case_title", ["id": String(found.id), "name": type.name]), request: request,
+            identity: signedIn.identity,
             values: [
-                "id": found.id, "caseID": found.id, "name": type.name, "version": type.version, "typeKey": type.key, "state": type.state(found.state)?.label ?? found.state,
+                "id": found.id, "caseID": found.id, "name": type.name, "version": type.version, "typeKey": type.key,
+                "state": type.state(found.state)?.label ?? found.state,
                 "queue": found.queue, "due": date(found.dueAt, request), "assignee": assigneeName,
-                "answers": type.fields.filter { type.applies($0, data: found.data, documents: Set(documents.map(\.type)), now: Date()) }.map { field in
-                    ["label": field.label, "value": field.type == .document
-                        ? type.display(documents.contains { $0.type == field.key } ? .bool(true) : nil, of: field) : type.display(found.data[field.key], of: field)]
+                "answers": type.fields.filter { type.applies($0, data: found.data, documents: Set(documents.map(\.type)), now: Date()) }.map {
+                    field in
+                    [
+                        "label": field.label,
+                        "value": field.type == .document
+                            ? type.display(documents.contains { $0.type == field.key } ? .bool(true) : nil, of: field)
+                            : type.display(found.data[field.key], of: field),
+                    ]
                 },
-                "documents": documents.map { ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "filename": $0.filename, "when": date($0.at, request)] },
+                "documents": documents.map {
+                    [
+                        "id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "filename": $0.filename,
+                        "when": date($0.at, request),
+                    ]
+                },
                 "decisions": try await stores.cases.decisions(of: found.id).map {
                     ["rule": $0.ruleID, "version": $0.ruleVersion, "passed": $0.passed, "text": $0.explanation, "when": date($0.at, request)]
                 },
                 "tasks": try await stores.cases.tasks(of: found.id).map {
-                    ["taskID": $0.id, "title": $0.title, "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : "staff \($0.assignee)",
-                     "due": date($0.dueAt, request), "done": $0.doneAt != nil, "mineOpen": $0.doneAt == nil && $0.assignee != "applicant" && canWork]
+                    [
+                        "taskID": $0.id, "title": $0.title,
+                        "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : "staff \($0.assignee)",
+                        "due": date($0.dueAt, request), "done": $0.doneAt != nil,
+                        "mineOpen": $0.doneAt == nil && $0.assignee != "applicant" && canWork,
+                    ]
                 },
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: true).reversed().map {
                     ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
                 },
                 "documentTypes": type.documents.map { ["key": $0.key, "label": $0.label] },
-                "parties": try await stores.cases.parties(of: found.id).map { ["partyID": $0.id, "role": $0.role, "name": $0.name, "email": $0.email ?? ""] },
+                "parties": try await stores.cases.parties(of: found.id).map {
+                    ["partyID": $0.id, "role": $0.role, "name": $0.name, "email": $0.email ?? ""]
+                },
                 "partyRoles": ["household member", "authorised representative", "lender", "employer", "supervisor"],
                 "steps": steps, "canWork": canWork && found.closedAt == nil, "closed": found.closedAt != nil, "notice": notice ?? "",
             ],
@@ -86,7 +106,8 @@ extension CaseWebController {
                 default: .badRequest
                 }
             return try await staffCaseView(
-                request, signedIn: signedIn, found: found, type: type, errors: [FieldError(field: namesFields ? error.field ?? field : field, message: error.message)], status: status)
+                request, signedIn: signedIn, found: found, type: type,
+                errors: [FieldError(field: namesFields ? error.field ?? field : field, message: error.message)], status: status)
         }
         return web.redirect("/staff/cases/\(found.id)?done=1")
     }
@@ -111,7 +132,8 @@ extension CaseWebController {
             let key = form["step"] ?? ""
             return try await caseWork(request, context, signedIn, form: form, field: "steps") { found, _ in
                 try await stores.cases.transition(
-                    found.id, key, by: caller(signedIn), reason: form["reason-\(key)"], documents: pairs.filter { $0.0 == "documents-\(key)" }.map(\.1),
+                    found.id, key, by: caller(signedIn), reason: form["reason-\(key)"],
+                    documents: pairs.filter { $0.0 == "documents-\(key)" }.map(\.1),
                     jurisdictionID: jurisdiction)
             }
         }
@@ -152,7 +174,8 @@ extension CaseWebController {
     func staffAddParty(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await caseForm(request, context, field: "party-name", namesFields: true) { form, found, signedIn in
             try await stores.cases.addParty(
-                found.id, role: form["role"] ?? "", name: form["name"] ?? "", email: form["email"], by: caller(signedIn), jurisdictionID: jurisdiction,
+                found.id, role: form["role"] ?? "", name: form["name"] ?? "", email: form["email"], by: caller(signedIn),
+                jurisdictionID: jurisdiction,
                 field: { "party-\($0)" })
         }
     }

@@ -23,7 +23,8 @@ extension CaseWebController {
             values: [
                 "types": types.map { ["key": $0.key, "name": $0.name, "department": $0.department, "version": $0.version] }, "none": types.isEmpty,
                 "canImport": Permissions.decide(signedIn.identity.actor, .manageCaseTypes, on: .jurisdiction(jurisdiction)).allowed,
-                "notice": notice.map { t(request, "staff_casetypes_imported", ["name": $0]) } ?? "", "mistakes": mistakes, "hasMistakes": !mistakes.isEmpty,
+                "notice": notice.map { t(request, "staff_casetypes_imported", ["name": $0]) } ?? "", "mistakes": mistakes,
+                "hasMistakes": !mistakes.isEmpty,
             ],
             status: status, errors: errors)
     }
@@ -38,7 +39,8 @@ extension CaseWebController {
             }
             guard let upload, !upload.bytes.isEmpty, let text = String(validating: upload.bytes, as: UTF8.self) else {
                 return try await typesView(
-                    request, signedIn: signedIn, errors: [FieldError(field: "definition", message: t(request, "staff_casetypes_choose"))], status: .badRequest)
+                    request, signedIn: signedIn, errors: [FieldError(field: "definition", message: t(request, "staff_casetypes_choose"))],
+                    status: .badRequest)
             }
             do {
                 let type = try await stores.cases.importType(text, createdBy: signedIn.identity.actor.auditName, jurisdictionID: jurisdiction)
@@ -59,7 +61,8 @@ extension CaseWebController {
     func typePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let version = request.uri.queryParameters.get("version").flatMap(Int.init)
-            guard let key = context.parameters.get("key"), let type = try await stores.cases.type(key, version: version, jurisdictionID: jurisdiction) else {
+            guard let key = context.parameters.get("key"), let type = try await stores.cases.type(key, version: version, jurisdictionID: jurisdiction)
+            else {
                 throw failure(request, .notFound, "cases_not_found")
             }
             return web.page(
@@ -68,16 +71,23 @@ extension CaseWebController {
                     "name": type.name, "key": type.key, "version": type.version, "department": type.department, "description": type.description,
                     "diagram": CaseDiagram.svg(type),
                     "states": type.states.map { state -> [String: Any] in
-                        ["key": state.key, "label": state.label, "sla": state.serviceLevel?.description ?? "", "final": state.final,
-                         "waiting": state.waitingOnApplicant,
-                         "steps": type.transitions(from: state.key).map { step -> [String: Any] in
-                            ["label": step.label, "to": type.state(step.to)?.label ?? step.to, "by": step.by.map(\.name).sorted().joined(separator: ", "),
-                             "guard": CaseDiagram.guardText(step, type)]
-                         }]
+                        [
+                            "key": state.key, "label": state.label, "sla": state.serviceLevel?.description ?? "", "final": state.final,
+                            "waiting": state.waitingOnApplicant,
+                            "steps": type.transitions(from: state.key).map { step -> [String: Any] in
+                                [
+                                    "label": step.label, "to": type.state(step.to)?.label ?? step.to,
+                                    "by": step.by.map(\.name).sorted().joined(separator: ", "),
+                                    "guard": CaseDiagram.guardText(step, type),
+                                ]
+                            },
+                        ]
                     },
                     "rules": type.rules.map { ["id": $0.id, "version": $0.version, "label": $0.label, "when": $0.condition.source] },
                     "automations": type.automations.map { ["name": $0.name] },
-                    "questions": type.fields.map { ["label": $0.label, "type": $0.type.rawValue, "required": $0.required, "when": $0.when?.source ?? ""] },
+                    "questions": type.fields.map {
+                        ["label": $0.label, "type": $0.type.rawValue, "required": $0.required, "when": $0.when?.source ?? ""]
+                    },
                 ])
         }
     }

@@ -33,7 +33,9 @@ struct CaseWorkService: Service {
     let logger: Logger
 
     func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10))))
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(10))))
         await cancelWhenGracefulShutdown {
             var lastSweep = ContinuousClock.now - sweepInterval
             while !Task.isCancelled {

@@ -29,7 +29,8 @@ extension APIv1Controller {
         guard let window else { return ["service_request_id": id, "starts": NSNull(), "ends": NSNull(), "text": NSNull()] }
         let zone = configuration.jurisdiction.timeZone
         return [
-            "service_request_id": id, "starts": W3CDateTime.format(window.start, timeZone: zone), "ends": W3CDateTime.format(window.end, timeZone: zone),
+            "service_request_id": id, "starts": W3CDateTime.format(window.start, timeZone: zone),
+            "ends": W3CDateTime.format(window.end, timeZone: zone),
             "text": Appointment.describe(window, zone: zone),
         ]
     }
@@ -48,7 +49,8 @@ extension APIv1Controller {
         } else {
             clearing = false
             for field in ["starts", "ends"] {
-                guard case .string(let text)? = body[field], let date = W3CDateTime.parse(text, defaultZone: configuration.jurisdiction.timeZone) else {
+                guard case .string(let text)? = body[field], let date = W3CDateTime.parse(text, defaultZone: configuration.jurisdiction.timeZone)
+                else {
                     throw Problem(
                         .badRequest, code: "invalid_field",
                         detail: "\(field) must be a date and time like 2026-11-24T10:00:00-05:00 (both null clears the appointment).", field: field)
@@ -60,12 +62,14 @@ extension APIv1Controller {
         var window: DateInterval?
         if !clearing {
             guard times[1] > times[0], times[1].timeIntervalSince(times[0]) <= ServiceRequestStore.longestAppointment else {
-                throw Problem(.badRequest, code: "appointment_invalid", detail: "An appointment ends after it starts, at most 12 hours later.", field: "ends")
+                throw Problem(
+                    .badRequest, code: "appointment_invalid", detail: "An appointment ends after it starts, at most 12 hours later.", field: "ends")
             }
             window = DateInterval(start: times[0], end: times[1])
         }
         try await stores.requests.setAppointment(
-            id: found.id, window, jurisdictionID: found.jurisdictionID, by: origin(identity, request, context), zone: configuration.jurisdiction.timeZone)
+            id: found.id, window, jurisdictionID: found.jurisdictionID, by: origin(identity, request, context),
+            zone: configuration.jurisdiction.timeZone)
         return json(appointmentObject(found.id, window))
     }
 
@@ -86,7 +90,8 @@ extension APIv1Controller {
 
     func crewObject(_ crew: Crew) -> [String: Any] {
         [
-            "id": crew.id, "name": crew.name, "department": crew.department, "depot": ["name": crew.depotName, "lat": crew.depot.latitude, "long": crew.depot.longitude],
+            "id": crew.id, "name": crew.name, "department": crew.department,
+            "depot": ["name": crew.depotName, "lat": crew.depot.latitude, "long": crew.depot.longitude],
             "vehicle": crew.vehicle, "capacity": crew.capacity, "skills": crew.skills.sorted(),
             "services": crew.services.map { $0.sorted() as Any } ?? NSNull(),
             "shift": ["days": crew.shift.days.sorted(), "start": Shift.clock(crew.shift.start), "end": Shift.clock(crew.shift.end)],
@@ -102,7 +107,9 @@ extension APIv1Controller {
         case .staff(_, _, _, let departments, _), .partner(_, _, _, let departments): scope = departments
         default: scope = .only([])
         }
-        let found = try await stores.crews.list(department: wanted, jurisdictionID: configuration.jurisdiction.id).filter { scope.contains($0.department) }
+        let found = try await stores.crews.list(department: wanted, jurisdictionID: configuration.jurisdiction.id).filter {
+            scope.contains($0.department)
+        }
         return json(["items": found.map(crewObject)])
     }
 
@@ -112,7 +119,8 @@ extension APIv1Controller {
             "distance_m": saved.distance.rounded(),
             "stops": saved.stops.map { stop -> [String: Any] in
                 [
-                    "crew_id": stop.crewID, "service_request_id": stop.requestID, "arrives_at": rfc3339(stop.arrives), "starts_at": rfc3339(stop.starts),
+                    "crew_id": stop.crewID, "service_request_id": stop.requestID, "arrives_at": rfc3339(stop.arrives),
+                    "starts_at": rfc3339(stop.starts),
                     "ends_at": rfc3339(stop.ends), "reason": stop.reason,
                 ]
             },
@@ -149,7 +157,8 @@ extension APIv1Controller {
         let day = try day(rawDay)
         try requireDispatcher(identity, department: department)
         let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration, seconds: 2)
-        let saved = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
+        let saved = try await Planning.save(
+            plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
         return json(planObject(saved), status: .created)
     }
 
@@ -160,7 +169,8 @@ extension APIv1Controller {
         guard case .string(let rawDepartment)? = body["department"], case .string(let rawDay)? = body["date"],
             case .integer(let requestID)? = body["service_request_id"], requestID >= 1
         else {
-            throw Problem(.badRequest, code: "invalid_field", detail: "department, date and service_request_id are required.", field: "service_request_id")
+            throw Problem(
+                .badRequest, code: "invalid_field", detail: "department, date and service_request_id are required.", field: "service_request_id")
         }
         var crewID: Int64?
         switch body["crew_id"] {
@@ -171,14 +181,18 @@ extension APIv1Controller {
         let department = try department(rawDepartment)
         let day = try day(rawDay)
         try requireDispatcher(identity, department: department)
-        guard try await stores.requests.find(id: requestID, jurisdictionID: configuration.jurisdiction.id, includePrivate: false)?.agencyResponsible == department else {
+        guard
+            try await stores.requests.find(id: requestID, jurisdictionID: configuration.jurisdiction.id, includePrivate: false)?.agencyResponsible
+                == department
+        else {
             throw Problem(.notFound, code: "request_not_found", detail: "There is no service request \(requestID) in \(department).")
         }
         try await stores.plans.pin(
             requestID: requestID, to: crewID, department: department, day: day, jurisdictionID: configuration.jurisdiction.id,
             actor: identity.actor.auditName)
         let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration, seconds: 2)
-        let saved = try await Planning.save(plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
+        let saved = try await Planning.save(
+            plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
         return json(planObject(saved), status: .created)
     }
 
@@ -186,7 +200,9 @@ extension APIv1Controller {
         let identity = try await authenticate(request, context: context)
         let found = try await readable(request, context: context, identity: identity)
         guard let key = request.headers[HTTPField.Name("Idempotency-Key")!], !key.isEmpty else {
-            throw Problem(.badRequest, code: "idempotency_key_missing", detail: "Send an Idempotency-Key header (16 to 100 letters, digits or dashes).", field: "Idempotency-Key")
+            throw Problem(
+                .badRequest, code: "idempotency_key_missing", detail: "Send an Idempotency-Key header (16 to 100 letters, digits or dashes).",
+                field: "Idempotency-Key")
         }
         let body = try await jsonBody(request, context: context, upTo: 12_000_000)
         try rejectUnknown(body, allowed: ["action", "note", "photo"])
@@ -204,7 +220,8 @@ extension APIv1Controller {
         case nil: photo = nil
         case .string(let encoded)?:
             guard let data = Data(base64Encoded: encoded), data.count <= Photo.maximumBytes else {
-                throw Problem(.badRequest, code: "invalid_field", detail: "photo must be a JPEG or PNG image of at most 8 MB, in base64.", field: "photo")
+                throw Problem(
+                    .badRequest, code: "invalid_field", detail: "photo must be a JPEG or PNG image of at most 8 MB, in base64.", field: "photo")
             }
             guard let (kind, bytes) = Photo.stripped([UInt8](data)) else {
                 throw Problem(.badRequest, code: "invalid_field", detail: "photo must be a JPEG or PNG image.", field: "photo")
@@ -220,6 +237,8 @@ extension APIv1Controller {
         let result = try await stores.requests.crewAction(
             action, requestID: found.id, key: key, note: note, userID: userID, crewName: crew.name, jurisdictionID: found.jurisdictionID,
             by: origin(identity, request, context), photo: photo)
-        return json(["outcome": result.outcome.rawValue, "message": result.message, "replayed": result.replayed], status: result.outcome == .conflict ? .conflict : .ok)
+        return json(
+            ["outcome": result.outcome.rawValue, "message": result.message, "replayed": result.replayed],
+            status: result.outcome == .conflict ? .conflict : .ok)
     }
 }

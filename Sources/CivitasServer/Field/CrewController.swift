@@ -105,11 +105,14 @@ struct CrewController: Sendable {
                 query.includePrivate = false
                 let requests = Dictionary(try await stores.requests.search(query).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
                 for (index, stop) in stops.enumerated() {
-                    guard let found = requests[stop.requestID], let lat = found.location.latitude, let long = found.location.longitude else { continue }
+                    guard let found = requests[stop.requestID], let lat = found.location.latitude, let long = found.location.longitude else {
+                        continue
+                    }
                     features.append([
                         "type": "Feature", "geometry": ["type": "Point", "coordinates": [long, lat]],
                         "properties": [
-                            "id": found.id, "service": "\(index + 1). \(found.serviceName)", "status": found.status.rawValue, "url": "#stop-\(found.id)",
+                            "id": found.id, "service": "\(index + 1). \(found.serviceName)", "status": found.status.rawValue,
+                            "url": "#stop-\(found.id)",
                         ],
                     ])
                 }

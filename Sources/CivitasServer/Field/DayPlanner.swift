@@ -125,7 +125,8 @@ public struct DayPlanner: Sendable {
         }
         // Nodes: one depot per crew on shift, then the stops. Times are seconds after local midnight.
         let depotCount = onShift.count
-        let points = onShift.map { ($0.depot.latitude, $0.depot.longitude) }
+        let points =
+            onShift.map { ($0.depot.latitude, $0.depot.longitude) }
             + routable.map { ($0.request.location.latitude!, $0.request.location.longitude!) }
         let matrices = RoutingProblem.greatCircle(points.map { (latitude: $0.0, longitude: $0.1) }, speed: speed)
         let codes = Set(routable.map(\.request.serviceCode))
@@ -223,9 +224,11 @@ public struct DayPlanner: Sendable {
                 let loads = Dictionary(itineraries.map { ($0.crew.id, $0.load) }, uniquingKeysWith: { first, _ in first })
                 let full = able.filter { stop.work.skill == nil || $0.skills.contains(stop.work.skill!) }
                     .allSatisfy { (loads[$0.id] ?? 0) + stop.work.load > $0.capacity + 1e-9 }
-                if let window = appointments[node], !able.contains(where: {
-                    Double($0.shift.start * 60) <= problem.due[node] && Double($0.shift.end * 60) >= problem.ready[node] + problem.service[node]
-                }) {
+                if let window = appointments[node],
+                    !able.contains(where: {
+                        Double($0.shift.start * 60) <= problem.due[node] && Double($0.shift.end * 60) >= problem.ready[node] + problem.service[node]
+                    })
+                {
                     reason = "its appointment \(window) is outside the shifts of the crews that do it"
                 } else if let window = appointments[node] {
                     reason = "no crew that does it can be there during its appointment \(window) with its other work"

@@ -30,7 +30,8 @@ struct DispatchController: Sendable {
         let services = try await stores.services.all(jurisdictionID: jurisdiction)
         let departments = Array(Set(services.compactMap(\.department))).filter { user.departments.contains($0) }.sorted()
         let department = parameters["department"].flatMap { departments.contains($0) ? $0 : nil } ?? departments.first ?? ""
-        let day = parameters["date"].flatMap { $0.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil ? $0 : nil }
+        let day =
+            parameters["date"].flatMap { $0.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil ? $0 : nil }
             ?? DayPlanner(zone: configuration.jurisdiction.timeZone).day()
         return (department, day, departments)
     }
@@ -51,7 +52,12 @@ struct DispatchController: Sendable {
         let crews = try await stores.crews.list(department: department, jurisdictionID: jurisdiction)
         var values: [String: Any] = [
             "departments": departments.map { ["name": $0, "selected": $0 == department] }, "day": day, "department": department,
-            "crews": crews.map { ["name": $0.name, "shift": "\($0.shift.daysText) \($0.shift.hours)", "vehicle": $0.vehicle, "capacity": DayPlanner.number($0.capacity)] },
+            "crews": crews.map {
+                [
+                    "name": $0.name, "shift": "\($0.shift.daysText) \($0.shift.hours)", "vehicle": $0.vehicle,
+                    "capacity": DayPlanner.number($0.capacity),
+                ]
+            },
             "noCrews": crews.isEmpty,
             "canPlan": Permissions.decide(
                 signedIn.identity.actor, .planWork, on: .record(jurisdictionID: jurisdiction, department: department, residentID: nil)
@@ -186,7 +192,9 @@ struct DispatchController: Sendable {
                 var positions: [Int64: Int] = [:]
                 for stop in saved.stops {
                     positions[stop.crewID, default: 0] += 1
-                    guard let found = requests[stop.requestID], let lat = found.location.latitude, let long = found.location.longitude else { continue }
+                    guard let found = requests[stop.requestID], let lat = found.location.latitude, let long = found.location.longitude else {
+                        continue
+                    }
                     features.append([
                         "type": "Feature", "geometry": ["type": "Point", "coordinates": [long, lat]],
                         "properties": [

@@ -85,7 +85,10 @@ struct LiveController: Sendable {
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
                 body: ResponseBody { writer in
-                    enum Chunk: Sendable { case heartbeat, change([Int64]) }
+                    enum Chunk: Sendable {
+                        case heartbeat
+                        case change([Int64])
+                    }
                     let (chunks, feed) = AsyncStream<Chunk>.makeStream(bufferingPolicy: .bufferingNewest(200))
                     let forward = Task {
                         for await change in subscription.stream where change.jurisdiction == jurisdiction { feed.yield(.change(change.ids)) }

@@ -93,7 +93,8 @@ struct Authenticator: Sendable {
                 let user = try await stores.users.find(id: personal.userID), !user.disabled, user.kind == .staff,
                 let role = user.role
             else {
-                throw Unauthenticated(code: "token_invalid", message: "The token is not valid, has expired or was revoked.", tokenError: "invalid_token")
+                throw Unauthenticated(
+                    code: "token_invalid", message: "The token is not valid, has expired or was revoked.", tokenError: "invalid_token")
             }
             return Identity(
                 actor: .staff(
@@ -105,7 +106,9 @@ struct Authenticator: Sendable {
         do {
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
         } catch {
-            throw Unauthenticated(code: "token_invalid", message: "The access token is not valid or has expired; get a new one from /oauth/token.", tokenError: "invalid_token")
+            throw Unauthenticated(
+                code: "token_invalid", message: "The access token is not valid or has expired; get a new one from /oauth/token.",
+                tokenError: "invalid_token")
         }
         // A revoked client's tokens stop working at once, not when they expire.
         let client = try await clients.value(claims.sub.value) { try await stores.credentials.client(id: claims.sub.value) }

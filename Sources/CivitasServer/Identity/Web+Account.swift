@@ -49,12 +49,15 @@ extension Web {
                     "id": request.id, "service": request.serviceName,
                     "status": tr(httpRequest, request.status == .open ? "request_status_open" : "request_status_closed"),
                     "address": request.location.address ?? "",
-                    "requested": request.requestedAt.formatted(Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone)),
+                    "requested": request.requestedAt.formatted(
+                        Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone)),
                 ]
             }
         }
         values.merge(extra) { $1 }
-        return page("identity/account", title: tr(httpRequest, "account_title"), request: httpRequest, identity: identity, values: values, status: status, errors: errors)
+        return page(
+            "identity/account", title: tr(httpRequest, "account_title"), request: httpRequest, identity: identity, values: values, status: status,
+            errors: errors)
     }
 
     func signOut(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -139,7 +142,9 @@ extension Web {
         try checkCSRF(form, request: request, session: identity.session)
         guard let id = context.parameters.get("id").flatMap(Int64.init),
             try await stores.credentials.personalTokens(userID: user.id).contains(where: { $0.id == id })
-        else { throw WebFailure(status: .notFound, title: tr(request, "staff_token_missing_title"), message: tr(request, "staff_token_missing_text")) }
+        else {
+            throw WebFailure(status: .notFound, title: tr(request, "staff_token_missing_title"), message: tr(request, "staff_token_missing_text"))
+        }
         try await stores.credentials.revokePersonalToken(
             id: id, jurisdictionID: user.jurisdictionID, actor: "staff:\(user.id)",
             source: clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor))

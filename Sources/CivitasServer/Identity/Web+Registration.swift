@@ -30,7 +30,9 @@ extension Web {
             errors.append(FieldError(field: "password", message: explain(error, request)))
         }
         if !errors.isEmpty {
-            return page("identity/register", title: tr(request, "register_title"), request: request, identity: nil, values: ["email": emailText], status: .badRequest, errors: errors)
+            return page(
+                "identity/register", title: tr(request, "register_title"), request: request, identity: nil, values: ["email": emailText],
+                status: .badRequest, errors: errors)
         }
         if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
             return page(
@@ -52,7 +54,9 @@ extension Web {
             let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .verifyEmail, lifetime: 7 * 86400)
             try await stores.outbox.enqueue(
                 to: user.email, subject: tr(request, "mail_confirm_subject"),
-                body: tr(request, "mail_confirm_body", ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/verify-email?token=\(token)"]),
+                body: tr(
+                    request, "mail_confirm_body",
+                    ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/verify-email?token=\(token)"]),
                 jurisdictionID: jurisdiction)
         }
         return page(
@@ -83,8 +87,10 @@ extension Web {
         try await stores.users.markEmailVerified(id: userID)
         return page(
             "app/message", title: tr(request, "confirmed_title"), request: request, identity: identity,
-            values: ["paragraphs": [tr(request, "confirmed_text")], "linkURL": identity == nil ? "/signin" : "/account",
-                     "linkText": identity == nil ? "Sign in" : "Go to your account"])
+            values: [
+                "paragraphs": [tr(request, "confirmed_text")], "linkURL": identity == nil ? "/signin" : "/account",
+                "linkText": identity == nil ? "Sign in" : "Go to your account",
+            ])
     }
 
     // MARK: password reset and staff set-up
@@ -100,7 +106,8 @@ extension Web {
         let emailText = form["email"] ?? ""
         guard let email = try? UserStore.validate(email: emailText) else {
             return page(
-                "identity/forgot", title: tr(request, "forgot_title"), request: request, identity: nil, values: ["email": emailText], status: .badRequest,
+                "identity/forgot", title: tr(request, "forgot_title"), request: request, identity: nil, values: ["email": emailText],
+                status: .badRequest,
                 errors: [FieldError(field: "email", message: tr(request, "email_invalid"))])
         }
         if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
@@ -113,7 +120,9 @@ extension Web {
             let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .resetPassword, lifetime: 3600)
             try await stores.outbox.enqueue(
                 to: user.email, subject: tr(request, "mail_reset_subject"),
-                body: tr(request, "mail_reset_body", ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/password/reset?token=\(token)"]),
+                body: tr(
+                    request, "mail_reset_body",
+                    ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/password/reset?token=\(token)"]),
                 jurisdictionID: jurisdiction)
         }
         return page(
@@ -158,8 +167,12 @@ extension Web {
             jurisdictionID: jurisdiction)
         var response = page(
             "app/message", title: tr(request, "password_saved_title"), request: request, identity: nil,
-            values: ["paragraphs": [tr(request, "password_saved_text")] + (user.kind == .staff && !user.totpEnabled
-                ? [tr(request, "password_saved_staff")] : []), "linkURL": "/signin", "linkText": tr(request, "nav_signin")])
+            values: [
+                "paragraphs": [tr(request, "password_saved_text")]
+                    + (user.kind == .staff && !user.totpEnabled
+                        ? [tr(request, "password_saved_staff")] : []),
+                "linkURL": "/signin", "linkText": tr(request, "nav_signin"),
+            ])
         response.setCookie(expiredSessionCookie())
         return response
     }

@@ -33,7 +33,9 @@ extension Web {
         let user = email.isEmpty ? nil : try await stores.users.find(email: email, jurisdictionID: configuration.jurisdiction.id)
         guard let user, let hash = user.passwordHash, !user.disabled else {
             _ = try await passwords.verify(password, hash: passwords.decoy)
-            return page("identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
+            return page(
+                "identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized,
+                errors: [wrong])
         }
         if let locked = user.lockedUntil, locked > Date() {
             let minutes = max(1, Int((locked.timeIntervalSinceNow / 60).rounded(.up)))
@@ -45,7 +47,9 @@ extension Web {
             try await stores.users.recordFailedSignIn(
                 id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
             values["email"] = email
-            return page("identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized, errors: [wrong])
+            return page(
+                "identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .unauthorized,
+                errors: [wrong])
         }
         try await stores.users.recordSuccessfulSignIn(id: user.id)
         // A new session id at every sign-in: whatever session cookie the browser brought is dropped, never upgraded.
@@ -161,7 +165,8 @@ extension Web {
             jurisdictionID: user.jurisdictionID)
         var upgraded = identity
         upgraded.session?.secondFactorAt = Date()
-        let body = page("identity/recovery-codes", title: tr(request, "staff_recovery_title"), request: request, identity: upgraded, values: ["codes": codes])
+        let body = page(
+            "identity/recovery-codes", title: tr(request, "staff_recovery_title"), request: request, identity: upgraded, values: ["codes": codes])
         return try await upgrade(session: session, user: user, to: "/staff", body: body)
     }
 

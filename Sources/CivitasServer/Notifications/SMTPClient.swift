@@ -42,7 +42,8 @@ public struct SMTPClient: Sendable {
     /// Connects, EHLO (HELO if EHLO gets 5xx), MAIL FROM, RCPT TO, DATA, the dot-stuffed message, QUIT.
     /// The connection is closed in every case. Once the server has accepted the message, later failures are ignored.
     public func send(_ message: MailMessage) async throws {
-        let checks: [(String, String)] = [("sender", message.from), ("recipient", message.to), ("HELO name", configuration.heloName)]
+        let checks: [(String, String)] =
+            [("sender", message.from), ("recipient", message.to), ("HELO name", configuration.heloName)]
             + (message.listUnsubscribe.map { [("List-Unsubscribe", $0)] } ?? [])
         for (what, value) in checks where value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 60 || $0 == 62 }) {
             throw SMTPError(permanent: true, description: "invalid \(what): contains CR, LF, control character, '<' or '>'")

@@ -109,9 +109,11 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
     private func singleRequest(id text: String, _ request: Request) async throws -> Reply {
         let (parameters, jurisdiction) = try query(request)
         guard let id = Int64(text), id > 0,
-            let found = try await requests.value(jurisdiction.id + "\u{0}" + text, load: {
-                try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id, includePrivate: false)
-            })
+            let found = try await requests.value(
+                jurisdiction.id + "\u{0}" + text,
+                load: {
+                    try await stores.requests.find(id: id, jurisdictionID: jurisdiction.id, includePrivate: false)
+                })
         else {
             throw notFound("There is no service request with service_request_id \(text).")
         }
@@ -151,17 +153,17 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
             let start = try date(parameters, "start_date", zone: jurisdiction.timeZone)
             let end = try date(parameters, "end_date", zone: jurisdiction.timeZone)
             switch (start, end) {
-            case let (start?, end?):
+            case (let start?, let end?):
                 guard end >= start else { throw Open311Failure.badRequest("end_date must not be before start_date.") }
                 guard end.timeIntervalSince(start) <= Self.maximumRange else {
                     throw Open311Failure.badRequest("start_date and end_date may be at most 90 days apart.")
                 }
                 query.requestedFrom = start
                 query.requestedTo = end
-            case let (start?, nil):
+            case (let start?, nil):
                 query.requestedFrom = start
                 query.requestedTo = start.addingTimeInterval(Self.maximumRange)
-            case let (nil, end?):
+            case (nil, let end?):
                 query.requestedFrom = end.addingTimeInterval(-Self.maximumRange)
                 query.requestedTo = end
             case (nil, nil):

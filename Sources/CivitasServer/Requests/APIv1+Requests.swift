@@ -84,11 +84,12 @@ extension APIv1Controller {
                 try await stores.requests.recordPersonalRead(found, by: origin(identity, request, context), purpose: purpose)
             }
             body["attributes"] = found.attributes
-            body["reporter"] = [
-                "email": found.reporter.email ?? NSNull(), "first_name": found.reporter.firstName ?? NSNull(),
-                "last_name": found.reporter.lastName ?? NSNull(), "phone": found.reporter.phone ?? NSNull(),
-                "device_id": found.reporter.deviceID ?? NSNull(),
-            ] as [String: Any]
+            body["reporter"] =
+                [
+                    "email": found.reporter.email ?? NSNull(), "first_name": found.reporter.firstName ?? NSNull(),
+                    "last_name": found.reporter.lastName ?? NSNull(), "phone": found.reporter.phone ?? NSNull(),
+                    "device_id": found.reporter.deviceID ?? NSNull(),
+                ] as [String: Any]
         }
         return json(body)
     }
@@ -144,12 +145,15 @@ extension APIv1Controller {
                 case .array(let many):
                     for item in many {
                         guard case .string(let one) = item else {
-                            throw Problem(.badRequest, code: "invalid_field", detail: "attributes.\(key) must be a string or a list of strings.", field: "attributes")
+                            throw Problem(
+                                .badRequest, code: "invalid_field", detail: "attributes.\(key) must be a string or a list of strings.",
+                                field: "attributes")
                         }
                         pairs.append(("attribute[\(key)][]", one))
                     }
                 default:
-                    throw Problem(.badRequest, code: "invalid_field", detail: "attributes.\(key) must be a string or a list of strings.", field: "attributes")
+                    throw Problem(
+                        .badRequest, code: "invalid_field", detail: "attributes.\(key) must be a string or a list of strings.", field: "attributes")
                 }
             }
         default: throw Problem(.badRequest, code: "invalid_field", detail: "attributes must be an object.", field: "attributes")
@@ -286,7 +290,8 @@ extension APIv1Controller {
         }
         let ids = try items.map { item -> Int64 in
             guard case .integer(let id) = item, id >= 1 else {
-                throw Problem(.badRequest, code: "invalid_field", detail: "duplicates must be request ids (whole numbers from 1).", field: "duplicates")
+                throw Problem(
+                    .badRequest, code: "invalid_field", detail: "duplicates must be request ids (whole numbers from 1).", field: "duplicates")
             }
             return id
         }

@@ -75,7 +75,8 @@ public enum AddressImport {
                 skipped["duplicate address", default: 0] += 1
                 continue
             }
-            let zipcode = zip.flatMap { row[$0] }?.trimmingCharacters(in: .whitespaces)
+            let zipcode =
+                zip.flatMap { row[$0] }?.trimmingCharacters(in: .whitespaces)
                 ?? parts.last.flatMap { $0.count == 5 && $0.allSatisfy(\.isNumber) ? $0 : nil }
             points.append(
                 AddressPoint(

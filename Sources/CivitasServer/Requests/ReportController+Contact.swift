@@ -95,9 +95,11 @@ extension ReportController {
     func contactPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let draft = try await draft(context, request: request)
         let identity = try await identity(request)
-        return contactForm(request, draft: draft, identity: identity, values: [
-            "name": draft.value("name") ?? "", "email": draft.value("email") ?? identity?.user?.email ?? "", "phone": draft.value("phone") ?? "",
-        ])
+        return contactForm(
+            request, draft: draft, identity: identity,
+            values: [
+                "name": draft.value("name") ?? "", "email": draft.value("email") ?? identity?.user?.email ?? "", "phone": draft.value("phone") ?? "",
+            ])
     }
 
     func contactForm(

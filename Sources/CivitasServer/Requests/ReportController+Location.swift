@@ -103,7 +103,9 @@ extension ReportController {
     func addressSuggestions(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let text = request.uri.queryParameters.get("q") ?? ""
         let found = text.count > 200 ? [] : try await stores.addresses.search(text, jurisdictionID: jurisdiction, limit: 8)
-        let items = found.map { ["address": $0.address, "zipcode": $0.zipcode ?? "", "lat": $0.location.latitude, "long": $0.location.longitude] as [String: Any] }
+        let items = found.map {
+            ["address": $0.address, "zipcode": $0.zipcode ?? "", "lat": $0.location.latitude, "long": $0.location.longitude] as [String: Any]
+        }
         let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys])
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
@@ -178,7 +180,9 @@ extension ReportController {
         } catch let error as CivitasError where error.code == "email_invalid" {
             return web.page(
                 "requests/report-follow", title: t(request, "follow_title", ["id": String(id)]), request: request, identity: identity,
-                values: ["draft": draft.id, "id": id, "email": email, "emailError": t(request, "email_invalid"), "back": "/report/\(draft.id)/duplicates"],
+                values: [
+                    "draft": draft.id, "id": id, "email": email, "emailError": t(request, "email_invalid"), "back": "/report/\(draft.id)/duplicates",
+                ],
                 status: .badRequest, errors: [FieldError(field: "email", message: t(request, "email_invalid"))])
         }
     }

@@ -95,7 +95,8 @@ struct ReportController: Sendable {
         if !query.isEmpty {
             let words = DuplicateScoring.words(query)
             let matches = services.filter { service in
-                let text = DuplicateScoring.words([service.name, service.description, service.keywords.joined(separator: " "), service.group].joined(separator: " "))
+                let text = DuplicateScoring.words(
+                    [service.name, service.description, service.keywords.joined(separator: " "), service.group].joined(separator: " "))
                 return !words.isDisjoint(with: text) || service.name.localizedCaseInsensitiveContains(query)
             }
             values["searched"] = true
@@ -126,7 +127,10 @@ struct ReportController: Sendable {
                 "requests/report-service", title: t(request, "service_title"), request: request, identity: identity,
                 values: [
                     "groups": groups.enumerated().map { index, group in
-                        ["name": group.key, "index": index, "services": group.value.sorted { $0.name < $1.name }.map { serviceItem($0, checked: false) }]
+                        [
+                            "name": group.key, "index": index,
+                            "services": group.value.sorted { $0.name < $1.name }.map { serviceItem($0, checked: false) },
+                        ]
                     }
                 ],
                 status: .badRequest, errors: [FieldError(field: "service-0", message: t(request, "service_missing"))])

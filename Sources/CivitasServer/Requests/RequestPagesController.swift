@@ -86,7 +86,8 @@ struct RequestPagesController: Sendable {
         // A sensitive service shows no exact place: no address, and a spot blurred to a 200 m cell on the map.
         switch settings.visibility {
         case .public:
-            values["where"] = found.location.address ?? found.location.latitude.map { String(format: "%.5f, %.5f", $0, found.location.longitude ?? 0) } ?? ""
+            values["where"] =
+                found.location.address ?? found.location.latitude.map { String(format: "%.5f, %.5f", $0, found.location.longitude ?? 0) } ?? ""
             if let lat = found.location.latitude, let long = found.location.longitude {
                 values["lat"] = String(lat)
                 values["long"] = String(long)
@@ -108,7 +109,9 @@ struct RequestPagesController: Sendable {
             values["mergedLink"] = "/requests/\(parent)"
             values["mergedLinkText"] = t(request, "request_merged_link", ["id": String(parent)])
         }
-        var history: [[String: Any]] = [["when": Self.date(found.requestedAt, zone: zone, language: language), "what": t(request, "request_history_opened")]]
+        var history: [[String: Any]] = [
+            ["when": Self.date(found.requestedAt, zone: zone, language: language), "what": t(request, "request_history_opened")]
+        ]
         for step in try await stores.requests.publicHistory(id: id, jurisdictionID: jurisdiction) {
             history.append([
                 "when": Self.date(step.at, zone: zone, language: language),
@@ -178,7 +181,9 @@ struct RequestPagesController: Sendable {
                 "visit": visits[item.id].map { t(request, "my_visit", ["when": Appointment.describe($0, zone: zone, language: language)]) } ?? "",
             ]
         }
-        return web.page("requests/my-requests", title: t(request, "my_title"), request: request, identity: identity, values: ["items": items, "none": items.isEmpty])
+        return web.page(
+            "requests/my-requests", title: t(request, "my_title"), request: request, identity: identity,
+            values: ["items": items, "none": items.isEmpty])
     }
 
     // MARK: the public list and map
@@ -233,15 +238,19 @@ struct RequestPagesController: Sendable {
         values["none"] = found.isEmpty
         if found.count > page, let last = found.prefix(page).last {
             var components = URLComponents()
-            components.queryItems = request.uri.queryParameters.filter { $0.key != "cursor" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+            components.queryItems =
+                request.uri.queryParameters.filter { $0.key != "cursor" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
                 + [URLQueryItem(name: "cursor", value: RequestCursor(after: last).token)]
             values["more"] = "/requests?" + (components.percentEncodedQuery ?? "")
         }
         var mapQuery = URLComponents()
-        mapQuery.queryItems = request.uri.queryParameters.filter { $0.key != "cursor" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+        mapQuery.queryItems = request.uri.queryParameters.filter { $0.key != "cursor" }.map {
+            URLQueryItem(name: String($0.key), value: String($0.value))
+        }
         values["mapData"] = "/requests/map.json?" + (mapQuery.percentEncodedQuery ?? "")
         return web.page(
-            "requests/requests", title: t(request, "requests_title"), request: request, identity: try await identity(request), values: values, map: true)
+            "requests/requests", title: t(request, "requests_title"), request: request, identity: try await identity(request), values: values,
+            map: true)
     }
 
     /// The listed requests as GeoJSON points for the map (up to 2,000), sensitive ones blurred, no personal data.
@@ -284,7 +293,10 @@ struct RequestPagesController: Sendable {
         }
         return web.page(
             "app/message", title: t(request, "unsubscribe_done", ["id": String(id)]), request: request, identity: nil,
-            values: ["paragraphs": [t(request, "unsubscribe_done", ["id": String(id)])], "linkURL": "/requests/\(id)", "linkText": t(request, "request_merged_link", ["id": String(id)])])
+            values: [
+                "paragraphs": [t(request, "unsubscribe_done", ["id": String(id)])], "linkURL": "/requests/\(id)",
+                "linkText": t(request, "request_merged_link", ["id": String(id)]),
+            ])
     }
 
     // MARK: Leaflet from the machine's own copy
@@ -302,6 +314,7 @@ struct RequestPagesController: Sendable {
             throw HTTPError(.notFound)
         }
         return Response(
-            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=86400"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=86400"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

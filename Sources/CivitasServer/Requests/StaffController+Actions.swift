@@ -26,7 +26,8 @@ extension StaffController {
                     guard parts.count == 2, (0...23).contains(parts[0]), (0...59).contains(parts[1]) else { return nil }
                     return parts[0] * 60 + parts[1]
                 }
-                guard let midnight = try? planner.midnight(of: form["day"] ?? ""), let from = minutes(form["from"]), let to = minutes(form["to"]), to > from
+                guard let midnight = try? planner.midnight(of: form["day"] ?? ""), let from = minutes(form["from"]), let to = minutes(form["to"]),
+                    to > from
                 else {
                     return try await requestView(
                         request, staff: staff, context: context,
@@ -112,7 +113,9 @@ extension StaffController {
                 change.status = .closed
                 permission = .changeStatus
                 if let templateID = form["template"].flatMap(Int64.init),
-                    let template = try await stores.templates.list(serviceCode: nil, jurisdictionID: jurisdiction).first(where: { $0.id == templateID })
+                    let template = try await stores.templates.list(serviceCode: nil, jurisdictionID: jurisdiction).first(where: {
+                        $0.id == templateID
+                    })
                 {
                     change.note = template.body
                 }
@@ -124,7 +127,8 @@ extension StaffController {
                 guard let found = try await stores.requests.find(id: id, jurisdictionID: jurisdiction, includePrivate: false),
                     Permissions.decide(staff.identity.actor, permission, on: Self.target(found)).allowed
                 else {
-                    throw WebFailure(status: .forbidden, title: t(request, "staff_bulk_title"), message: t(request, "staff_bulk_refused", ["id": String(id)]))
+                    throw WebFailure(
+                        status: .forbidden, title: t(request, "staff_bulk_title"), message: t(request, "staff_bulk_refused", ["id": String(id)]))
                 }
                 requests.append(found)
             }

@@ -58,20 +58,28 @@ extension StaffController {
         if let text = parameters["q"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.count <= 200 { query.text = text }
         let colleagues = try await colleagues(of: staff)
         let values: [String: Any] = [
-            "services": services.sorted { $0.name < $1.name }.map { ["code": $0.code, "name": $0.name, "selected": $0.code == query.serviceCodes.first] },
-            "statuses": [("open", t(request, "request_status_open")), ("closed", t(request, "request_status_closed")), ("all", t(request, "staff_any"))]
-                .map { ["value": $0.0, "label": $0.1, "selected": (parameters["status"] ?? "open") == $0.0] },
+            "services": services.sorted { $0.name < $1.name }.map {
+                ["code": $0.code, "name": $0.name, "selected": $0.code == query.serviceCodes.first]
+            },
+            "statuses": [
+                ("open", t(request, "request_status_open")), ("closed", t(request, "request_status_closed")), ("all", t(request, "staff_any")),
+            ]
+            .map { ["value": $0.0, "label": $0.1, "selected": (parameters["status"] ?? "open") == $0.0] },
             "slas": [SLAState.breached, .threeQuarters, .half, .onTrack].map {
                 ["value": $0.rawValue, "label": t(request, "staff_sla_" + $0.rawValue), "selected": $0 == sla]
             },
             "dayChoices": [1, 7, 30, 90].map { ["value": $0, "label": t(request, "staff_days", ["n": String($0)]), "selected": $0 == days] },
-            "assignees": [["value": "me", "label": t(request, "staff_assignee_me"), "selected": parameters["assignee"] == "me"],
-                ["value": "none", "label": t(request, "staff_assignee_none"), "selected": parameters["assignee"] == "none"]]
+            "assignees": [
+                ["value": "me", "label": t(request, "staff_assignee_me"), "selected": parameters["assignee"] == "me"],
+                ["value": "none", "label": t(request, "staff_assignee_none"), "selected": parameters["assignee"] == "none"],
+            ]
                 + colleagues.map { ["value": String($0.id), "label": $0.email, "selected": parameters["assignee"] == String($0.id)] },
             "bbox": parameters["bbox"] ?? "", "q": parameters["q"] ?? "",
         ]
         var components = URLComponents()
-        components.queryItems = Self.filterNames.compactMap { name in parameters[name].flatMap { $0.isEmpty ? nil : URLQueryItem(name: name, value: $0) } }
+        components.queryItems = Self.filterNames.compactMap { name in
+            parameters[name].flatMap { $0.isEmpty ? nil : URLQueryItem(name: name, value: $0) }
+        }
         return QueueFilters(query: query, sla: sla, values: values, string: components.percentEncodedQuery ?? "", colleagues: colleagues)
     }
 

@@ -70,7 +70,9 @@ extension StaffController {
         let names = Dictionary(colleagues.map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
         values["assignee"] = found.assigneeID.map { names[$0] ?? "staff \($0)" } ?? ""
         let notes = try await stores.requests.notes(id: found.id, jurisdictionID: jurisdiction, includeInternal: may(.readInternalNotes))
-        var timeline: [[String: Any]] = [["when": RequestPagesController.date(found.requestedAt, zone: zone, language: .english), "what": t(request, "request_history_opened")]]
+        var timeline: [[String: Any]] = [
+            ["when": RequestPagesController.date(found.requestedAt, zone: zone, language: .english), "what": t(request, "request_history_opened")]
+        ]
         for note in notes {
             timeline.append([
                 "when": RequestPagesController.date(note.createdAt, zone: zone, language: .english), "what": note.status.rawValue,
@@ -92,7 +94,8 @@ extension StaffController {
             let probe = DuplicateProbe(
                 serviceCode: found.serviceCode, location: Coordinate(latitude: lat, longitude: long), at: found.requestedAt,
                 description: found.description)
-            let matches = try await stores.requests.duplicates(of: probe, policy: settings.duplicates, jurisdictionID: jurisdiction, excluding: found.id)
+            let matches = try await stores.requests.duplicates(
+                of: probe, policy: settings.duplicates, jurisdictionID: jurisdiction, excluding: found.id)
             values["duplicates"] = matches.prefix(10).map { ["id": $0.id, "why": $0.explanation, "score": String(format: "%.2f", $0.score)] }
             values["hasDuplicates"] = !matches.isEmpty
         }
@@ -102,7 +105,8 @@ extension StaffController {
         values["canNote"] = may(.addNote)
         values["canMerge"] = may(.mergeRequests)
         values["canAct"] = may(.changeStatus) || may(.assignRequest) || may(.setPriority) || may(.addNote)
-        values["colleagues"] = colleagues
+        values["colleagues"] =
+            colleagues
             .filter { $0.departments.contains(found.agencyResponsible) }
             .map { ["id": $0.id, "email": $0.email, "selected": $0.id == found.assigneeID] }
         values["priorities"] = RequestPriority.allCases.map { ["value": $0.rawValue, "selected": $0 == found.priority] }
@@ -121,7 +125,8 @@ extension StaffController {
             values["appointmentTo"] = clock.string(from: window.end)
         }
         return web.page(
-            "requests/staff-request", title: t(request, "staff_request_title", ["id": String(found.id), "service": found.serviceName]), request: request,
+            "requests/staff-request", title: t(request, "staff_request_title", ["id": String(found.id), "service": found.serviceName]),
+            request: request,
             identity: staff.identity, values: values, status: status, errors: errors, map: values["hasSpot"] != nil)
     }
 
@@ -145,7 +150,9 @@ extension StaffController {
             }
             var note = (form["note"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             if note.isEmpty, let templateID = form["template"].flatMap(Int64.init),
-                let template = try await stores.templates.list(serviceCode: found.serviceCode, jurisdictionID: jurisdiction).first(where: { $0.id == templateID })
+                let template = try await stores.templates.list(serviceCode: found.serviceCode, jurisdictionID: jurisdiction).first(where: {
+                    $0.id == templateID
+                })
             {
                 note = template.body
                 if change.status == nil, let status = template.status, status != found.status, may(.changeStatus) { change.status = status }

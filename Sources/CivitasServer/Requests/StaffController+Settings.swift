@@ -50,7 +50,8 @@ extension StaffController {
         values["canManage"] = Permissions.decide(staff.identity.actor, .manageTemplates, on: .jurisdiction(jurisdiction)).allowed
         values["templates"] = try await stores.templates.list(serviceCode: nil, jurisdictionID: jurisdiction).map {
             [
-                "id": $0.id, "title": $0.title, "body": $0.body, "service": $0.serviceCode.map { names[$0] ?? $0 } ?? t(request, "staff_all_services"),
+                "id": $0.id, "title": $0.title, "body": $0.body,
+                "service": $0.serviceCode.map { names[$0] ?? $0 } ?? t(request, "staff_all_services"),
                 "status": $0.status?.rawValue ?? "",
             ]
         }

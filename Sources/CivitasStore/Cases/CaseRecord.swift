@@ -79,13 +79,20 @@ public struct CaseParty: Sendable, Equatable {
     public var email: String?
 
     /// The role and name trimmed, an empty email left out; or a refusal that names the field.
-    public static func checked(role: String, name: String, email: String?, field: (String) -> String = { $0 }) throws -> (role: String, name: String, email: String?) {
+    public static func checked(role: String, name: String, email: String?, field: (String) -> String = { $0 }) throws -> (
+        role: String, name: String, email: String?
+    ) {
         let roleWanted = "A person on a case needs a role in a few words (at most 60 characters), such as household member or lender."
         let nameWanted = "A person on a case needs a name (at most 200 characters)."
         // Lengths as written (as the API document counts them), then trimmed.
-        let trimmedRole = role.trimmingCharacters(in: .whitespacesAndNewlines), trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard role.unicodeScalars.count <= 60, !trimmedRole.isEmpty else { throw CivitasError.invalid("party_invalid", roleWanted, field: field("role")) }
-        guard name.unicodeScalars.count <= 200, !trimmedName.isEmpty else { throw CivitasError.invalid("party_invalid", nameWanted, field: field("name")) }
+        let trimmedRole = role.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard role.unicodeScalars.count <= 60, !trimmedRole.isEmpty else {
+            throw CivitasError.invalid("party_invalid", roleWanted, field: field("role"))
+        }
+        guard name.unicodeScalars.count <= 200, !trimmedName.isEmpty else {
+            throw CivitasError.invalid("party_invalid", nameWanted, field: field("name"))
+        }
         guard email.map({ $0.isEmpty || NewServiceRequest.isPlausibleEmail($0) }) ?? true else {
             throw CivitasError.invalid(
                 "party_invalid", "That email address does not look right; leave it out or write it like name@example.org.", field: field("email"))

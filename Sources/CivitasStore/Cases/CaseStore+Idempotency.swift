@@ -14,14 +14,18 @@ extension CaseStore {
         work: @escaping @Sendable (any SQLDatabase) async throws -> (status: Int, body: String)
     ) async throws -> (status: Int, body: String, replayed: Bool) {
         guard (16...100).contains(key.count), key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw CivitasError.invalid("idempotency_key_invalid", "Send an Idempotency-Key of 16 to 100 letters, digits, - or _.", field: "Idempotency-Key")
+            throw CivitasError.invalid(
+                "idempotency_key_invalid", "Send an Idempotency-Key of 16 to 100 letters, digits, - or _.", field: "Idempotency-Key")
         }
         @Sendable func stored(_ sql: any SQLDatabase) async throws -> (status: Int, body: String, replayed: Bool)? {
-            guard let row = try await sql.select().columns("fingerprint", "status", "body").from("idempotency_keys")
-                .where("jurisdiction_id", .equal, jurisdictionID).where("caller", .equal, caller).where("key", .equal, key).first()
+            guard
+                let row = try await sql.select().columns("fingerprint", "status", "body").from("idempotency_keys")
+                    .where("jurisdiction_id", .equal, jurisdictionID).where("caller", .equal, caller).where("key", .equal, key).first()
             else { return nil }
             guard try row.decode(column: "fingerprint", as: String.self) == fingerprint else {
-                throw CivitasError(.unprocessable, code: "idempotency_key_reused", message: "This Idempotency-Key was used for a different request.", field: "Idempotency-Key")
+                throw CivitasError(
+                    .unprocessable, code: "idempotency_key_reused", message: "This Idempotency-Key was used for a different request.",
+                    field: "Idempotency-Key")
             }
             return (try row.decode(column: "status", as: Int.self), try row.decode(column: "body", as: String.self), true)
         }
@@ -30,9 +34,14 @@ extension CaseStore {
             return try await database.transaction { sql in
                 if let earlier = try await stored(sql) { return earlier }
                 let (status, body) = try await work(sql)
-                try await sql.insert(into: "idempotency_keys").columns("jurisdiction_id", "caller", "key", "fingerprint", "status", "body", "created_at")
-                    .values(SQLBind(jurisdictionID), SQLBind(caller), SQLBind(key), SQLBind(fingerprint), SQLBind(status), SQLBind(body), SQLBind(Clock.millis(now)))
-                    .run()
+                try await sql.insert(into: "idempotency_keys").columns(
+                    "jurisdiction_id", "caller", "key", "fingerprint", "status", "body", "created_at"
+                )
+                .values(
+                    SQLBind(jurisdictionID), SQLBind(caller), SQLBind(key), SQLBind(fingerprint), SQLBind(status), SQLBind(body),
+                    SQLBind(Clock.millis(now))
+                )
+                .run()
                 return (status, body, false)
             }
         } catch let error as CivitasError {

@@ -17,7 +17,10 @@ extension CaseStore {
 
     public func skills(userID: Int64) async throws -> Set<String> {
         try await database.read { sql in
-            Set(try await sql.select().column("skill").from("user_skills").where("user_id", .equal, userID).all().map { try $0.decode(column: "skill", as: String.self) })
+            Set(
+                try await sql.select().column("skill").from("user_skills").where("user_id", .equal, userID).all().map {
+                    try $0.decode(column: "skill", as: String.self)
+                })
         }
     }
 
@@ -25,7 +28,8 @@ extension CaseStore {
     public func queues(departments: [String], skills: Set<String>, jurisdictionID: String) async throws -> [CaseQueue] {
         if departments.isEmpty { return [] }
         return try await database.read { sql in
-            var select = sql.select().columns("name", "department", "skills", "assignment").from("case_queues").where("jurisdiction_id", .equal, jurisdictionID)
+            var select = sql.select().columns("name", "department", "skills", "assignment").from("case_queues").where(
+                "jurisdiction_id", .equal, jurisdictionID)
             if !departments.contains("*") { select = select.where("department", .in, departments) }
             return try await select.orderBy("name").all().map { row in
                 CaseQueue(
@@ -44,7 +48,8 @@ extension CaseStore {
         var names = try await queues(departments: departments, skills: skills, jurisdictionID: jurisdictionID).map(\.name)
         if let queue {
             guard names.contains(queue) else {
-                throw CivitasError(.forbidden, code: "queue_not_yours", message: "You may not pull from \(queue): it needs skills or a department you do not have.")
+                throw CivitasError(
+                    .forbidden, code: "queue_not_yours", message: "You may not pull from \(queue): it needs skills or a department you do not have.")
             }
             names = [queue]
         }
@@ -57,7 +62,9 @@ extension CaseStore {
             guard let id = try await select.first()?.decode(column: "id", as: Int64.self) else { return nil }
             try await sql.update("cases").set("assignee_id", to: SQLBind(userID)).set("updated_at", to: SQLBind(Clock.millis(now)))
                 .where("id", .equal, id).where("assignee_id", .is, SQLLiteral.null).run()
-            try await self.event(id, kind: "assigned", actor: "staff:\(userID)", visibility: .internal, body: "Pulled from the queue by staff \(userID).", now: now, sql: sql)
+            try await self.event(
+                id, kind: "assigned", actor: "staff:\(userID)", visibility: .internal, body: "Pulled from the queue by staff \(userID).", now: now,
+                sql: sql)
             return id
         }
         guard let pulled else { return nil }
@@ -70,8 +77,12 @@ extension CaseStore {
         try await database.transaction { [self] sql in
             for id in ids {
                 let current = try await lock(id, jurisdictionID: jurisdictionID, sql: sql)
-                guard current.closedAt == nil else { throw CivitasError(.conflict, code: "case_closed", message: "Case \(id) is closed; nothing was reassigned.") }
-                try await sql.update("cases").set("assignee_id", to: SQLBind(userID)).set("updated_at", to: SQLBind(Clock.millis(now))).where("id", .equal, id).run()
+                guard current.closedAt == nil else {
+                    throw CivitasError(.conflict, code: "case_closed", message: "Case \(id) is closed; nothing was reassigned.")
+                }
+                try await sql.update("cases").set("assignee_id", to: SQLBind(userID)).set("updated_at", to: SQLBind(Clock.millis(now))).where(
+                    "id", .equal, id
+                ).run()
                 try await event(
                     id, kind: "assigned", actor: caller.name, visibility: .internal,
                     body: userID.map { "Assigned to staff \($0)." } ?? "Returned to the queue.", now: now, sql: sql)
@@ -94,7 +105,9 @@ extension CaseStore {
                     .column(SQLRaw("SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END)"), as: "unassigned")
                     .column(SQLFunction("MIN", args: SQLColumn("state_entered_at")), as: "oldest")
                     .column(SQLQueryString("SUM(CASE WHEN due_at IS NOT NULL AND due_at <= \(bind: soon) THEN 1 ELSE 0 END)"), as: "at_risk")
-                    .column(SQLQueryString("SUM(CASE WHEN due_at IS NOT NULL AND due_at <= \(bind: Clock.millis(now)) THEN 1 ELSE 0 END)"), as: "overdue")
+                    .column(
+                        SQLQueryString("SUM(CASE WHEN due_at IS NOT NULL AND due_at <= \(bind: Clock.millis(now)) THEN 1 ELSE 0 END)"), as: "overdue"
+                    )
                     .from("cases").where("jurisdiction_id", .equal, jurisdictionID).where("queue", .equal, name).where("workable", .equal, 1).first()
                 result.append(
                     QueueHealth(
@@ -130,8 +143,9 @@ extension CaseStore {
         for person in staff {
             let id = try person.decode(column: "id", as: Int64.self)
             guard DepartmentScope(stored: try person.decode(column: "departments", as: String?.self)).contains(department) else { continue }
-            let has = Set(try await sql.select().column("skill").from("user_skills").where("user_id", .equal, id).all()
-                .map { try $0.decode(column: "skill", as: String.self) })
+            let has = Set(
+                try await sql.select().column("skill").from("user_skills").where("user_id", .equal, id).all()
+                    .map { try $0.decode(column: "skill", as: String.self) })
             if skills.isSubset(of: has) { eligible.append(id) }
         }
         guard !eligible.isEmpty else { return nil }

@@ -12,19 +12,22 @@ extension CaseStore {
     public func sweep(jurisdictionID: String, now: Date = Date()) async throws -> Int {
         var fired = 0
         for caseType in try await types(jurisdictionID: jurisdictionID) {
-            let timed = Set(caseType.automations.compactMap { automation -> String? in
-                if case .after(let state, _) = automation.trigger { return state }
-                return nil
-            })
+            let timed = Set(
+                caseType.automations.compactMap { automation -> String? in
+                    if case .after(let state, _) = automation.trigger { return state }
+                    return nil
+                })
             guard !timed.isEmpty else { continue }
             let rows = try await database.read { sql in
                 try await sql.select().columns("id", "type_version", "state", "state_entered_at").from("cases")
                     .where("jurisdiction_id", .equal, jurisdictionID).where("type_key", .equal, caseType.key)
                     .where("state", .in, Array(timed)).where("closed_at", .is, SQLLiteral.null).orderBy("id").limit(10_000).all()
                     .map { row in
-                        (id: try row.decode(column: "id", as: Int64.self), version: try row.decode(column: "type_version", as: Int.self),
-                         state: try row.decode(column: "state", as: String.self),
-                         entered: Clock.date(try row.decode(column: "state_entered_at", as: Int64.self)))
+                        (
+                            id: try row.decode(column: "id", as: Int64.self), version: try row.decode(column: "type_version", as: Int.self),
+                            state: try row.decode(column: "state", as: String.self),
+                            entered: Clock.date(try row.decode(column: "state_entered_at", as: Int64.self))
+                        )
                     }
             }
             // Only cases with a timer past its time are locked and looked at closely; the rest wait for a later sweep.
@@ -40,9 +43,14 @@ extension CaseStore {
             for id in candidates {
                 fired += try await database.transaction { [self] sql -> Int in
                     let current = try await lock(id, jurisdictionID: jurisdictionID, sql: sql)
-                    guard let version = try await type(current.typeKey, version: current.typeVersion, jurisdictionID: jurisdictionID) else { return 0 }
-                    let already = Set(try await sql.select().column("automation").from("case_timers_fired").where("case_id", .equal, id)
-                        .where("state_entered_at", .equal, Clock.millis(current.stateEnteredAt)).all().map { try $0.decode(column: "automation", as: String.self) })
+                    guard let version = try await type(current.typeKey, version: current.typeVersion, jurisdictionID: jurisdictionID) else {
+                        return 0
+                    }
+                    let already = Set(
+                        try await sql.select().column("automation").from("case_timers_fired").where("case_id", .equal, id)
+                            .where("state_entered_at", .equal, Clock.millis(current.stateEnteredAt)).all().map {
+                                try $0.decode(column: "automation", as: String.self)
+                            })
                     var snapshot = CaseSnapshot(
                         state: current.state, queue: current.queue, data: current.data, documents: try await Self.documentTypes(id, sql: sql),
                         stateEnteredAt: current.stateEnteredAt)

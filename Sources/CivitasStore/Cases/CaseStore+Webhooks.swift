@@ -50,11 +50,13 @@ extension CaseStore {
         }
         let secret = "whsec_" + SecureRandom.token(bytes: 24)
         let id = try await database.transaction { sql in
-            let row = try await sql.insert(into: "webhooks").columns("jurisdiction_id", "client_id", "url", "secret", "events", "departments", "active", "created_at")
-                .values(
-                    SQLBind(jurisdictionID), SQLBind(clientID), SQLBind(url), SQLBind(secret), SQLBind(chosen.joined(separator: ",")),
-                    SQLBind(departments.joined(separator: "\u{1F}")), SQLBind(1), SQLBind(Clock.millis(now))
-                ).returning("id").first()
+            let row = try await sql.insert(into: "webhooks").columns(
+                "jurisdiction_id", "client_id", "url", "secret", "events", "departments", "active", "created_at"
+            )
+            .values(
+                SQLBind(jurisdictionID), SQLBind(clientID), SQLBind(url), SQLBind(secret), SQLBind(chosen.joined(separator: ",")),
+                SQLBind(departments.joined(separator: "\u{1F}")), SQLBind(1), SQLBind(Clock.millis(now))
+            ).returning("id").first()
             return try row?.decode(column: "id", as: Int64.self) ?? 0
         }
         return (Webhook(id: id, clientID: clientID, url: url, events: chosen, active: true), secret)
@@ -65,14 +67,17 @@ extension CaseStore {
     static func isPrivate(host: String) -> Bool {
         var name = host.lowercased()
         while name.hasSuffix(".") { name.removeLast() }
-        if name.isEmpty || name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".local") || name.hasSuffix(".internal") { return true }
+        if name.isEmpty || name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".local") || name.hasSuffix(".internal") {
+            return true
+        }
         let addresses = NetworkAddress.literal(name)
         return addresses.contains { !NetworkAddress.isPublic($0) }
     }
 
     public func webhooks(clientID: String?, jurisdictionID: String) async throws -> [Webhook] {
         try await database.read { sql in
-            var select = sql.select().columns("id", "client_id", "url", "events", "active").from("webhooks").where("jurisdiction_id", .equal, jurisdictionID)
+            var select = sql.select().columns("id", "client_id", "url", "events", "active").from("webhooks").where(
+                "jurisdiction_id", .equal, jurisdictionID)
             if let clientID { select = select.where("client_id", .equal, clientID) }
             return try await select.orderBy("id").all().map { row in
                 Webhook(
@@ -99,8 +104,10 @@ extension CaseStore {
         _ eventType: String, caseID: Int64, type: CaseType, state: String, extra: [String: JSONValue], jurisdictionID: String, now: Date,
         sql: any SQLDatabase
     ) async throws {
-        let subscribers = try await sql.select().columns("id", "events", "departments").from("webhooks").where("jurisdiction_id", .equal, jurisdictionID)
-            .where("active", .equal, 1).all()
+        let subscribers = try await sql.select().columns("id", "events", "departments").from("webhooks").where(
+            "jurisdiction_id", .equal, jurisdictionID
+        )
+        .where("active", .equal, 1).all()
         for row in subscribers {
             let events = try row.decode(column: "events", as: String.self).split(separator: ",").map(String.init)
             let departments = try row.decode(column: "departments", as: String.self).split(separator: "\u{1F}").map(String.init)
@@ -117,7 +124,8 @@ extension CaseStore {
             try await sql.insert(into: "webhook_deliveries")
                 .columns("webhook_id", "event_id", "event_type", "payload", "attempts", "next_attempt_at", "created_at")
                 .values(
-                    SQLBind(try row.decode(column: "id", as: Int64.self)), SQLBind(eventID), SQLBind(eventType), SQLBind(JSONValue.object(payload).jsonText),
+                    SQLBind(try row.decode(column: "id", as: Int64.self)), SQLBind(eventID), SQLBind(eventType),
+                    SQLBind(JSONValue.object(payload).jsonText),
                     SQLBind(0), SQLBind(Clock.millis(now)), SQLBind(Clock.millis(now))
                 ).run()
         }
@@ -129,10 +137,14 @@ extension CaseStore {
         try await database.transaction { sql in
             let select = sql.select()
                 .columns(
-                    SQLColumn("id", table: "webhook_deliveries"), SQLColumn("webhook_id"), SQLColumn("url"), SQLColumn("secret"), SQLColumn("event_id"),
-                    SQLColumn("event_type"), SQLColumn("payload"), SQLColumn("attempts"), SQLColumn("next_attempt_at"))
+                    SQLColumn("id", table: "webhook_deliveries"), SQLColumn("webhook_id"), SQLColumn("url"), SQLColumn("secret"),
+                    SQLColumn("event_id"),
+                    SQLColumn("event_type"), SQLColumn("payload"), SQLColumn("attempts"), SQLColumn("next_attempt_at")
+                )
                 .from("webhook_deliveries").join("webhooks", on: SQLColumn("webhook_id"), .equal, SQLColumn("id", table: "webhooks"))
-                .where("delivered_at", .is, SQLLiteral.null).where("next_attempt_at", .lessThanOrEqual, Clock.millis(now)).where("attempts", .lessThan, 12)
+                .where("delivered_at", .is, SQLLiteral.null).where("next_attempt_at", .lessThanOrEqual, Clock.millis(now)).where(
+                    "attempts", .lessThan, 12
+                )
                 .where(SQLColumn("active", table: "webhooks"), .equal, SQLBind(1))
                 .orderBy("next_attempt_at").limit(limit)
             if sql.dialect.name == "postgresql" { select.lockingClause(SQLRaw("FOR UPDATE OF webhook_deliveries SKIP LOCKED")) }
@@ -140,7 +152,9 @@ extension CaseStore {
             var claimed: [Delivery] = []
             for row in rows {
                 let id = try row.decode(column: "id", as: Int64.self)
-                try await sql.update("webhook_deliveries").set("next_attempt_at", to: SQLBind(Clock.millis(now.addingTimeInterval(lease)))).where("id", .equal, id).run()
+                try await sql.update("webhook_deliveries").set("next_attempt_at", to: SQLBind(Clock.millis(now.addingTimeInterval(lease)))).where(
+                    "id", .equal, id
+                ).run()
                 claimed.append(
                     Delivery(
                         id: id, webhookID: try row.decode(column: "webhook_id", as: Int64.self), url: try row.decode(column: "url", as: String.self),
@@ -176,21 +190,26 @@ extension CaseStore {
         try await database.read { sql in
             var select = sql.select()
                 .columns(
-                    SQLColumn("id", table: "webhook_deliveries"), SQLColumn("webhook_id"), SQLColumn("url"), SQLColumn("event_id"), SQLColumn("event_type"),
+                    SQLColumn("id", table: "webhook_deliveries"), SQLColumn("webhook_id"), SQLColumn("url"), SQLColumn("event_id"),
+                    SQLColumn("event_type"),
                     SQLColumn("payload"), SQLColumn("attempts"), SQLColumn("next_attempt_at"), SQLColumn("delivered_at"), SQLColumn("last_status"),
-                    SQLColumn("last_error"))
+                    SQLColumn("last_error")
+                )
                 .from("webhook_deliveries").join("webhooks", on: SQLColumn("webhook_id"), .equal, SQLColumn("id", table: "webhooks"))
                 .where(SQLColumn("jurisdiction_id", table: "webhooks"), .equal, SQLBind(jurisdictionID))
             if let clientID { select = select.where(SQLColumn("client_id", table: "webhooks"), .equal, SQLBind(clientID)) }
-            return try await select.orderBy(SQLOrderBy(expression: SQLColumn("id", table: "webhook_deliveries"), direction: SQLDirection.descending)).limit(limit).all().map { row in
-                Delivery(
-                    id: try row.decode(column: "id", as: Int64.self), webhookID: try row.decode(column: "webhook_id", as: Int64.self),
-                    url: try row.decode(column: "url", as: String.self), secret: "", eventID: try row.decode(column: "event_id", as: String.self),
-                    eventType: try row.decode(column: "event_type", as: String.self), payload: try row.decode(column: "payload", as: String.self),
-                    attempts: try row.decode(column: "attempts", as: Int.self), deliveredAt: try row.decode(column: "delivered_at", as: Int64?.self).map(Clock.date),
-                    lastStatus: try row.decode(column: "last_status", as: Int?.self), lastError: try row.decode(column: "last_error", as: String?.self),
-                    nextAttemptAt: Clock.date(try row.decode(column: "next_attempt_at", as: Int64.self)))
-            }
+            return try await select.orderBy(SQLOrderBy(expression: SQLColumn("id", table: "webhook_deliveries"), direction: SQLDirection.descending))
+                .limit(limit).all().map { row in
+                    Delivery(
+                        id: try row.decode(column: "id", as: Int64.self), webhookID: try row.decode(column: "webhook_id", as: Int64.self),
+                        url: try row.decode(column: "url", as: String.self), secret: "", eventID: try row.decode(column: "event_id", as: String.self),
+                        eventType: try row.decode(column: "event_type", as: String.self), payload: try row.decode(column: "payload", as: String.self),
+                        attempts: try row.decode(column: "attempts", as: Int.self),
+                        deliveredAt: try row.decode(column: "delivered_at", as: Int64?.self).map(Clock.date),
+                        lastStatus: try row.decode(column: "last_status", as: Int?.self),
+                        lastError: try row.decode(column: "last_error", as: String?.self),
+                        nextAttemptAt: Clock.date(try row.decode(column: "next_attempt_at", as: Int64.self)))
+                }
         }
     }
 }

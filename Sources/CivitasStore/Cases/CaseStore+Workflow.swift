@@ -22,7 +22,8 @@ extension CaseStore {
     /// Opens a case in the type's first state; with `submit`, takes the type's `submit` step at once (a partner
     /// or staff filing a complete application).
     public func create(
-        typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil, parties: [(role: String, name: String, email: String?)] = [],
+        typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil,
+        parties: [(role: String, name: String, email: String?)] = [],
         submit: Bool = false, language: Language = .english, jurisdictionID: String, now: Date = Date()
     ) async throws -> CaseRecord {
         try await database.transaction { [self] sql in
@@ -34,7 +35,8 @@ extension CaseStore {
 
     /// Creates a case inside the caller's transaction (the API's idempotent create keeps its key in the same one).
     public func create(
-        typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil, parties: [(role: String, name: String, email: String?)] = [],
+        typeKey: String, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64? = nil,
+        parties: [(role: String, name: String, email: String?)] = [],
         submit: Bool = false, language: Language = .english, jurisdictionID: String, now: Date = Date(), sql: any SQLDatabase
     ) async throws -> CaseRecord {
         guard let type = try await type(typeKey, jurisdictionID: jurisdictionID) else {
@@ -42,28 +44,33 @@ extension CaseStore {
         }
         try Self.validate(data, type: type)
         let id = try await insertCase(
-            type, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, language: language, jurisdictionID: jurisdictionID,
+            type, data: data, by: caller, applicantID: applicantID, parties: parties, submit: submit, language: language,
+            jurisdictionID: jurisdictionID,
             now: now, sql: sql)
         return try await Self.fetch(id, jurisdictionID: jurisdictionID, sql: sql)
     }
 
     static func fetch(_ id: Int64, jurisdictionID: String, sql: any SQLDatabase) async throws -> CaseRecord {
-        guard let row = try await sql.select().columns(caseColumns.map { SQLColumn($0) }).from("cases").where("jurisdiction_id", .equal, jurisdictionID)
-            .where("id", .equal, id).first()
+        guard
+            let row = try await sql.select().columns(caseColumns.map { SQLColumn($0) }).from("cases").where("jurisdiction_id", .equal, jurisdictionID)
+                .where("id", .equal, id).first()
         else { throw CivitasError.notFound("case_not_found", "There is no case \(id).") }
         return try decodeCase(row)
     }
 
     func insertCase(
-        _ type: CaseType, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64?, parties: [(role: String, name: String, email: String?)],
+        _ type: CaseType, data: [String: JSONValue], by caller: CaseCaller, applicantID: Int64?,
+        parties: [(role: String, name: String, email: String?)],
         submit: Bool, language: Language = .english, jurisdictionID: String, now: Date, sql: any SQLDatabase
     ) async throws -> Int64 {
         let parties = try parties.map { try CaseParty.checked(role: $0.role, name: $0.name, email: $0.email, field: { _ in "parties" }) }
         let snapshot = CaseSnapshot(state: type.initialState.key, queue: type.defaultQueue, data: data, documents: [], stateEnteredAt: now)
         let row = try await sql.insert(into: "cases")
             .columns(
-                "jurisdiction_id", "type_key", "type_version", "department", "state", "queue", "workable", "assignee_id", "applicant_id", "partner", "data",
-                "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at", "language")
+                "jurisdiction_id", "type_key", "type_version", "department", "state", "queue", "workable", "assignee_id", "applicant_id", "partner",
+                "data",
+                "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at", "language"
+            )
             .values(
                 SQLBind(jurisdictionID), SQLBind(type.key), SQLBind(type.version), SQLBind(type.department), SQLBind(snapshot.state),
                 SQLBind(snapshot.queue), SQLBind(0), SQLBind(Int64?.none), SQLBind(applicantID),
@@ -72,13 +79,17 @@ extension CaseStore {
                 SQLBind(language.rawValue)
             )
             .returning("id").first()
-        guard let id = try row?.decode(column: "id", as: Int64.self) else { throw CivitasError.invalid("case_not_created", "The case could not be created.") }
-        try await event(id, kind: "created", actor: caller.name, visibility: .applicant, body: CaseWords.started(type.name, .english), now: now, sql: sql)
+        guard let id = try row?.decode(column: "id", as: Int64.self) else {
+            throw CivitasError.invalid("case_not_created", "The case could not be created.")
+        }
+        try await event(
+            id, kind: "created", actor: caller.name, visibility: .applicant, body: CaseWords.started(type.name, .english), now: now, sql: sql)
         for party in parties {
             try await sql.insert(into: "case_parties").columns("case_id", "role", "name", "email", "created_at")
                 .values(SQLBind(id), SQLBind(party.role), SQLBind(party.name), SQLBind(party.email), SQLBind(Clock.millis(now))).run()
         }
-        try await webhook("case.created", caseID: id, type: type, state: snapshot.state, extra: [:], jurisdictionID: jurisdictionID, now: now, sql: sql)
+        try await webhook(
+            "case.created", caseID: id, type: type, state: snapshot.state, extra: [:], jurisdictionID: jurisdictionID, now: now, sql: sql)
         if submit {
             guard type.transition("submit") != nil else {
                 throw CivitasError.invalid("submit_unknown", "\(type.name) has no step named submit.", field: "submit")
@@ -105,19 +116,26 @@ extension CaseStore {
         try Self.validate(data, type: type)
         try await database.transaction { [self] sql in
             let current = try await lock(caseID, jurisdictionID: jurisdictionID, sql: sql)
-            guard current.closedAt == nil else { throw CivitasError(.conflict, code: "case_closed", message: "Case \(caseID) is closed; its answers stay as they are.") }
+            guard current.closedAt == nil else {
+                throw CivitasError(.conflict, code: "case_closed", message: "Case \(caseID) is closed; its answers stay as they are.")
+            }
             if caller.actor == .applicant, current.state != type.initialState.key, type.state(current.state)?.waitingOnApplicant != true {
                 throw CivitasError(.conflict, code: "case_locked", message: "The case is with the agency now; send a message to change an answer.")
             }
             var merged = current.data
             for (key, value) in data { merged[key] = value == .null ? nil : value }
-            try await sql.update("cases").set("data", to: SQLBind(JSONValue.object(merged).jsonText)).set("updated_at", to: SQLBind(Clock.millis(now)))
-                .where("id", .equal, caseID).run()
+            try await sql.update("cases").set("data", to: SQLBind(JSONValue.object(merged).jsonText)).set(
+                "updated_at", to: SQLBind(Clock.millis(now))
+            )
+            .where("id", .equal, caseID).run()
             let names = data.keys.sorted().map { type.field($0)?.label ?? $0 }
-            try await event(caseID, kind: "updated", actor: caller.name, visibility: .applicant, body: "Answers changed: \(names.joined(separator: "; ")).", now: now, sql: sql)
+            try await event(
+                caseID, kind: "updated", actor: caller.name, visibility: .applicant, body: "Answers changed: \(names.joined(separator: "; ")).",
+                now: now, sql: sql)
             try await AuditStore.append(
-                AuditEvent(actor: caller.name, action: "case.update", subject: "case:\(caseID)", person: current.applicantID.map { "user:\($0)" },
-                           fields: data.keys.sorted()),
+                AuditEvent(
+                    actor: caller.name, action: "case.update", subject: "case:\(caseID)", person: current.applicantID.map { "user:\($0)" },
+                    fields: data.keys.sorted()),
                 jurisdictionID: jurisdictionID, at: now, sql: sql)
         }
         return try await find(id: caseID, jurisdictionID: jurisdictionID)!
@@ -135,7 +153,8 @@ extension CaseStore {
     /// asks for documents: each becomes a task of theirs, due when the waiting state's service level ends.
     @discardableResult
     public func transition(
-        _ caseID: Int64, _ key: String, by caller: CaseCaller, reason: String? = nil, documents: [String] = [], jurisdictionID: String, now: Date = Date()
+        _ caseID: Int64, _ key: String, by caller: CaseCaller, reason: String? = nil, documents: [String] = [], jurisdictionID: String,
+        now: Date = Date()
     ) async throws -> CaseRecord {
         try await database.transaction { [self] sql in
             try await take(caseID, key, by: caller, reason: reason, documents: documents, jurisdictionID: jurisdictionID, now: now, sql: sql)
@@ -151,7 +170,9 @@ extension CaseStore {
         guard let type = try await type(current.typeKey, version: current.typeVersion, jurisdictionID: jurisdictionID) else {
             throw CivitasError.notFound("case_type_not_found", "The case's type is missing.")
         }
-        if let reason, reason.unicodeScalars.count > 5000 { throw CivitasError.invalid("reason_invalid", "A reason has at most 5000 characters.", field: "reason") }
+        if let reason, reason.unicodeScalars.count > 5000 {
+            throw CivitasError.invalid("reason_invalid", "A reason has at most 5000 characters.", field: "reason")
+        }
         guard let step = type.transition(key) else {
             throw CivitasError.invalid("transition_unknown", "\(type.name) has no step \u{201C}\(key)\u{201D}.", field: "transition")
         }
@@ -172,7 +193,8 @@ extension CaseStore {
         } catch let refusal {
             throw Self.refusal(refusal)
         }
-        try await apply(effects, to: current, next: next, type: type, requested: step.asksForDocuments ? requested : [], by: caller, now: now, sql: sql)
+        try await apply(
+            effects, to: current, next: next, type: type, requested: step.asksForDocuments ? requested : [], by: caller, now: now, sql: sql)
     }
 
     /// Writes what the workflow decided: the case row, the timeline, decisions, tasks, mail and webhooks.
@@ -194,9 +216,13 @@ extension CaseStore {
         // A queue that hands out its cases gives one that is now work and has nobody to the next eligible person.
         if type.isWork(next.state), next.queue != current.queue || current.assigneeID == nil || !type.isWork(current.state) {
             let assigned = next.queue != current.queue ? nil : current.assigneeID
-            if assigned == nil, let person = try await Self.autoAssignee(queue: next.queue, department: type.department, jurisdictionID: jurisdictionID, sql: sql) {
+            if assigned == nil,
+                let person = try await Self.autoAssignee(queue: next.queue, department: type.department, jurisdictionID: jurisdictionID, sql: sql)
+            {
                 try await sql.update("cases").set("assignee_id", to: SQLBind(person.id)).where("id", .equal, caseID).run()
-                try await event(caseID, kind: "assigned", actor: "queue: \(next.queue)", visibility: .internal, body: "Given to staff \(person.id) (\(person.how)).", now: now, sql: sql)
+                try await event(
+                    caseID, kind: "assigned", actor: "queue: \(next.queue)", visibility: .internal,
+                    body: "Given to staff \(person.id) (\(person.how)).", now: now, sql: sql)
             }
         }
 
@@ -209,9 +235,12 @@ extension CaseStore {
                 let label = type.transition(transition)?.label ?? transition
                 var body = "\(label): \(type.state(from)?.label ?? from) → \(type.state(to)?.label ?? to)."
                 if let reason, !reason.isEmpty { body += CaseWords.withReason(reason, .english) }
-                try await event(caseID, kind: "transition", actor: actor, visibility: .applicant, from: from, to: to, transition: transition, body: body, now: now, sql: sql)
+                try await event(
+                    caseID, kind: "transition", actor: actor, visibility: .applicant, from: from, to: to, transition: transition, body: body,
+                    now: now, sql: sql)
                 try await webhook(
-                    "case.transitioned", caseID: caseID, type: type, state: to, extra: ["from": .string(from), "to": .string(to), "transition": .string(transition)],
+                    "case.transitioned", caseID: caseID, type: type, state: to,
+                    extra: ["from": .string(from), "to": .string(to), "transition": .string(transition)],
                     jurisdictionID: jurisdictionID, now: now, sql: sql)
                 toldApplicant.append(applicantType.state(to)?.applicantText ?? to)
                 if let reason, !reason.isEmpty { toldApplicant.append(reason) }
@@ -220,19 +249,26 @@ extension CaseStore {
                         .where("done_at", .is, SQLLiteral.null).run()
                 }
             case .decided(let decision):
-                try await sql.insert(into: "case_decisions").columns("case_id", "rule_id", "rule_version", "passed", "input", "explanation", "created_at")
-                    .values(
-                        SQLBind(caseID), SQLBind(decision.ruleID), SQLBind(decision.ruleVersion), SQLBind(decision.passed ? 1 : 0),
-                        SQLBind(JSONValue.object(decision.values.mapValues { .string($0) }).jsonText), SQLBind(decision.text), SQLBind(Clock.millis(now))
-                    ).run()
+                try await sql.insert(into: "case_decisions").columns(
+                    "case_id", "rule_id", "rule_version", "passed", "input", "explanation", "created_at"
+                )
+                .values(
+                    SQLBind(caseID), SQLBind(decision.ruleID), SQLBind(decision.ruleVersion), SQLBind(decision.passed ? 1 : 0),
+                    SQLBind(JSONValue.object(decision.values.mapValues { .string($0) }).jsonText), SQLBind(decision.text), SQLBind(Clock.millis(now))
+                ).run()
                 try await webhook(
                     "case.decided", caseID: caseID, type: type, state: next.state,
-                    extra: ["rule": .string(decision.ruleID), "rule_version": .integer(Int64(decision.ruleVersion)), "passed": .bool(decision.passed)],
+                    extra: [
+                        "rule": .string(decision.ruleID), "rule_version": .integer(Int64(decision.ruleVersion)), "passed": .bool(decision.passed),
+                    ],
                     jurisdictionID: jurisdictionID, now: now, sql: sql)
             case .routed(let queue, let automation):
-                try await event(caseID, kind: "routed", actor: "automation: \(automation)", visibility: .internal, body: "Routed to \(queue).", now: now, sql: sql)
+                try await event(
+                    caseID, kind: "routed", actor: "automation: \(automation)", visibility: .internal, body: "Routed to \(queue).", now: now, sql: sql
+                )
             case .reminded(let message, let automation):
-                try await event(caseID, kind: "reminder", actor: "automation: \(automation)", visibility: .applicant, body: message, now: now, sql: sql)
+                try await event(
+                    caseID, kind: "reminder", actor: "automation: \(automation)", visibility: .applicant, body: message, now: now, sql: sql)
                 toldApplicant.append(applicantType.reminder(of: automation) ?? message)
             }
         }
@@ -241,7 +277,8 @@ extension CaseStore {
             let due = state?.serviceLevel.map { type.calendar.deadline($0, from: now) }
             try await sql.insert(into: "case_tasks").columns("case_id", "title", "assignee", "document_type", "due_at", "created_by", "created_at")
                 .values(
-                    SQLBind(caseID), SQLBind("Upload: \(label)"), SQLBind("applicant"), SQLBind(document), SQLBind(due.map(Clock.millis)), SQLBind(caller.name),
+                    SQLBind(caseID), SQLBind("Upload: \(label)"), SQLBind("applicant"), SQLBind(document), SQLBind(due.map(Clock.millis)),
+                    SQLBind(caller.name),
                     SQLBind(Clock.millis(now))
                 ).run()
         }
@@ -252,22 +289,26 @@ extension CaseStore {
     /// texts, where it has one).
     func mailApplicant(_ found: CaseRecord, type: CaseType, lines: [String], now: Date, sql: any SQLDatabase) async throws {
         guard let applicant = found.applicantID,
-            let email = try await sql.select().column("email").from("users").where("id", .equal, applicant).where("deleted_at", .is, SQLLiteral.null).first()?
+            let email = try await sql.select().column("email").from("users").where("id", .equal, applicant).where("deleted_at", .is, SQLLiteral.null)
+                .first()?
                 .decode(column: "email", as: String.self)
         else { return }
         let name = type.localized(found.language).name
-        let mail = CaseNotice.news(site: site, caseID: found.id, typeName: name, lines: lines, link: "\(publicURL)/my/cases/\(found.id)", language: found.language)
+        let mail = CaseNotice.news(
+            site: site, caseID: found.id, typeName: name, lines: lines, link: "\(publicURL)/my/cases/\(found.id)", language: found.language)
         try await MailOutboxStore.enqueue(to: email, subject: mail.subject, body: mail.body, jurisdictionID: found.jurisdictionID, now: now, sql: sql)
     }
 
     func event(
-        _ caseID: Int64, kind: String, actor: String, visibility: CaseEvent.Visibility, from: String? = nil, to: String? = nil, transition: String? = nil,
+        _ caseID: Int64, kind: String, actor: String, visibility: CaseEvent.Visibility, from: String? = nil, to: String? = nil,
+        transition: String? = nil,
         body: String?, now: Date, sql: any SQLDatabase
     ) async throws {
         try await sql.insert(into: "case_events")
             .columns("case_id", "kind", "actor", "visibility", "from_state", "to_state", "transition", "body", "created_at")
             .values(
-                SQLBind(caseID), SQLBind(kind), SQLBind(actor), SQLBind(visibility.rawValue), SQLBind(from), SQLBind(to), SQLBind(transition), SQLBind(body),
+                SQLBind(caseID), SQLBind(kind), SQLBind(actor), SQLBind(visibility.rawValue), SQLBind(from), SQLBind(to), SQLBind(transition),
+                SQLBind(body),
                 SQLBind(Clock.millis(now))
             ).run()
     }

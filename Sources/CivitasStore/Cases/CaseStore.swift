@@ -56,7 +56,8 @@ public struct CaseStore: Sendable {
                     ).run()
             }
             try await AuditStore.append(
-                AuditEvent(actor: createdBy, action: "casetype.import", subject: "case_type:\(type.key)@\(type.version)"), jurisdictionID: jurisdictionID,
+                AuditEvent(actor: createdBy, action: "casetype.import", subject: "case_type:\(type.key)@\(type.version)"),
+                jurisdictionID: jurisdictionID,
                 at: now, sql: sql)
             return type
         }
@@ -113,7 +114,8 @@ public struct CaseStore: Sendable {
     // MARK: Reading
 
     static let caseColumns = [
-        "id", "jurisdiction_id", "type_key", "type_version", "department", "state", "queue", "workable", "assignee_id", "applicant_id", "partner", "data",
+        "id", "jurisdiction_id", "type_key", "type_version", "department", "state", "queue", "workable", "assignee_id", "applicant_id", "partner",
+        "data",
         "created_at", "updated_at", "submitted_at", "state_entered_at", "due_at", "closed_at", "language",
     ]
 
@@ -161,7 +163,8 @@ public struct CaseStore: Sendable {
         // A credential limited to no department at all reaches no case (and SQL has no empty IN list).
         if query.departments?.isEmpty == true { return [] }
         return try await database.read { sql in
-            var select = sql.select().columns(Self.caseColumns.map { SQLColumn($0) }).from("cases").where("jurisdiction_id", .equal, query.jurisdictionID)
+            var select = sql.select().columns(Self.caseColumns.map { SQLColumn($0) }).from("cases").where(
+                "jurisdiction_id", .equal, query.jurisdictionID)
             if let departments = query.departments, !departments.contains("*") { select = select.where("department", .in, departments) }
             if let queue = query.queue { select = select.where("queue", .equal, queue) }
             if let state = query.state { select = select.where("state", .equal, state) }
@@ -201,7 +204,8 @@ public struct CaseStore: Sendable {
                     return StoredDecision(
                         ruleID: try row.decode(column: "rule_id", as: String.self), ruleVersion: try row.decode(column: "rule_version", as: Int.self),
                         passed: try row.decode(column: "passed", as: Int.self) == 1, input: input,
-                        explanation: try row.decode(column: "explanation", as: String.self), at: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
+                        explanation: try row.decode(column: "explanation", as: String.self),
+                        at: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
                 }
         }
     }

@@ -24,7 +24,9 @@ public enum DefinitionFile {
         let line = (node.mark?.line ?? 0)
         switch node {
         case .scalar(let scalar):
-            if scalar.tag.description == Tag.Name.null.rawValue || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
+            if scalar.tag.description == Tag.Name.null.rawValue
+                || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string))
+            {
                 return .null(line: line)
             }
             return .scalar(scalar.string, line: line)

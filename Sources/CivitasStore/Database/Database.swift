@@ -103,7 +103,10 @@ public final class Database: Sendable {
             let token = bus.subscribe(channel) { continuation.yield($0) }
             continuation.onTermination = { [bus] _ in bus.unsubscribe(token) }
         case .postgres:
-            guard let configuration = listenConfiguration else { continuation.finish(); break }
+            guard let configuration = listenConfiguration else {
+                continuation.finish()
+                break
+            }
             let logger = logger
             let task = Task {
                 var attempt = 0
@@ -177,7 +180,7 @@ public final class Database: Sendable {
                         throw error
                     }
                 }
-            } catch where attempt < 3 && Self.mayRetry(error) {
+            } catch  where attempt < 3 && Self.mayRetry(error) {
                 logger.notice("transaction retried", metadata: ["attempt": "\(attempt + 1)"])
             }
         }

@@ -31,7 +31,8 @@ public struct RateLimitStore: Sendable {
             let row = try await sql.insert(into: "rate_limits").columns("bucket", "window_start", "hits")
                 .values(SQLBind(bucket), SQLBind(start), SQLBind(1))
                 .onConflict(with: ["bucket", "window_start"]) { conflict in
-                    conflict.set(SQLIdentifier("hits"), to: SQLBinaryExpression(SQLColumn("hits", table: "rate_limits"), .add, SQLLiteral.numeric("1")))
+                    conflict.set(
+                        SQLIdentifier("hits"), to: SQLBinaryExpression(SQLColumn("hits", table: "rate_limits"), .add, SQLLiteral.numeric("1")))
                 }
                 .returning("hits").first()
             return try row?.decode(column: "hits", as: Int.self) ?? 1

@@ -34,7 +34,8 @@ extension ServiceRequestStore {
             throw CivitasError.invalid("note_invalid", "A note needs at most 5000 characters.", field: "note")
         }
         if photo != nil, action != .resolve {
-            throw CivitasError.invalid("photo_not_allowed", "A photo goes with resolve only: it is shown to the public with the request.", field: "photo")
+            throw CivitasError.invalid(
+                "photo_not_allowed", "A photo goes with resolve only: it is shown to the public with the request.", field: "photo")
         }
         if action == .cannotDo, text == nil {
             throw CivitasError.invalid("reason_missing", "Say why it cannot be done.", field: "note")
@@ -63,7 +64,8 @@ extension ServiceRequestStore {
                 // Someone else closed it (or merged it into another request) since the crew's plan was made.
                 outcome = .conflict
                 let parent = try row.decode(column: "parent_id", as: Int64?.self)
-                message = parent.map { "Request \(requestID) was merged into request \($0) and closed; nothing was changed." }
+                message =
+                    parent.map { "Request \(requestID) was merged into request \($0) and closed; nothing was changed." }
                     ?? "Request \(requestID) was already closed by someone else; nothing was changed."
             } else {
                 var change = RequestChange()

@@ -14,7 +14,9 @@ public struct CrewStore: Sendable {
         services: Set<String>?, shift: Shift, members: [Int64], jurisdictionID: String, actor: String, now: Date = Date()
     ) async throws -> Crew {
         let name = name.trimmingCharacters(in: .whitespaces)
-        guard (1...100).contains(name.count) else { throw CivitasError.invalid("name_invalid", "Give the crew a name of 1 to 100 characters.", field: "name") }
+        guard (1...100).contains(name.count) else {
+            throw CivitasError.invalid("name_invalid", "Give the crew a name of 1 to 100 characters.", field: "name")
+        }
         guard capacity > 0, capacity.isFinite else {
             throw CivitasError.invalid("capacity_invalid", "The vehicle's capacity must be a number above 0.", field: "capacity")
         }
@@ -28,7 +30,8 @@ public struct CrewStore: Sendable {
             let row = try await sql.insert(into: "crews")
                 .columns(
                     "jurisdiction_id", "department", "name", "depot_name", "depot_latitude", "depot_longitude", "vehicle", "capacity",
-                    "skills", "services", "shift_days", "shift_start", "shift_end", "created_at")
+                    "skills", "services", "shift_days", "shift_start", "shift_end", "created_at"
+                )
                 .values(
                     SQLBind(jurisdictionID), SQLBind(department), SQLBind(name), SQLBind(depotName), SQLBind(depot.latitude),
                     SQLBind(depot.longitude), SQLBind(vehicle), SQLBind(capacity), SQLBind(skills.sorted().joined(separator: "\n")),
@@ -63,7 +66,9 @@ public struct CrewStore: Sendable {
             if let department { select.where("department", .equal, department) }
             let rows = try await select.orderBy("name").all()
             let members = try await sql.select().columns("crew_id", "user_id").from("crew_members").all()
-                .reduce(into: [Int64: [Int64]]()) { $0[try $1.decode(column: "crew_id", as: Int64.self), default: []].append(try $1.decode(column: "user_id", as: Int64.self)) }
+                .reduce(into: [Int64: [Int64]]()) {
+                    $0[try $1.decode(column: "crew_id", as: Int64.self), default: []].append(try $1.decode(column: "user_id", as: Int64.self))
+                }
             return try rows.map { row in
                 let id = try row.decode(column: "id", as: Int64.self)
                 let services = try row.decode(column: "services", as: String.self)
@@ -102,7 +107,8 @@ public struct CrewStore: Sendable {
             throw CivitasError.invalid("work_invalid", "Work takes 1 to 1440 minutes and a load of 0 or more.")
         }
         try await database.transaction { sql in
-            try await sql.delete(from: "service_work").where("jurisdiction_id", .equal, jurisdictionID).where("service_code", .equal, serviceCode).run()
+            try await sql.delete(from: "service_work").where("jurisdiction_id", .equal, jurisdictionID).where("service_code", .equal, serviceCode)
+                .run()
             try await sql.insert(into: "service_work").columns("jurisdiction_id", "service_code", "minutes", "load", "skill")
                 .values(SQLBind(jurisdictionID), SQLBind(serviceCode), SQLBind(work.minutes), SQLBind(work.load), SQLBind(work.skill)).run()
             try await AuditStore.append(
@@ -185,7 +191,9 @@ public struct PlanStore: Sendable {
         try await database.read { sql in
             try await sql.select().columns("service_request_id", "crew_id").from("plan_pins").where("jurisdiction_id", .equal, jurisdictionID)
                 .where("department", .equal, department).where("day", .equal, day).all()
-                .reduce(into: [Int64: Int64]()) { $0[try $1.decode(column: "service_request_id", as: Int64.self)] = try $1.decode(column: "crew_id", as: Int64.self) }
+                .reduce(into: [Int64: Int64]()) {
+                    $0[try $1.decode(column: "service_request_id", as: Int64.self)] = try $1.decode(column: "crew_id", as: Int64.self)
+                }
         }
     }
 
@@ -195,7 +203,8 @@ public struct PlanStore: Sendable {
         createdBy: String, jurisdictionID: String, now: Date = Date()
     ) async throws -> SavedPlan {
         try await database.transaction { sql in
-            let last = try await sql.select().column(SQLFunction("MAX", args: SQLColumn("version")), as: "v").from("plans")
+            let last =
+                try await sql.select().column(SQLFunction("MAX", args: SQLColumn("version")), as: "v").from("plans")
                 .where("jurisdiction_id", .equal, jurisdictionID).where("department", .equal, department).where("day", .equal, day)
                 .first()?.decode(column: "v", as: Int?.self) ?? 0
             let version = last + 1
@@ -224,7 +233,8 @@ public struct PlanStore: Sendable {
                     .values(SQLBind(id), SQLBind(item.requestID), SQLBind(item.reason)).run()
             }
             try await AuditStore.append(
-                AuditEvent(actor: createdBy, action: "plan.save", subject: "plan:\(id)", fields: ["stops"], purpose: "\(department) \(day) v\(version)"),
+                AuditEvent(
+                    actor: createdBy, action: "plan.save", subject: "plan:\(id)", fields: ["stops"], purpose: "\(department) \(day) v\(version)"),
                 jurisdictionID: jurisdictionID, at: now, sql: sql)
             return SavedPlan(
                 id: id, department: department, day: day, version: version, createdBy: createdBy, distance: distance, stops: stops,
@@ -244,10 +254,12 @@ public struct PlanStore: Sendable {
             let stops = try await sql.select().column("*").from("plan_stops").where("plan_id", .equal, id)
                 .orderBy("crew_id").orderBy("position").all().map { stop in
                     SavedPlan.Stop(
-                        crewID: try stop.decode(column: "crew_id", as: Int64.self), requestID: try stop.decode(column: "service_request_id", as: Int64.self),
+                        crewID: try stop.decode(column: "crew_id", as: Int64.self),
+                        requestID: try stop.decode(column: "service_request_id", as: Int64.self),
                         arrives: Clock.date(try stop.decode(column: "arrives_at", as: Int64.self)),
                         starts: Clock.date(try stop.decode(column: "starts_at", as: Int64.self)),
-                        ends: Clock.date(try stop.decode(column: "ends_at", as: Int64.self)), locked: try stop.decode(column: "locked", as: Int.self) == 1,
+                        ends: Clock.date(try stop.decode(column: "ends_at", as: Int64.self)),
+                        locked: try stop.decode(column: "locked", as: Int.self) == 1,
                         reason: try stop.decode(column: "reason", as: String.self))
                 }
             let unplanned = try await sql.select().columns("service_request_id", "reason").from("plan_unplanned").where("plan_id", .equal, id)

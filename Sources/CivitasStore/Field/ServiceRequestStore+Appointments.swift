@@ -17,24 +17,29 @@ extension ServiceRequestStore {
             }
         }
         try await database.transaction { sql in
-            guard let row = try await sql.select().column("status").from("service_requests").where("jurisdiction_id", .equal, jurisdictionID)
-                .where("id", .equal, id).first()
+            guard
+                let row = try await sql.select().column("status").from("service_requests").where("jurisdiction_id", .equal, jurisdictionID)
+                    .where("id", .equal, id).first()
             else { throw CivitasError.notFound("request_not_found", "There is no service request \(id).") }
             guard try row.decode(column: "status", as: String.self) == RequestStatus.open.rawValue else {
                 throw CivitasError(.conflict, code: "request_closed", message: "Request \(id) is closed; it needs no appointment.")
             }
-            let hadOne = try await sql.select().column("service_request_id").from("appointments").where("service_request_id", .equal, id).first() != nil
+            let hadOne =
+                try await sql.select().column("service_request_id").from("appointments").where("service_request_id", .equal, id).first() != nil
             try await sql.delete(from: "appointments").where("service_request_id", .equal, id).run()
             var note = "Appointment cleared."
             if let window {
-                try await sql.insert(into: "appointments").columns("service_request_id", "jurisdiction_id", "starts_at", "ends_at", "set_by", "created_at")
-                    .values(
-                        SQLBind(id), SQLBind(jurisdictionID), SQLBind(Clock.millis(window.start)), SQLBind(Clock.millis(window.end)),
-                        SQLBind(origin.actor), SQLBind(Clock.millis(now))
-                    ).run()
+                try await sql.insert(into: "appointments").columns(
+                    "service_request_id", "jurisdiction_id", "starts_at", "ends_at", "set_by", "created_at"
+                )
+                .values(
+                    SQLBind(id), SQLBind(jurisdictionID), SQLBind(Clock.millis(window.start)), SQLBind(Clock.millis(window.end)),
+                    SQLBind(origin.actor), SQLBind(Clock.millis(now))
+                ).run()
                 note = "Appointment set for \(Appointment.describe(window, zone: zone))."
             }
-            try await apply(id: id, jurisdictionID: jurisdictionID, change: RequestChange(note: note, noteVisibility: .internal), by: origin, now: now, sql: sql)
+            try await apply(
+                id: id, jurisdictionID: jurisdictionID, change: RequestChange(note: note, noteVisibility: .internal), by: origin, now: now, sql: sql)
             // The person who reported it hears the time (or that it is cancelled), in their language, with the change.
             if let notices, window != nil || hadOne {
                 try await Self.enqueueAppointmentNotices(
@@ -68,18 +73,22 @@ extension ServiceRequestStore {
             .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, requestID)
             .where("kind", .equal, Follower.Kind.reporter.rawValue).where("unsubscribed_at", .is, SQLLiteral.null).all().map(follower)
         guard !reporters.isEmpty else { return }
-        let code = try await sql.select().column("service_code").from("service_requests").where("id", .equal, requestID).first()?
+        let code =
+            try await sql.select().column("service_code").from("service_requests").where("id", .equal, requestID).first()?
             .decode(column: "service_code", as: String.self) ?? ""
-        let name = try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
+        let name =
+            try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
             .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
         for reporter in reporters {
             let unsubscribe = "\(settings.publicURL)/unsubscribe/\(reporter.unsubscribeToken)"
             let mail = RequestNotice.appointment(
                 site: settings.site, requestID: requestID, serviceName: name,
-                when: window.map { Appointment.describe($0, zone: zone, language: reporter.language) }, link: "\(settings.publicURL)/requests/\(requestID)",
+                when: window.map { Appointment.describe($0, zone: zone, language: reporter.language) },
+                link: "\(settings.publicURL)/requests/\(requestID)",
                 unsubscribe: unsubscribe, language: reporter.language)
             try await MailOutboxStore.enqueue(
-                to: reporter.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID, now: now, sql: sql)
+                to: reporter.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID, now: now,
+                sql: sql)
         }
     }
 }

@@ -19,7 +19,9 @@ public struct APIKeyStore: Sendable {
     public init(database: Database) { self.database = database }
 
     /// Makes a new key and returns it in clear; only its hash is kept.
-    public func create(name: String, owner: String? = nil, jurisdictionID: String, actor: String = "cli", now: Date = Date()) async throws -> (APIKey, String) {
+    public func create(name: String, owner: String? = nil, jurisdictionID: String, actor: String = "cli", now: Date = Date()) async throws -> (
+        APIKey, String
+    ) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 200 else {
             throw CivitasError.invalid("api_key_name_invalid", "The key needs a name of 1 to 200 characters.", field: "name")

@@ -64,7 +64,8 @@ public struct UserStore: Sendable {
             guard
                 let id = try await sql.insert(into: "users")
                     .columns(
-                        "jurisdiction_id", "email", "kind", "role", "departments", "password_hash", "failed_logins", "created_at")
+                        "jurisdiction_id", "email", "kind", "role", "departments", "password_hash", "failed_logins", "created_at"
+                    )
                     .values(
                         SQLBind(jurisdictionID), SQLBind(email), SQLBind(kind.rawValue), SQLBind(role?.rawValue),
                         SQLBind(departments.stored), SQLBind(passwordHash), SQLBind(0), SQLBind(stamp)

@@ -24,7 +24,8 @@ public struct MailOutboxStore: Sendable {
     ) async throws {
         try await sql.insert(into: "mail_outbox")
             .columns(
-                "jurisdiction_id", "recipient", "subject", "body", "unsubscribe_url", "created_at", "attempts", "next_attempt_at")
+                "jurisdiction_id", "recipient", "subject", "body", "unsubscribe_url", "created_at", "attempts", "next_attempt_at"
+            )
             .values(
                 SQLBind(jurisdictionID), SQLBind(recipient), SQLBind(subject), SQLBind(body), SQLBind(unsubscribeURL),
                 SQLBind(Clock.millis(now)), SQLBind(0), SQLBind(Clock.millis(now))

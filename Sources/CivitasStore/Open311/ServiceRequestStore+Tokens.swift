@@ -17,7 +17,8 @@ extension ServiceRequestStore {
                 .columns("token", "jurisdiction_id", "service_code", "submission", "created_at")
                 .values(
                     SQLBind(token), SQLBind(jurisdictionID), SQLBind(new.serviceCode), SQLBind(submission),
-                    SQLBind(Clock.millis(now)))
+                    SQLBind(Clock.millis(now))
+                )
                 .run()
         }
         return token

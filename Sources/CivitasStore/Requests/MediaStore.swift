@@ -31,7 +31,8 @@ public struct MediaStore: Sendable {
         try await sql.insert(into: "media").columns("id", "jurisdiction_id", "content_type", "bytes", "created_at")
             .values(
                 SQLBind(upload.id), SQLBind(jurisdictionID), SQLBind(upload.contentType), SQLBind(Data(upload.bytes)),
-                SQLBind(Clock.millis(now)))
+                SQLBind(Clock.millis(now))
+            )
             .run()
     }
 

@@ -67,7 +67,8 @@ public struct AddressStore: Sendable {
                     .where(
                         SQLBinaryExpression(
                             SQLColumn("search"), SQLBinaryOperator.like,
-                            SQLList([SQLBind(pattern), SQLRaw("ESCAPE '\\'")], separator: SQLRaw(" "))))
+                            SQLList([SQLBind(pattern), SQLRaw("ESCAPE '\\'")], separator: SQLRaw(" ")))
+                    )
                     .orderBy(SQLFunction("LENGTH", args: SQLColumn("search"))).orderBy("search")
                     .limit(limit).all()
                 for row in rows {

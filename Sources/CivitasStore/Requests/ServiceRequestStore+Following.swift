@@ -21,8 +21,9 @@ extension ServiceRequestStore {
     ) async throws -> Follower {
         let email = rawEmail.trimmingCharacters(in: .whitespaces).lowercased()
         // A request created in this very transaction has no followers yet: no need to look.
-        if !newRequest, let existing = try await sql.select().columns(Self.followerColumns).from("request_followers")
-            .where("service_request_id", .equal, requestID).where("email", .equal, email).first()
+        if !newRequest,
+            let existing = try await sql.select().columns(Self.followerColumns).from("request_followers")
+                .where("service_request_id", .equal, requestID).where("email", .equal, email).first()
         {
             var follower = try Self.follower(existing)
             try await sql.update("request_followers").set("unsubscribed_at", to: SQLLiteral.null)

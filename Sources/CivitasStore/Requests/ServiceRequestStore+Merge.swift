@@ -46,7 +46,9 @@ extension ServiceRequestStore {
             }
             let names = try await sql.select().columns("service_code", "service_name").from("services")
                 .where("jurisdiction_id", .equal, jurisdictionID).all()
-                .reduce(into: [String: String]()) { $0[try $1.decode(column: "service_code", as: String.self)] = try $1.decode(column: "service_name", as: String.self) }
+                .reduce(into: [String: String]()) {
+                    $0[try $1.decode(column: "service_code", as: String.self)] = try $1.decode(column: "service_name", as: String.self)
+                }
             for child in children {
                 let note = "Closed as a duplicate of request \(parentID), where the work continues."
                 try await sql.update("service_requests").set("status", to: RequestStatus.closed.rawValue).set("status_notes", to: note)
@@ -126,8 +128,10 @@ extension ServiceRequestStore {
                 .where("action", .equal, "request.read_personal")
                 .orderBy(SQLOrderBy(expression: SQLColumn("seq"), direction: SQLDirection.descending)).limit(limit).all()
                 .map {
-                    (try $0.decode(column: "actor", as: String.self), try $0.decode(column: "purpose", as: String?.self),
-                     Clock.date(try $0.decode(column: "at", as: Int64.self)))
+                    (
+                        try $0.decode(column: "actor", as: String.self), try $0.decode(column: "purpose", as: String?.self),
+                        Clock.date(try $0.decode(column: "at", as: Int64.self))
+                    )
                 }
         }
     }
@@ -178,7 +182,10 @@ public struct ResponseTemplateStore: Sendable {
         return try await database.transaction { sql in
             let row = try await sql.insert(into: "response_templates")
                 .columns("jurisdiction_id", "service_code", "title", "body", "status", "created_at")
-                .values(SQLBind(jurisdictionID), SQLBind(serviceCode), SQLBind(title), SQLBind(body), SQLBind(status?.rawValue), SQLBind(Clock.millis(now)))
+                .values(
+                    SQLBind(jurisdictionID), SQLBind(serviceCode), SQLBind(title), SQLBind(body), SQLBind(status?.rawValue),
+                    SQLBind(Clock.millis(now))
+                )
                 .returning("id").first()
             let id = try row?.decode(column: "id", as: Int64.self) ?? 0
             try await AuditStore.append(

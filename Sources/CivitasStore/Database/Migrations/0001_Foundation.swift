@@ -56,7 +56,8 @@ enum Migration0001Foundation {
             .column("phone", type: .text)
             .column("source", type: .text, .notNull)
             .foreignKey(
-                ["jurisdiction_id", "service_code"], references: "services", ["jurisdiction_id", "service_code"])
+                ["jurisdiction_id", "service_code"], references: "services", ["jurisdiction_id", "service_code"]
+            )
             .run()
         try await sql.create(index: "service_requests_by_time").on("service_requests")
             .column("jurisdiction_id").column("requested_at").run()

@@ -87,7 +87,9 @@ enum Migration0009Cases {
             .column("uploaded_by", type: .text, .notNull)
             .column("created_at", type: .bigint, .notNull)
             .run()
-        try await sql.create(index: "case_documents_version").unique().on("case_documents").column("case_id").column("document_type").column("version").run()
+        try await sql.create(index: "case_documents_version").unique().on("case_documents").column("case_id").column("document_type").column(
+            "version"
+        ).run()
 
         try await sql.create(table: "case_tasks")
             .column("id", type: .bigint, .primaryKey(autoIncrement: true))
