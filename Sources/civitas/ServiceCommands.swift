@@ -34,9 +34,7 @@ struct Services: AsyncParsableCommand {
             let (code, minutes, load, skill) = (code, minutes, load, skill)
             try await withStores(options) { configuration, stores, _ in
                 let jurisdiction = configuration.jurisdiction.id
-                guard try await stores.services.find(code: code, jurisdictionID: jurisdiction) != nil else {
-                    throw CivitasError.notFound("service_unknown", "There is no service with code \(code).")
-                }
+                try await Commands.requireService(code, stores: stores, jurisdictionID: jurisdiction)
                 var work = try await stores.crews.work(jurisdictionID: jurisdiction)[code] ?? .standard
                 if let minutes { work.minutes = minutes }
                 if let load { work.load = load }
@@ -77,9 +75,7 @@ struct Services: AsyncParsableCommand {
             let (code, radius, window, visibility) = (code, duplicateRadius, duplicateWindowHours, visibility)
             try await withStores(options) { configuration, stores, _ in
                 let jurisdiction = configuration.jurisdiction.id
-                guard try await stores.services.find(code: code, jurisdictionID: jurisdiction) != nil else {
-                    throw CivitasError.notFound("service_unknown", "There is no service with code \(code).")
-                }
+                try await Commands.requireService(code, stores: stores, jurisdictionID: jurisdiction)
                 var settings = try await stores.serviceSettings.settings(for: code, jurisdictionID: jurisdiction)
                 if let radius { settings.duplicates.radiusMetres = radius }
                 if let window { settings.duplicates.window = TimeInterval(window) * 3600 }

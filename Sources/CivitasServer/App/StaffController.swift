@@ -10,11 +10,8 @@ import NIOCore
 /// capability: `Requests/StaffController+*.swift` (the queue, a request's page and its actions, saved views and
 /// response templates), and the case and dispatch controllers that hold a `StaffController`. Every action goes through
 /// the same store calls as the API, so it is checked and audited the same way.
-struct StaffController: Sendable {
+struct StaffController: PageController {
     let web: Web
-    var stores: Stores { web.stores }
-    var configuration: AppConfiguration { web.configuration }
-    var jurisdiction: String { configuration.jurisdiction.id }
 
     func t(_ request: Request, _ key: String, _ values: [String: String] = [:]) -> String {
         web.catalog.text(key, .english, values)

@@ -46,6 +46,13 @@ struct Web: Sendable {
             status: .notFound)
     }
 
+    /// A posted form whose CSRF token matches the session's (or, signed out, the CSRF cookie's); 403 otherwise.
+    func checkedForm(_ request: Request, session: Session?) async throws -> [String: String] {
+        let form = try await readForm(request)
+        try checkCSRF(form, request: request, session: session)
+        return form
+    }
+
     func readForm(_ request: Request) async throws -> [String: String] {
         Self.firstValues(try await readFormPairs(request))
     }

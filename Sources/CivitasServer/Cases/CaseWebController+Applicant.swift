@@ -36,8 +36,7 @@ extension CaseWebController {
 
     func start(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
-        let form = try await web.readForm(request)
-        try web.checkCSRF(form, request: request, session: identity.session)
+        let form = try await web.checkedForm(request, session: identity.session)
         guard let key = context.parameters.get("type"), let type = try await stores.cases.type(key, jurisdictionID: jurisdiction) else {
             throw failure(request, .notFound, "cases_not_found")
         }
@@ -266,8 +265,7 @@ extension CaseWebController {
     func applicantStep(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
         let (found, type) = try await ownCase(request, context, userID: userID)
-        let form = try await web.readForm(request)
-        try web.checkCSRF(form, request: request, session: identity.session)
+        let form = try await web.checkedForm(request, session: identity.session)
         let key = form["step"] ?? ""
         do {
             try await stores.cases.transition(
@@ -321,8 +319,7 @@ extension CaseWebController {
     func applicantMessage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
         let (found, type) = try await ownCase(request, context, userID: userID)
-        let form = try await web.readForm(request)
-        try web.checkCSRF(form, request: request, session: identity.session)
+        let form = try await web.checkedForm(request, session: identity.session)
         do {
             try await stores.cases.addNote(
                 found.id, body: form["message"] ?? "", visibility: .applicant,

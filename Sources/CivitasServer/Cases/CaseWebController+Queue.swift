@@ -78,8 +78,7 @@ extension CaseWebController {
 
     func next(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let form = try await web.checkedForm(request, session: signedIn.identity.session)
             guard Permissions.decide(signedIn.identity.actor, .workCases, on: .jurisdiction(jurisdiction)).allowed else {
                 throw failure(request, .forbidden, "staff_cases_refused")
             }
@@ -126,8 +125,7 @@ extension CaseWebController {
     /// Opens a case for someone, linked to their resident account when their email has one, and goes to its answers.
     func staffOpen(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let form = try await web.checkedForm(request, session: signedIn.identity.session)
             do {
                 guard let type = try await stores.cases.type(form["type"] ?? "", jurisdictionID: jurisdiction) else {
                     throw CivitasError.invalid("case_type_not_found", t(request, "staff_cases_open_type"), field: "open-type")
@@ -203,8 +201,7 @@ extension CaseWebController {
 
     func staffSaveAnswers(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let form = try await web.checkedForm(request, session: signedIn.identity.session)
             let (found, type) = try await staffReadable(request, context, signedIn)
             guard Permissions.decide(signedIn.identity.actor, .workCases, on: CaseAccess.target(found)).allowed else {
                 throw failure(request, .forbidden, "staff_cases_refused")

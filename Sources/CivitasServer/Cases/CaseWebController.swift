@@ -9,15 +9,11 @@ import NIOCore
 /// send, then follow their cases: status, what is needed from them and by when, decisions explained, documents,
 /// messages. Staff: their cases and the next one from the queue, a case's answers, documents, decisions and timeline
 /// with the steps they may take, queue health and bulk reassignment for supervisors, and each type as a diagram.
-struct CaseWebController: Sendable {
+struct CaseWebController: StaffPageController {
     let staff: StaffController
-    var web: Web { staff.web }
-    var stores: Stores { web.stores }
-    var configuration: AppConfiguration { web.configuration }
-    var jurisdiction: String { configuration.jurisdiction.id }
 
     func addRoutes(to root: Router<CivitasRequestContext>) {
-        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        let router = pageRoutes(root)
         router.get("cases", use: catalogPage)
         router.post("cases/:type/start", use: start)
         router.get("my/cases", use: myCases)

@@ -156,10 +156,7 @@ extension APIv1Controller {
         let department = try department(rawDepartment)
         let day = try day(rawDay)
         try requireDispatcher(identity, department: department)
-        let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration, seconds: 2)
-        let saved = try await Planning.save(
-            plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
-        return json(planObject(saved), status: .created)
+        return try await savedPlan(department: department, day: day, identity: identity)
     }
 
     func pinStop(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -190,10 +187,7 @@ extension APIv1Controller {
         try await stores.plans.pin(
             requestID: requestID, to: crewID, department: department, day: day, jurisdictionID: configuration.jurisdiction.id,
             actor: identity.actor.auditName)
-        let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration, seconds: 2)
-        let saved = try await Planning.save(
-            plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
-        return json(planObject(saved), status: .created)
+        return try await savedPlan(department: department, day: day, identity: identity)
     }
 
     func crewAction(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -240,5 +234,13 @@ extension APIv1Controller {
         return json(
             ["outcome": result.outcome.rawValue, "message": result.message, "replayed": result.replayed],
             status: result.outcome == .conflict ? .conflict : .ok)
+    }
+
+    /// Plans the department's day afresh and saves it as the next version: 201 with the plan.
+    func savedPlan(department: String, day: String, identity: Identity) async throws -> Response {
+        let plan = try await Planning.plan(department: department, day: day, stores: stores, configuration: configuration, seconds: 2)
+        let saved = try await Planning.save(
+            plan, department: department, stores: stores, jurisdictionID: configuration.jurisdiction.id, actor: identity.actor.auditName)
+        return json(planObject(saved), status: .created)
     }
 }

@@ -9,15 +9,11 @@ import NIOCore
 /// stop, and per stop "arrived", "resolved" (with a note for the public) or "can't do" (with the reason). Each
 /// action carries an idempotency key chosen when the page was drawn, so sending it twice applies it once, and a
 /// request someone else closed meanwhile is shown as a conflict.
-struct CrewController: Sendable {
+struct CrewController: StaffPageController {
     let staff: StaffController
-    var web: Web { staff.web }
-    var stores: Stores { web.stores }
-    var configuration: AppConfiguration { web.configuration }
-    var jurisdiction: String { configuration.jurisdiction.id }
 
     func addRoutes(to root: Router<CivitasRequestContext>) {
-        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        let router = pageRoutes(root)
         router.get("crew", use: page)
         router.post("crew/stops/:id", use: act)
         router.get("crew/stops.json", use: mapData)

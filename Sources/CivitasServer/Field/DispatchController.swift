@@ -8,15 +8,11 @@ import NIOCore
 /// The dispatcher's day plan: choose a department and a day, plan the open requests onto the crews on shift (saved as
 /// the next version), and read each crew's ordered stops with times, load, distance and the reason for each stop,
 /// what could not be planned and why, and the stops on a map.
-struct DispatchController: Sendable {
+struct DispatchController: StaffPageController {
     let staff: StaffController
-    var web: Web { staff.web }
-    var stores: Stores { web.stores }
-    var configuration: AppConfiguration { web.configuration }
-    var jurisdiction: String { configuration.jurisdiction.id }
 
     func addRoutes(to root: Router<CivitasRequestContext>) {
-        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        let router = pageRoutes(root)
         router.get("staff/plan", use: page)
         router.post("staff/plan", use: plan)
         router.get("staff/plan.json", use: mapData)
@@ -117,8 +113,7 @@ struct DispatchController: Sendable {
 
     func plan(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let form = try await web.checkedForm(request, session: signedIn.identity.session)
             let (department, day, _) = try await choice(form, user: signedIn.user)
             if let refused = try await refusedPlanning(request, signedIn: signedIn, form: form, department: department) { return refused }
             return try await replan(request, signedIn: signedIn, form: form, department: department, day: day)
@@ -159,8 +154,7 @@ struct DispatchController: Sendable {
     /// Keeps a request with a crew (or lets it go), then plans the day again around it, as the next version.
     func pin(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: signedIn.identity.session)
+            let form = try await web.checkedForm(request, session: signedIn.identity.session)
             let (department, day, _) = try await choice(form, user: signedIn.user)
             if let refused = try await refusedPlanning(request, signedIn: signedIn, form: form, department: department) { return refused }
             guard let requestID = form["request"].flatMap(Int64.init),

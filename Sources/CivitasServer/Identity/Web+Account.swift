@@ -72,8 +72,7 @@ extension Web {
 
     func signOutEverywhere(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: identity.session)
+        let form = try await checkedForm(request, session: identity.session)
         try await stores.sessions.deleteAll(userID: user.id)
         var response = page(
             "app/message", title: tr(request, "signed_out_title"), request: request, identity: nil,
@@ -86,8 +85,7 @@ extension Web {
         guard let identity = try await auth.identifySession(request), let user = identity.user, user.kind == .resident,
             let hash = user.passwordHash
         else { return redirect("/signin") }
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: identity.session)
+        let form = try await checkedForm(request, session: identity.session)
         guard try await passwords.verify(form["password"] ?? "", hash: hash) else {
             try await stores.users.recordFailedSignIn(
                 id: user.id, lockAfter: configuration.security.lockoutAttempts, lockFor: configuration.security.lockoutDuration)
@@ -138,8 +136,7 @@ extension Web {
 
     func revokeToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: identity.session)
+        let form = try await checkedForm(request, session: identity.session)
         guard let id = context.parameters.get("id").flatMap(Int64.init),
             try await stores.credentials.personalTokens(userID: user.id).contains(where: { $0.id == id })
         else {

@@ -16,8 +16,7 @@ extension Web {
     }
 
     func register(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: nil)
+        let form = try await checkedForm(request, session: nil)
         let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
         let emailText = form["email"] ?? ""
         let password = form["password"] ?? ""
@@ -51,13 +50,9 @@ extension Web {
             let user = try await stores.users.create(
                 email: email, kind: .resident, role: nil, departments: .only([]), passwordHash: hash, jurisdictionID: jurisdiction,
                 actor: "anonymous", source: address)
-            let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .verifyEmail, lifetime: 7 * 86400)
-            try await stores.outbox.enqueue(
-                to: user.email, subject: tr(request, "mail_confirm_subject"),
-                body: tr(
-                    request, "mail_confirm_body",
-                    ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/verify-email?token=\(token)"]),
-                jurisdictionID: jurisdiction)
+            try await mailLink(
+                request, to: user, purpose: .verifyEmail, lifetime: 7 * 86400, path: "/verify-email",
+                subject: "mail_confirm_subject", body: "mail_confirm_body")
         }
         return page(
             "app/message", title: tr(request, "check_email_title"), request: request, identity: nil,
@@ -100,8 +95,7 @@ extension Web {
     }
 
     func forgot(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: nil)
+        let form = try await checkedForm(request, session: nil)
         let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
         let emailText = form["email"] ?? ""
         guard let email = try? UserStore.validate(email: emailText) else {
@@ -117,13 +111,9 @@ extension Web {
         }
         let jurisdiction = configuration.jurisdiction.id
         if let user = try await stores.users.find(email: email, jurisdictionID: jurisdiction), !user.disabled {
-            let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: .resetPassword, lifetime: 3600)
-            try await stores.outbox.enqueue(
-                to: user.email, subject: tr(request, "mail_reset_subject"),
-                body: tr(
-                    request, "mail_reset_body",
-                    ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)/password/reset?token=\(token)"]),
-                jurisdictionID: jurisdiction)
+            try await mailLink(
+                request, to: user, purpose: .resetPassword, lifetime: 3600, path: "/password/reset",
+                subject: "mail_reset_subject", body: "mail_reset_body")
         }
         return page(
             "app/message", title: tr(request, "check_email_title"), request: request, identity: nil,
@@ -141,8 +131,7 @@ extension Web {
     }
 
     func reset(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: nil)
+        let form = try await checkedForm(request, session: nil)
         let token = form["token"] ?? ""
         let password = form["password"] ?? ""
         let jurisdiction = configuration.jurisdiction.id
@@ -175,5 +164,18 @@ extension Web {
             ])
         response.setCookie(expiredSessionCookie())
         return response
+    }
+
+    /// Mails a one-time link (email confirmation, password reset) to an account, in the reader's language; `subject` and
+    /// `body` are catalog keys, and the body gets the site's name and the link.
+    func mailLink(
+        _ request: Request, to user: User, purpose: UserStore.TokenPurpose, lifetime: TimeInterval, path: String, subject: String, body: String
+    ) async throws {
+        let jurisdiction = configuration.jurisdiction.id
+        let token = try await stores.users.issueToken(userID: user.id, jurisdictionID: jurisdiction, purpose: purpose, lifetime: lifetime)
+        try await stores.outbox.enqueue(
+            to: user.email, subject: tr(request, subject),
+            body: tr(request, body, ["site": configuration.jurisdiction.name, "link": "\(configuration.publicURL)\(path)?token=\(token)"]),
+            jurisdictionID: jurisdiction)
     }
 }

@@ -18,8 +18,7 @@ extension Web {
     }
 
     func signIn(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: nil)
+        let form = try await checkedForm(request, session: nil)
         let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
         let email = form["email"]?.trimmingCharacters(in: .whitespaces) ?? ""
         let password = form["password"] ?? ""
@@ -82,8 +81,7 @@ extension Web {
         guard let identity = try await auth.identifySession(request), identity.awaitingSecondFactor,
             let session = identity.session, let user = identity.user, user.totpEnabled, let secret = user.totpSecret
         else { return redirect("/signin") }
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: session)
+        let form = try await checkedForm(request, session: session)
         let code = (form["code"] ?? "").filter { !$0.isWhitespace }
         var accepted = false
         if code.count == 6, code.allSatisfy(\.isNumber) {
@@ -147,8 +145,7 @@ extension Web {
         guard let identity = try await auth.identifySession(request), let session = identity.session, let user = identity.user,
             user.kind == .staff, !user.totpEnabled, let secret = user.totpSecret
         else { return redirect("/signin") }
-        let form = try await readForm(request)
-        try checkCSRF(form, request: request, session: session)
+        let form = try await checkedForm(request, session: session)
         let code = (form["code"] ?? "").filter { !$0.isWhitespace }
         guard code.count == 6, let step = Self.matchingStep(code: code, secret: secret) else {
             let url = TOTP(secret: secret).createAuthenticatorURL(label: user.email, issuer: configuration.jurisdiction.name)

@@ -68,4 +68,11 @@ extension Commands {
         return try await stores.requests.update(
             id: id, jurisdictionID: jurisdictionID, change: change, by: ChangeOrigin(actor: actor, source: "cli"))
     }
+
+    /// Refuses a service code the catalog does not have, for the verbs that change one service's settings.
+    public static func requireService(_ code: String, stores: Stores, jurisdictionID: String) async throws {
+        guard try await stores.services.find(code: code, jurisdictionID: jurisdictionID) != nil else {
+            throw CivitasError.notFound("service_unknown", "There is no service with code \(code).")
+        }
+    }
 }

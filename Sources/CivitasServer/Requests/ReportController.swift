@@ -10,15 +10,11 @@ import NIOCore
 /// the map, address suggestions and the device's location are added by /assets/civitas.js where it runs.
 /// The answers so far live in a draft in the database, named by a random id in the page address, so any instance
 /// serves any page.
-struct ReportController: Sendable {
+struct ReportController: PageController {
     let web: Web
-    var stores: Stores { web.stores }
-    var configuration: AppConfiguration { web.configuration }
-    var catalog: Catalog { web.catalog }
-    var jurisdiction: String { configuration.jurisdiction.id }
 
     func addRoutes(to root: Router<CivitasRequestContext>) {
-        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        let router = pageRoutes(root)
         router.get("report", use: servicePage)
         router.post("report", use: chooseService)
         router.get("report/:draft/details", use: detailsPage)

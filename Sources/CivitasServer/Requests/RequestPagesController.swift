@@ -8,14 +8,11 @@ import NIOCore
 /// The public side of requests: the home page, a page per request by its reference number (status, public notes,
 /// history, map; nobody's personal data), following a request, "My requests", the public list and map with filters,
 /// and unsubscribing from a request's mail. Sensitive services are hidden or blurred as each service is configured.
-struct RequestPagesController: Sendable {
+struct RequestPagesController: PageController {
     let web: Web
-    var stores: Stores { web.stores }
-    var configuration: AppConfiguration { web.configuration }
-    var jurisdiction: String { configuration.jurisdiction.id }
 
     func addRoutes(to root: Router<CivitasRequestContext>) {
-        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        let router = pageRoutes(root)
         router.get("/", use: home)
         router.get("find", use: find)
         router.get("requests", use: list)
@@ -137,8 +134,7 @@ struct RequestPagesController: Sendable {
 
     func follow(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await identity(request)
-        let form = try await web.readForm(request)
-        try web.checkCSRF(form, request: request, session: identity?.session)
+        let form = try await web.checkedForm(request, session: identity?.session)
         guard let id = context.parameters.get("id").flatMap(Int64.init) else { throw HTTPError(.notFound) }
         let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
         let resident = identity?.user.flatMap { $0.kind == .resident ? $0 : nil }

@@ -9,8 +9,7 @@ import NIOCore
 extension StaffController {
     func appointment(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: staff.identity.session)
+            let form = try await web.checkedForm(request, session: staff.identity.session)
             let found = try await readable(context, staff: staff)
             guard Permissions.decide(staff.identity.actor, .assignRequest, on: Self.target(found)).allowed else {
                 return try await requestView(

@@ -8,7 +8,7 @@ import NIOCore
 /// The staff console for service requests: the queue with its filters, saved views and map data.
 extension StaffController {
     func addRequestRoutes(to root: Router<CivitasRequestContext>) {
-        let router = root.group().add(middleware: WebFailureMiddleware(controller: web))
+        let router = pageRoutes(root)
         router.get("staff", use: queue)
         router.get("staff/map.json", use: mapData)
         router.get("staff/requests/:id", use: requestPage)

@@ -132,8 +132,7 @@ extension StaffController {
 
     func act(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: staff.identity.session)
+            let form = try await web.checkedForm(request, session: staff.identity.session)
             let found = try await readable(context, staff: staff)
             var change = RequestChange()
             var refused: [String] = []

@@ -11,8 +11,7 @@ extension StaffController {
 
     func saveView(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: staff.identity.session)
+            let form = try await web.checkedForm(request, session: staff.identity.session)
             do {
                 let id = try await stores.savedViews.save(
                     name: form["name"] ?? "", query: form["filters"] ?? "", userID: staff.user.id, jurisdictionID: jurisdiction)
@@ -25,8 +24,7 @@ extension StaffController {
 
     func deleteView(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: staff.identity.session)
+            let form = try await web.checkedForm(request, session: staff.identity.session)
             guard let id = context.parameters.get("id").flatMap(Int64.init) else { throw HTTPError(.notFound) }
             try await stores.savedViews.delete(id: id, userID: staff.user.id, jurisdictionID: jurisdiction)
             return web.redirect("/staff")
@@ -63,13 +61,8 @@ extension StaffController {
 
     func createTemplate(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: staff.identity.session)
-            guard Permissions.decide(staff.identity.actor, .manageTemplates, on: .jurisdiction(jurisdiction)).allowed else {
-                return try await templatesView(
-                    request, staff: staff, errors: [FieldError(field: "title", message: t(request, "staff_refused", ["what": "templates"]))],
-                    status: .forbidden)
-            }
+            let form = try await web.checkedForm(request, session: staff.identity.session)
+            if let refused = try await templatesRefusal(request, staff: staff) { return refused }
             let service = form["service"].flatMap { $0.isEmpty ? nil : $0 }
             do {
                 try await stores.templates.create(
@@ -86,16 +79,21 @@ extension StaffController {
 
     func deleteTemplate(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.readForm(request)
-            try web.checkCSRF(form, request: request, session: staff.identity.session)
-            guard Permissions.decide(staff.identity.actor, .manageTemplates, on: .jurisdiction(jurisdiction)).allowed else {
-                return try await templatesView(
-                    request, staff: staff, errors: [FieldError(field: "title", message: t(request, "staff_refused", ["what": "templates"]))],
-                    status: .forbidden)
-            }
+            let form = try await web.checkedForm(request, session: staff.identity.session)
+            if let refused = try await templatesRefusal(request, staff: staff) { return refused }
             guard let id = context.parameters.get("id").flatMap(Int64.init) else { throw HTTPError(.notFound) }
             try await stores.templates.delete(id: id, jurisdictionID: jurisdiction, actor: staff.origin.actor)
             return web.redirect("/staff/templates")
         }
+    }
+
+    /// The templates page with a 403 and its reason, for staff who may not change templates; nil for those who may.
+    func templatesRefusal(_ request: Request, staff: Staff) async throws -> Response? {
+        guard Permissions.decide(staff.identity.actor, .manageTemplates, on: .jurisdiction(jurisdiction)).allowed else {
+            return try await templatesView(
+                request, staff: staff, errors: [FieldError(field: "title", message: t(request, "staff_refused", ["what": "templates"]))],
+                status: .forbidden)
+        }
+        return nil
     }
 }

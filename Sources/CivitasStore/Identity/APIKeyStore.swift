@@ -50,18 +50,11 @@ public struct APIKeyStore: Sendable {
     /// The live key matching `key` in this jurisdiction, if any.
     public func verify(_ key: String, jurisdictionID: String) async throws -> APIKey? {
         try await database.read { sql in
-            try await sql.select().columns("id", "jurisdiction_id", "name", "owner", "created_at").from("api_keys")
+            try await sql.select().columns("id", "jurisdiction_id", "name", "owner", "created_at", "revoked_at").from("api_keys")
                 .where("key_hash", .equal, SecureRandom.sha256Hex(key))
                 .where("jurisdiction_id", .equal, jurisdictionID)
                 .where("revoked_at", .is, SQLLiteral.null).first()
-                .map { row in
-                    APIKey(
-                        id: try row.decode(column: "id", as: Int64.self),
-                        jurisdictionID: try row.decode(column: "jurisdiction_id", as: String.self),
-                        name: try row.decode(column: "name", as: String.self),
-                        owner: try row.decode(column: "owner", as: String?.self),
-                        createdAt: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
-                }
+                .map(Self.decode)
         }
     }
 
@@ -69,15 +62,7 @@ public struct APIKeyStore: Sendable {
         try await database.read { sql in
             try await sql.select().columns("id", "jurisdiction_id", "name", "owner", "created_at", "revoked_at").from("api_keys")
                 .where("jurisdiction_id", .equal, jurisdictionID).orderBy("id").all()
-                .map { row in
-                    APIKey(
-                        id: try row.decode(column: "id", as: Int64.self),
-                        jurisdictionID: try row.decode(column: "jurisdiction_id", as: String.self),
-                        name: try row.decode(column: "name", as: String.self),
-                        owner: try row.decode(column: "owner", as: String?.self),
-                        createdAt: Clock.date(try row.decode(column: "created_at", as: Int64.self)),
-                        revoked: try row.decode(column: "revoked_at", as: Int64?.self) != nil)
-                }
+                .map(Self.decode)
         }
     }
 
@@ -92,5 +77,15 @@ public struct APIKeyStore: Sendable {
                 AuditEvent(actor: actor, action: "apikey.revoke", subject: "api_key:\(id)", source: "cli"),
                 jurisdictionID: jurisdictionID, at: now, sql: sql)
         }
+    }
+
+    static func decode(_ row: any SQLRow) throws -> APIKey {
+        APIKey(
+            id: try row.decode(column: "id", as: Int64.self),
+            jurisdictionID: try row.decode(column: "jurisdiction_id", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            owner: try row.decode(column: "owner", as: String?.self),
+            createdAt: Clock.date(try row.decode(column: "created_at", as: Int64.self)),
+            revoked: try row.decode(column: "revoked_at", as: Int64?.self) != nil)
     }
 }
