@@ -25,13 +25,3 @@ struct BatchIntakeService: Service {
         }
     }
 }
-
-/// Closes the database after everything that uses it has stopped.
-struct DatabaseService: Service {
-    let stores: Stores
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await stores.database.shutdown()
-    }
-}
