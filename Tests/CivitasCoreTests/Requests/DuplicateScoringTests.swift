@@ -15,7 +15,7 @@ enum Real311 {
     }
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../Fixtures/311")
+        .appendingPathComponent("../../Fixtures/311")
 
     static func losAngeles(_ number: String) throws -> Record {
         try find(number, file: "los_angeles_2017_12_27_to_31.sample.csv", id: "SRNumber", type: "RequestType")

@@ -7,7 +7,9 @@ import Testing
 
 /// The example case types shipped with the server.
 func exampleCaseType(_ name: String) throws -> String {
+    // Tests/CivitasStoreTests/Cases/ -> the repository.
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("Sources/CivitasServer/Resources/casetypes/\(name).yaml")
     return try String(contentsOf: url, encoding: .utf8)
 }
