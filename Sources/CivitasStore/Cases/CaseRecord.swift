@@ -2,6 +2,7 @@ import CivitasCore
 import Foundation
 import SQLKit
 
+/// A case as stored: its type and version, where it is in the workflow, who works it, and the applicant's answers.
 public struct CaseRecord: Sendable, Equatable {
     public var id: Int64
     public var jurisdictionID: String
