@@ -39,7 +39,6 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     let router = Router(context: CivitasRequestContext.self)
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: SecurityHeadersMiddleware(tls: configuration.publicURL.hasPrefix("https://")))
     let limiter = RateLimiter(stores: stores)
     Open311Controller<CivitasRequestContext>(
         stores: stores, configuration: configuration, jurisdictions: directory, startedAt: Date(), limiter: limiter
@@ -62,7 +61,7 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     LiveController(staff: staff, hub: LiveHub(database: stores.database)).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()
-    return CivitasRouter(router: router, declaredRoutes: declared)
+    return CivitasRouter(router: router, declaredRoutes: declared, tls: configuration.publicURL.hasPrefix("https://"))
 }
 
 /// Builds the whole application: the router plus the background services that live as long as the server.

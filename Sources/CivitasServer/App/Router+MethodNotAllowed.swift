@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 extension Router {
@@ -41,22 +42,41 @@ extension Router {
     }
 }
 
-/// The router Civitas serves: Hummingbird's, plus HEAD answered by the GET route without its body (RFC 9110).
+/// The router Civitas serves: Hummingbird's, plus HEAD answered by the GET route without its body (RFC 9110), and the
+/// security headers on every answer.
 public struct CivitasRouter: HTTPResponderBuilder {
     let router: Router<CivitasRequestContext>
     /// Every route a controller declared (the authorization test checks it covers them all).
     var declaredRoutes: [(method: HTTPRequest.Method, path: String)] = []
+    /// Whether the site is served over HTTPS (then HSTS is sent).
+    var tls = false
 
     public func buildResponder() -> HeadAsGetResponder {
-        HeadAsGetResponder(inner: router.buildResponder())
+        HeadAsGetResponder(inner: router.buildResponder(), tls: tls)
     }
 }
 
 public struct HeadAsGetResponder: HTTPResponder {
     let inner: RouterResponder<CivitasRequestContext>
+    let tls: Bool
     static let routed: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
 
+    /// Every answer, a route's or an error's (an unknown path, a refused method), leaves with the security headers.
     public func respond(to request: Request, context: CivitasRequestContext) async throws -> Response {
+        var response: Response
+        do {
+            response = try await route(request, context: context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            response = Response(status: .internalServerError)
+        }
+        SecurityHeaders.apply(to: &response, tls: tls)
+        return response
+    }
+
+    func route(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         if !Self.routed.contains(request.method) {
             // A method no route can declare (QUERY, PROPFIND, ...) is routed as TRACE, which no route declares either:
             // 405 with `Allow` where the path exists, 404 where it does not.

@@ -1,14 +1,11 @@
 import HTTPTypes
 import Hummingbird
 
-/// Strict default headers on every response; a route may set a looser CSP of its own.
-struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tls: Bool
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        var response = try await next(request, context)
+/// Strict default headers on every answer Civitas gives, errors and unknown paths included; a route may set a looser
+/// CSP of its own. Applied where every response passes (`HeadAsGetResponder`), not as route middleware, because
+/// route middleware never sees a path that matches no route.
+enum SecurityHeaders {
+    static func apply(to response: inout Response, tls: Bool) {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         response.headers[.xFrameOptions] = "DENY"
@@ -16,7 +13,6 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
             response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
         }
         if tls { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
-        return response
     }
 }
 
