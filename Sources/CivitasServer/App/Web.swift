@@ -114,9 +114,13 @@ struct Web: Sendable {
 
     /// A state-changing form must carry the token of the session it was shown in, or (before sign-in) the
     /// token in the browser's CSRF cookie. Another site can make a browser post, but cannot read either token.
+    /// The browser's `Origin` (or `Referer`) must be this site too (`FormOrigin`).
     func checkCSRF(_ form: [String: String], request: Request, session: Session?) throws {
         let expected = session?.csrfToken ?? request.cookies[Self.csrfCookie]?.value ?? ""
-        guard let given = form["csrf"], !expected.isEmpty, constantTimeEqual(given, expected) else {
+        let fromHere = FormOrigin.isThisSite(
+            origin: request.headers[.origin], referer: request.headers[.referer], publicURL: configuration.publicURL,
+            authority: request.head.authority)
+        guard fromHere, let given = form["csrf"], !expected.isEmpty, constantTimeEqual(given, expected) else {
             throw WebFailure(
                 status: .forbidden, title: tr(request, "form_expired_title"), message: tr(request, "form_expired_text"))
         }

@@ -25,11 +25,12 @@ final class Browser: @unchecked Sendable {
     }
 
     @discardableResult
-    func post(_ uri: String, _ pairs: [(String, String)], csrf: Bool = true) async throws -> TestResponse {
+    func post(_ uri: String, _ pairs: [(String, String)], csrf: Bool = true, extra: HTTPFields = [:]) async throws -> TestResponse {
         var fields = pairs
         if csrf, let token = lastCSRF { fields.append(("csrf", token)) }
         var headers = headers()
         headers[.contentType] = "application/x-www-form-urlencoded"
+        headers.append(contentsOf: extra)
         let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: formEncode(fields)))
         remember(response)
         return response
@@ -106,6 +107,49 @@ struct WebSecurityTests {
             attacker.cookies[Authenticator.sessionCookie] = issued
             #expect(try await attacker.get("/account").status == .seeOther)
         }
+    }
+
+    @Test("a form with a valid token posted from another site (Origin, or Referer without Origin) is refused and changes nothing")
+    func origin() async throws {
+        try await TestApp.with(config: ["http.publicURL": .init(.string("https://311.city.example"), isSecret: false)]) { app, client in
+            let id = try await makeResident(app)
+            let browser = Browser(client)
+            try await browser.get("/signin")
+            // Our own origin, as the public address names it, is taken.
+            let signedIn = try await browser.post(
+                "/signin", [("email", "ana@example.org"), ("password", "long enough password 1")],
+                extra: [.origin: "https://311.city.example"])
+            #expect(signedIn.status == .seeOther)
+            try await browser.get("/account")
+            let delete = [("password", "long enough password 1")]
+            for (name, value) in [
+                (HTTPField.Name.origin, "https://evil.example"), (.origin, "null"), (.origin, "http://311.city.example"),
+                (.origin, "https://311.city.example.evil.example"), (.referer, "https://evil.example/page"),
+            ] {
+                let refused = try await browser.post("/account/delete", delete, extra: [name: value])
+                #expect(refused.status == .forbidden, "\(name): \(value)")
+                #expect(refused.text.contains("did not come from this site"))
+            }
+            #expect(try await app.stores.users.find(id: id) != nil)
+            // From this site, with the token, the account goes. (The host the request came to also counts as this site:
+            // see the rule's own test below.)
+            let fromHere = try await browser.post("/account/delete", delete, extra: [.referer: "https://311.city.example/account"])
+            #expect(fromHere.status == .ok)
+            #expect(try await app.stores.users.find(id: id) == nil)
+        }
+    }
+
+    @Test("an origin is compared as browsers do: scheme, host and port, default ports filled in")
+    func originRule() {
+        let site = "https://311.city.example"
+        #expect(FormOrigin.isThisSite(origin: nil, referer: nil, publicURL: site, authority: nil))
+        #expect(FormOrigin.isThisSite(origin: "https://311.CITY.example:443", referer: nil, publicURL: site, authority: nil))
+        #expect(FormOrigin.isThisSite(origin: nil, referer: "https://311.city.example/report?x=1", publicURL: site, authority: nil))
+        #expect(!FormOrigin.isThisSite(origin: "https://311.city.example:8443", referer: nil, publicURL: site, authority: nil))
+        #expect(!FormOrigin.isThisSite(origin: "null", referer: "https://311.city.example/", publicURL: site, authority: nil))
+        #expect(!FormOrigin.isThisSite(origin: "javascript:alert(1)", referer: nil, publicURL: site, authority: nil))
+        #expect(FormOrigin.isThisSite(origin: "http://[::1]:8080", referer: nil, publicURL: site, authority: "[::1]:8080"))
+        #expect(!FormOrigin.isThisSite(origin: "http://127.0.0.1:9999", referer: nil, publicURL: site, authority: "127.0.0.1:8080"))
     }
 
     @Test("forms without the right CSRF token are refused and change nothing")
