@@ -68,8 +68,21 @@ struct APIv1Controller: Sendable {
         } catch {
             throw Problem(.contentTooLarge, code: "body_too_large", detail: "The body can be at most \(limit / 1_000_000) MB.")
         }
+        return try jsonObject(request, buffer: buffer)
+    }
+
+    /// A body already read, as a JSON object. Not JSON, not an object, or a string (a key too) that breaks
+    /// `ExternalText`'s rule is refused with 400, naming where.
+    func jsonObject(_ request: Request, buffer: ByteBuffer) throws -> [String: JSONValue] {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
+        }
         guard case .object(let object)? = try? JSONValue.parse(Data(buffer.readableBytesView)) else {
             throw Problem(.badRequest, code: "invalid_json", detail: "The body must be a JSON object.")
+        }
+        if let (path, reason) = ExternalText.firstProblem(in: .object(object)) {
+            throw Problem(.badRequest, code: "invalid_text", detail: "\(path) \(reason).", field: path)
         }
         return object
     }
@@ -82,9 +95,15 @@ struct APIv1Controller: Sendable {
     }
 
     /// The query string decoded as a form (`+` is a space); the first value of each name.
-    static func query(_ request: Request) -> [String: String] {
+    static func query(_ request: Request) throws -> [String: String] {
+        let pairs: [(String, String)]
+        do {
+            pairs = try FormBody.urlEncoded(request.uri.query ?? "")
+        } catch {
+            throw Problem(.badRequest, code: "invalid_text", detail: error.message)
+        }
         var values: [String: String] = [:]
-        for (name, value) in FormBody.urlEncoded(request.uri.query ?? "") where values[name] == nil { values[name] = value }
+        for (name, value) in pairs where values[name] == nil { values[name] = value }
         return values
     }
 

@@ -1,3 +1,4 @@
+import CivitasCore
 import Foundation
 import MultipartKit
 import NIOCore
@@ -16,22 +17,35 @@ struct FormBody: Sendable {
     /// Every file, in order, several per name when a form field takes several.
     var uploads: [(name: String, file: UploadedFile)] = []
 
-    /// Decodes `a=1&b=2` with `+` as space and percent escapes, keys included (`attribute%5Bx%5D`).
-    static func urlEncoded(_ text: String) -> [(String, String)] {
-        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+    /// Decodes `a=1&b=2` with `+` as space and percent escapes, keys included (`attribute%5Bx%5D`). A name or value
+    /// that breaks `ExternalText`'s rule (a NUL, an escape that is not UTF-8) is refused, naming the field.
+    static func urlEncoded(_ text: String) throws(Failure) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
-            return (name, value)
+            let name = try decode(parts[0], what: "A field name")
+            let value = parts.count > 1 ? try decode(parts[1], what: "The field \(name)") : ""
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    private static func decode(_ part: Substring, what: String) throws(Failure) -> String {
+        switch ExternalText.decode(part, form: true) {
+        case .success(let text): return text
+        case .failure(let refusal): throw .malformed("\(what) \(refusal.reason).")
         }
     }
 
-    private static func decode(_ part: Substring.SubSequence) -> String {
-        let spaced = part.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
-    }
+    enum Failure: Error {
+        case malformed(String)
 
-    enum Failure: Error { case malformed(String) }
+        var message: String {
+            switch self {
+            case .malformed(let message): message
+            }
+        }
+    }
 
     /// Parses a body according to its content type. Types other than the two form types are refused.
     static func parse(contentType: String?, body: ByteBuffer) throws -> FormBody {
@@ -43,7 +57,7 @@ struct FormBody: Sendable {
             return try multipart(body, boundary: boundary)
         }
         if type.isEmpty || type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("text/plain") {
-            return FormBody(fields: urlEncoded(String(buffer: body)))
+            return FormBody(fields: try urlEncoded(String(buffer: body)))
         }
         throw Failure.malformed("Send the request as application/x-www-form-urlencoded or multipart/form-data.")
     }
@@ -75,6 +89,11 @@ struct FormBody: Sendable {
             try parser.execute(body)
         } catch {
             throw Failure.malformed("The multipart body could not be read.")
+        }
+        for (name, value) in form.fields + form.uploads.map({ ($0.name, $0.file.filename) }) {
+            if let problem = ExternalText.problem(in: name) ?? ExternalText.problem(in: value) {
+                throw Failure.malformed("The field \(name) \(problem).")
+            }
         }
         return form
     }

@@ -1,5 +1,7 @@
+import CivitasCore
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -65,7 +67,11 @@ public struct HeadAsGetResponder: HTTPResponder {
     public func respond(to request: Request, context: CivitasRequestContext) async throws -> Response {
         var response: Response
         do {
-            response = try await route(request, context: context)
+            if let refusal = Self.refusal(of: request.uri) {
+                response = refusal
+            } else {
+                response = try await route(request, context: context)
+            }
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         } catch {
@@ -74,6 +80,28 @@ public struct HeadAsGetResponder: HTTPResponder {
         }
         SecurityHeaders.apply(to: &response, tls: tls)
         return response
+    }
+
+    /// An address whose path or query breaks `ExternalText`'s rule (a NUL, an escape that is not UTF-8) is refused
+    /// here, before any route reads it, with a 400 in the format its part of the site speaks.
+    static func refusal(of uri: HummingbirdCore.URI) -> Response? {
+        let reason: String
+        if case .failure(let refusal) = ExternalText.decode(Substring(uri.path), form: false) {
+            reason = "The address's path \(refusal.reason)."
+        } else if let query = uri.query, case .failure(let refusal) = ExternalText.decode(Substring(query), form: true) {
+            reason = "The address's query \(refusal.reason)."
+        } else {
+            return nil
+        }
+        if uri.path.hasPrefix("/open311/") {
+            return Open311Failure.badRequest(reason).response(format: uri.path.hasSuffix(".json") ? .json : .xml)
+        }
+        if uri.path.hasPrefix("/api/") {
+            return Problem(.badRequest, code: "invalid_text", detail: reason).response
+        }
+        return Response(
+            status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: reason + "\n")))
     }
 
     func route(_ request: Request, context: CivitasRequestContext) async throws -> Response {

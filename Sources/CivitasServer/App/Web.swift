@@ -64,7 +64,16 @@ struct Web: Sendable {
             throw WebFailure(
                 status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded.")
         }
-        return FormBody.urlEncoded(String(buffer: try await request.body.collect(upTo: limit)))
+        return try Self.formPairs(try await request.body.collect(upTo: limit))
+    }
+
+    /// A url-encoded body's fields; one that breaks `ExternalText`'s rule is answered with a 400 page naming it.
+    static func formPairs(_ buffer: ByteBuffer) throws -> [(String, String)] {
+        do {
+            return try FormBody.urlEncoded(String(buffer: buffer))
+        } catch {
+            throw WebFailure(status: .badRequest, title: "Form not understood", message: error.message)
+        }
     }
 
     /// A posted form that may carry a file (multipart) or not (url-encoded): its fields' first values and its first

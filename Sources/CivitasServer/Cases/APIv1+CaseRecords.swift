@@ -12,7 +12,7 @@ extension APIv1Controller {
         let jurisdiction = identity.actor.jurisdictionID ?? ""
         try require(identity, .readCases, on: .jurisdiction(jurisdiction))
         var query = CaseStore.Query(jurisdictionID: jurisdiction)
-        let parameters = Self.query(request)
+        let parameters = try Self.query(request)
         switch identity.actor {
         case .resident(let id, _): query.applicantID = id
         default: query.departments = CaseAccess.departments(identity.actor)
@@ -55,7 +55,7 @@ extension APIv1Controller {
         // Whoever may create no case at all (a partner without the cases scope) is told so before anything else.
         try require(identity, .createCase, on: .jurisdiction(jurisdiction))
         let buffer = try await request.body.collect(upTo: 1_000_000)
-        let body = try await jsonBody(request: request, buffer: buffer)
+        let body = try jsonObject(request, buffer: buffer)
         try rejectUnknown(body, allowed: ["type", "data", "submit", "parties", "language"])
         guard case .string(let typeKey)? = body["type"] else {
             throw Problem(.badRequest, code: "invalid_field", detail: "type must name a case type.", field: "type")
@@ -135,17 +135,6 @@ extension APIv1Controller {
         var response = json(try await caseObject(created, type: type, full: true, staffView: true), status: HTTPResponse.Status(code: outcome.status))
         if outcome.replayed { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return response
-    }
-
-    func jsonBody(request: Request, buffer: ByteBuffer) async throws -> [String: JSONValue] {
-        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard type == "application/json" else {
-            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
-        }
-        guard case .object(let object)? = try? JSONValue.parse(Data(buffer.readableBytesView)) else {
-            throw Problem(.badRequest, code: "invalid_json", detail: "The body must be a JSON object.")
-        }
-        return object
     }
 
     func showCase(_ request: Request, context: CivitasRequestContext) async throws -> Response {

@@ -11,7 +11,7 @@ extension APIv1Controller {
         let identity = try await authenticate(request, context: context)
         let found = try await readableCase(context, identity: identity)
         let buffer = try await request.body.collect(upTo: 36_000_000)
-        let body = try await jsonBody(request: request, buffer: buffer)
+        let body = try jsonObject(request, buffer: buffer)
         try rejectUnknown(body, allowed: ["type", "filename", "content_base64"])
         guard case .string(let documentType)? = body["type"] else {
             throw Problem(.badRequest, code: "invalid_field", detail: "type must name one of the case type's documents.", field: "type")

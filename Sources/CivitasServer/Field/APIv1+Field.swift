@@ -130,7 +130,7 @@ extension APIv1Controller {
 
     func latestPlan(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
-        let parameters = Self.query(request)
+        let parameters = try Self.query(request)
         let department = try department(parameters["department"])
         let day = try day(parameters["date"])
         try require(identity, .readRequests, on: .record(jurisdictionID: configuration.jurisdiction.id, department: department, residentID: nil))

@@ -30,7 +30,13 @@ struct OAuthController: Sendable {
         }
         let buffer = try await request.body.collect(upTo: 16_384)
         var form: [String: String] = [:]
-        for (name, value) in FormBody.urlEncoded(String(buffer: buffer)) {
+        let pairs: [(String, String)]
+        do {
+            pairs = try FormBody.urlEncoded(String(buffer: buffer))
+        } catch {
+            return failure(.badRequest, "invalid_request", error.message)
+        }
+        for (name, value) in pairs {
             guard form[name] == nil else {
                 return failure(.badRequest, "invalid_request", "\(name) was given more than once.")
             }

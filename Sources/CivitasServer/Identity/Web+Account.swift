@@ -115,7 +115,7 @@ extension Web {
     func createToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
         let buffer = try await request.body.collect(upTo: 64 * 1024)
-        let pairs = FormBody.urlEncoded(String(buffer: buffer))
+        let pairs = try Self.formPairs(buffer)
         var form: [String: String] = [:]
         for (name, value) in pairs where form[name] == nil { form[name] = value }
         try checkCSRF(form, request: request, session: identity.session)

@@ -199,7 +199,7 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
         } catch FormBody.Failure.malformed(let message) {
             throw Open311Failure.badRequest(message)
         }
-        let queryPairs = FormBody.urlEncoded(request.uri.query ?? "")
+        let queryPairs = try Self.queryPairs(request)
         let pairs = form.fields + queryPairs
         // Aliases real clients send: open311_java's `address`, FixMyStreet's `deviceid`.
         let aliases = pairs.compactMap { name, value -> (String, String)? in
@@ -310,21 +310,25 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
     }
 
     private func render(_ failure: Open311Failure, format: Open311Format) -> Response {
-        let errors = failure.messages.map { (code: Int(failure.status.code), description: $0) }
-        return render(root: "errors", Open311Mapping.errors(errors), status: failure.status, format: format)
+        failure.response(format: format)
     }
 
     private func render(root: String, _ node: Open311Node, status: HTTPResponse.Status, format: Open311Format) -> Response {
-        let text = format == .xml ? Open311Node.xml(root: root, node) : Open311Node.json(node)
-        var headers = HTTPFields()
-        headers[.contentType] = format.contentType
-        headers[.accessControlAllowOrigin] = "*"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        node.response(root: root, status: status, format: format)
+    }
+
+    /// The query string's parameters; one that breaks `ExternalText`'s rule is a 400 in the Open311 error format.
+    private static func queryPairs(_ request: Request) throws(Open311Failure) -> [(String, String)] {
+        do {
+            return try FormBody.urlEncoded(request.uri.query ?? "")
+        } catch {
+            throw Open311Failure.badRequest(error.message)
+        }
     }
 
     /// A GET's query parameters and the jurisdiction they name (or the install's own).
     private func query(_ request: Request) throws(Open311Failure) -> (Open311Parameters, Jurisdiction) {
-        let parameters = Open311Parameters(FormBody.urlEncoded(request.uri.query ?? ""))
+        let parameters = Open311Parameters(try Self.queryPairs(request))
         return (parameters, try jurisdictions.resolve(parameters["jurisdiction_id"]))
     }
 

@@ -44,3 +44,22 @@ struct JurisdictionDirectory: Sendable {
         return found
     }
 }
+
+extension Open311Failure {
+    /// The failure as Open311 clients read it: an `errors` list, in the format the request asked for.
+    func response(format: Open311Format) -> Response {
+        let errors = messages.map { (code: Int(status.code), description: $0) }
+        return Open311Mapping.errors(errors).response(root: "errors", status: status, format: format)
+    }
+}
+
+extension Open311Node {
+    /// The node as an answer in XML or JSON, readable from any origin (Open311 clients run in browsers too).
+    func response(root: String, status: HTTPResponse.Status, format: Open311Format) -> Response {
+        let text = format == .xml ? Open311Node.xml(root: root, self) : Open311Node.json(self)
+        var headers = HTTPFields()
+        headers[.contentType] = format.contentType
+        headers[.accessControlAllowOrigin] = "*"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}

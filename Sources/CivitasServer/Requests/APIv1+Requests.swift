@@ -21,7 +21,7 @@ extension APIv1Controller {
         let identity = try await authenticate(request, context: context)
         let jurisdiction = identity.actor.jurisdictionID ?? ""
         try require(identity, .readRequests, on: .jurisdiction(jurisdiction))
-        let parameters = Self.query(request)
+        let parameters = try Self.query(request)
         var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
         query.includePrivate = false
         switch identity.actor {
@@ -69,7 +69,7 @@ extension APIv1Controller {
         var body = summary(found)
         let target = Self.target(found)
         // Both places a purpose can come from are checked, whoever asks; the query parameter wins when both are sent.
-        let fromQuery = Self.query(request)["purpose"]
+        let fromQuery = try Self.query(request)["purpose"]
         let fromHeader = request.headers[.civitasPurpose]
         for (given, field) in [(fromQuery, "purpose"), (fromHeader, "Civitas-Purpose")] {
             if let given, given.unicodeScalars.count > 200 {

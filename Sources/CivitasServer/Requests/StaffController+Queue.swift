@@ -108,7 +108,7 @@ extension StaffController {
             for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
             let views = try await stores.savedViews.list(userID: staff.user.id, jurisdictionID: jurisdiction)
             if let viewID = parameters["view"].flatMap(Int64.init), let view = views.first(where: { $0.id == viewID }) {
-                for (name, value) in FormBody.urlEncoded(view.query) where Self.filterNames.contains(name) { parameters[name] = value }
+                for (name, value) in (try? FormBody.urlEncoded(view.query)) ?? [] where Self.filterNames.contains(name) { parameters[name] = value }
             }
             let filters = try await filters(parameters, staff: staff, request: request)
             let sorted = try await sortedQueue(filters)

@@ -1,0 +1,97 @@
+"""Text from outside that no database should hold (a NUL, a percent escape that is not UTF-8) is refused with 400 on
+SQLite and PostgreSQL alike, in the format each interface speaks (Open311 errors, problem+json, a page), and nothing
+is stored. PostgreSQL refuses NUL in text where SQLite keeps it, so without one rule for every reader the same request
+answered 500 on one database and was stored on the other."""
+import json
+import socket
+
+import requests
+import xmltodict
+
+from test_api_schemathesis import partner_token
+
+
+def newest_request_id(server, token):
+    answer = requests.get(server.base + "/api/v1/service-requests", params={"limit": 1},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"][0]["id"]
+
+
+def raw_get(server, target):
+    """Sends the request line exactly as written (an HTTP library would re-encode it)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:])}
+    return status, headers, body
+
+
+def open311_error(status, headers, body, fmt):
+    assert status == 400, body
+    if fmt == "json":
+        assert headers["content-type"].startswith("application/json")
+        errors = json.loads(body)
+        assert errors[0]["code"] == 400
+        return errors[0]["description"]
+    assert headers["content-type"].startswith("text/xml")
+    return xmltodict.parse(body)["errors"]["error"]["description"]
+
+
+def test_bad_text_is_refused_everywhere_and_nothing_is_stored(server):
+    key = server.apikey()
+    token = partner_token(server)
+    before = newest_request_id(server, token)
+
+    # Open311 addresses: a path parameter, a token, a query parameter; JSON or XML as the extension says.
+    for target, fmt in [
+        ("/open311/v2/services/GRASS%00.json", "json"),
+        ("/open311/v2/tokens/abc%00.json", "json"),
+        ("/open311/v2/requests.json?service_code=GRASS%00", "json"),
+        ("/open311/v2/requests.xml?service_code=%FF%FE", "xml"),
+        ("/open311/v2/services/BULKY%C3.xml", "xml"),
+    ]:
+        description = open311_error(*raw_get(server, target), fmt)
+        assert "NUL" in description or "UTF-8" in description, (target, description)
+
+    # Open311 POST: a NUL in the description or the email, form-encoded.
+    located = f"api_key={key}&service_code=POTHOLE&lat=39.2904&long=-76.6122"
+    for body in [located + "&description=a%00b", located + "&email=a%00@example.org&description=hole"]:
+        answer = requests.post(server.open311 + "/requests.json", data=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+        assert answer.status_code == 400, answer.text
+        assert "NUL" in answer.json()[0]["description"]
+
+    # API v1: a NUL in a JSON string, in a JSON key, in a note, in the query.
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    item = {"service_code": "POTHOLE", "lat": 39.29, "long": -76.61, "attributes": {"SIZE": "large"}}
+    for body, field in [
+        ({**item, "description": "a\u0000b"}, "description"),
+        ({**item, "attributes": {"SIZE\u0000": "large"}}, "attributes.SIZE\u0000"),
+        ({**item, "reporter": {"email": "ana@example.org", "first_name": "\u0000"}}, "reporter.first_name"),
+    ]:
+        answer = requests.post(server.base + "/api/v1/service-requests", data=json.dumps(body), headers=auth, timeout=10)
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert answer.json()["code"] == "invalid_text" and answer.json()["field"] == field, answer.text
+    note = requests.post(server.base + f"/api/v1/service-requests/{before}/notes",
+                         data=json.dumps({"body": "x\u0000y", "visibility": "internal"}), headers=auth, timeout=10)
+    assert note.status_code == 400 and note.json()["code"] == "invalid_text", note.text
+    status, headers, body = raw_get(server, "/api/v1/service-requests?q=%00")
+    assert status == 400 and headers["content-type"] == "application/problem+json", body
+    assert json.loads(body)["code"] == "invalid_text"
+
+    # A page's address.
+    status, headers, body = raw_get(server, "/requests?q=%00")
+    assert status == 400 and b"NUL" in body
+
+    # Nothing was stored, and the server is still well.
+    assert newest_request_id(server, token) == before
+    notes = requests.get(server.base + f"/api/v1/service-requests/{before}/notes", headers=auth, timeout=10)
+    assert notes.status_code == 200 and all("\u0000" not in n["body"] for n in notes.json()["items"]), notes.text
+    assert "internal_error" not in server.output() and "unexpected error" not in server.output()
