@@ -95,3 +95,41 @@ def test_bad_text_is_refused_everywhere_and_nothing_is_stored(server):
     notes = requests.get(server.base + f"/api/v1/service-requests/{before}/notes", headers=auth, timeout=10)
     assert notes.status_code == 200 and all("\u0000" not in n["body"] for n in notes.json()["items"]), notes.text
     assert "internal_error" not in server.output() and "unexpected error" not in server.output()
+
+
+def raw_exchange(server, request_bytes):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request_bytes)
+        data = b""
+        try:
+            while chunk := connection.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n")[0].decode("latin-1")
+    return int(status_line.split()[1]), head.decode("latin-1").lower(), body
+
+
+def test_a_malformed_chunked_body_is_a_400_not_a_500_nor_a_413(server):
+    key = server.apikey()
+    token = partner_token(server)
+    before = newest_request_id(server, token)
+    form = f"api_key={key}&service_code=POTHOLE&lat=39.29&long=-76.61&description=hole".encode()
+    for path, content_type, extra in [
+        ("/open311/v2/requests.json", "application/x-www-form-urlencoded", b""),
+        ("/api/v1/service-requests", "application/json", f"Authorization: Bearer {token}\r\n".encode()),
+    ]:
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: {content_type}\r\n".encode() + extra
+            + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + b"zz\r\n" + form + b"\r\n0\r\n\r\n"
+        )
+        status, head, body = raw_exchange(server, request)
+        assert status == 400, (path, status, body)
+        if path.startswith("/api/"):
+            assert json.loads(body)["code"] == "malformed_body", body
+        else:
+            assert "could not be read" in json.loads(body)[0]["description"], body
+    assert newest_request_id(server, token) == before
+    assert requests.get(server.base + "/healthz", timeout=5).status_code == 200

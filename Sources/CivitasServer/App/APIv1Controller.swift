@@ -62,13 +62,18 @@ struct APIv1Controller: Sendable {
         guard type == "application/json" else {
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send the body as application/json.")
         }
-        let buffer: ByteBuffer
+        return try jsonObject(request, buffer: try await body(request, upTo: limit))
+    }
+
+    /// The body as read, or 413 past `limit` and 400 when its framing is broken.
+    func body(_ request: Request, upTo limit: Int) async throws -> ByteBuffer {
         do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw Problem(.contentTooLarge, code: "body_too_large", detail: "The body can be at most \(limit / 1_000_000) MB.")
+            return try await RequestBody.collect(request, upTo: limit)
+        } catch .tooLarge {
+            throw Problem(.contentTooLarge, code: "body_too_large", detail: "The body can be at most \(max(1, limit / 1_000_000)) MB.")
+        } catch .malformed {
+            throw Problem(.badRequest, code: "malformed_body", detail: RequestBody.malformedText)
         }
-        return try jsonObject(request, buffer: buffer)
     }
 
     /// A body already read, as a JSON object. Not JSON, not an object, or a string (a key too) that breaks

@@ -79,6 +79,8 @@ public struct HeadAsGetResponder: HTTPResponder {
             response = Response(status: .internalServerError)
         }
         SecurityHeaders.apply(to: &response, tls: tls)
+        // After "too large" the rest of the body is not wanted: tell the client not to send this connection more.
+        if response.status == .contentTooLarge { response.headers[.connection] = "close" }
         return response
     }
 

@@ -7,7 +7,9 @@ import Hummingbird
 enum SecurityHeaders {
     static func apply(to response: inout Response, tls: Bool) {
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.referrerPolicy] = "no-referrer"
+        // Nothing about our addresses leaves for another site; our own forms still say where they come from (with
+        // `no-referrer` a browser sends `Origin: null` even for them, and the origin check must refuse null).
+        response.headers[.referrerPolicy] = "same-origin"
         response.headers[.xFrameOptions] = "DENY"
         if response.headers[.contentSecurityPolicy] == nil {
             response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"

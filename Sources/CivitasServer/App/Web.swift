@@ -64,7 +64,18 @@ struct Web: Sendable {
             throw WebFailure(
                 status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as application/x-www-form-urlencoded.")
         }
-        return try Self.formPairs(try await request.body.collect(upTo: limit))
+        return try Self.formPairs(try await body(request, upTo: limit, tooLarge: "The form is too large."))
+    }
+
+    /// The body as read; past `limit` a 413 page saying `tooLarge`, and a 400 page when its framing is broken.
+    func body(_ request: Request, upTo limit: Int, tooLarge: String) async throws -> ByteBuffer {
+        do {
+            return try await RequestBody.collect(request, upTo: limit)
+        } catch .tooLarge {
+            throw WebFailure(status: .contentTooLarge, title: "Too large", message: tooLarge)
+        } catch .malformed {
+            throw WebFailure(status: .badRequest, title: "Form not understood", message: RequestBody.malformedText)
+        }
     }
 
     /// A url-encoded body's fields; one that breaks `ExternalText`'s rule is answered with a 400 page naming it.
@@ -79,12 +90,7 @@ struct Web: Sendable {
     /// A posted form that may carry a file (multipart) or not (url-encoded): its fields' first values and its first
     /// file. A body over `limit` is answered with `tooLarge`.
     func readFormWithFile(_ request: Request, upTo limit: Int, tooLarge: String) async throws -> ([String: String], UploadedFile?) {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw WebFailure(status: .contentTooLarge, title: "Too large", message: tooLarge)
-        }
+        let buffer = try await body(request, upTo: limit, tooLarge: tooLarge)
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded") else {
             throw WebFailure(status: .unsupportedMediaType, title: "Form not understood", message: "Send the form as a web form.")

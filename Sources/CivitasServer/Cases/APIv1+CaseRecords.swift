@@ -54,7 +54,7 @@ extension APIv1Controller {
         let jurisdiction = identity.actor.jurisdictionID ?? ""
         // Whoever may create no case at all (a partner without the cases scope) is told so before anything else.
         try require(identity, .createCase, on: .jurisdiction(jurisdiction))
-        let buffer = try await request.body.collect(upTo: 1_000_000)
+        let buffer = try await body(request, upTo: 1_000_000)
         let body = try jsonObject(request, buffer: buffer)
         try rejectUnknown(body, allowed: ["type", "data", "submit", "parties", "language"])
         guard case .string(let typeKey)? = body["type"] else {

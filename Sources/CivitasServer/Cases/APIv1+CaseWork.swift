@@ -10,7 +10,7 @@ extension APIv1Controller {
     func addCaseDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await authenticate(request, context: context)
         let found = try await readableCase(context, identity: identity)
-        let buffer = try await request.body.collect(upTo: 36_000_000)
+        let buffer = try await body(request, upTo: 36_000_000)
         let body = try jsonObject(request, buffer: buffer)
         try rejectUnknown(body, allowed: ["type", "filename", "content_base64"])
         guard case .string(let documentType)? = body["type"] else {

@@ -28,7 +28,12 @@ struct OAuthController: Sendable {
         guard type == "application/x-www-form-urlencoded" else {
             return failure(.badRequest, "invalid_request", "Send the token request as application/x-www-form-urlencoded.")
         }
-        let buffer = try await request.body.collect(upTo: 16_384)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await RequestBody.collect(request, upTo: 16_384)
+        } catch {
+            return failure(.badRequest, "invalid_request", error == .malformed ? RequestBody.malformedText : "The token request is too large.")
+        }
         var form: [String: String] = [:]
         let pairs: [(String, String)]
         do {

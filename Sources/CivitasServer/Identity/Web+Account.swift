@@ -114,7 +114,7 @@ extension Web {
 
     func createToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let buffer = try await body(request, upTo: 64 * 1024, tooLarge: "The form is too large.")
         let pairs = try Self.formPairs(buffer)
         var form: [String: String] = [:]
         for (name, value) in pairs where form[name] == nil { form[name] = value }

@@ -187,8 +187,10 @@ struct Open311Controller<Context: RequestContext & ClientAddressed>: Sendable {
         }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: configuration.maxBodySize)
-        } catch is NIOTooManyBytesError {
+            body = try await RequestBody.collect(request, upTo: configuration.maxBodySize)
+        } catch .malformed {
+            throw Open311Failure.badRequest(RequestBody.malformedText)
+        } catch .tooLarge {
             throw Open311Failure(
                 status: .contentTooLarge,
                 messages: ["The request is larger than \(configuration.maxBodySize / 1024) KB; send a smaller photo."])

@@ -66,7 +66,7 @@ struct ReportController: PageController {
     }
 
     func form(_ request: Request, session: Session?) async throws -> [String: [String]] {
-        let buffer = try await request.body.collect(upTo: configuration.maxBodySize)
+        let buffer = try await web.body(request, upTo: configuration.maxBodySize, tooLarge: t(request, "error_form_too_large"))
         let parsed: FormBody
         do {
             parsed = try FormBody.parse(contentType: request.headers[.contentType], body: buffer)

@@ -15,7 +15,7 @@ struct SecurityHeadersTests {
     static func expectStrict(_ response: TestResponse, _ what: String, hsts: Bool = false) {
         #expect(response.headers[nosniff] == "nosniff", "\(what): X-Content-Type-Options")
         #expect(response.headers[frame] == "DENY", "\(what): X-Frame-Options")
-        #expect(response.headers[referrer] == "no-referrer", "\(what): Referrer-Policy")
+        #expect(response.headers[referrer] == "same-origin", "\(what): Referrer-Policy")
         #expect(response.headers[.contentSecurityPolicy] != nil, "\(what): Content-Security-Policy")
         #expect((response.headers[.strictTransportSecurity] != nil) == hsts, "\(what): Strict-Transport-Security")
     }
