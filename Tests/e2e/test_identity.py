@@ -294,3 +294,64 @@ def test_audit_verify_names_the_first_edited_deleted_or_reordered_entry(tmp_path
     _sql(database_url, "DELETE FROM audit_log WHERE seq = 120")
     code, out = verify()
     assert code == 1 and "BROKEN at entry 120" in out and "missing" in out, out
+
+
+def test_signed_checkpoints_name_a_chain_cut_short_or_emptied(tmp_path, database_url):
+    """Deleting the newest entries and setting the head back leaves a valid chain; only a signed checkpoint kept
+    outside the database can tell. The server writes them at an interval; the CLI on demand."""
+    code, out, err = run(["audit", "keygen"], cwd=tmp_path)
+    assert code == 0, err
+    keys = dict(line.split("=", 1) for line in out.split())
+    server_file = tmp_path / "server-checkpoints.jsonl"
+    server = Server(tmp_path, database_url, env={
+        "AUDIT_SIGNING_KEY": keys["AUDIT_SIGNING_KEY"], "AUDIT_CHECKPOINT_FILE": str(server_file),
+        "AUDIT_CHECKPOINT_SECONDS": "1"})
+    deadline = time.time() + 20
+    while time.time() < deadline and not (server_file.exists() and server_file.read_text().strip()):
+        time.sleep(0.2)
+    assert server.stop() == 0
+    assert server_file.read_text().strip(), "the server should have written a checkpoint:\n" + server.output()
+    assert keys["AUDIT_SIGNING_KEY"] not in server.output()
+
+    file = tmp_path / "checkpoints.jsonl"
+    code, out, err = run(["audit", "checkpoint", "--to", str(file), "--database", database_url], cwd=tmp_path,
+                         env={"AUDIT_SIGNING_KEY": keys["AUDIT_SIGNING_KEY"]})
+    assert code == 0, err
+    newest = int(re.search(r"city: checkpoint at entry (\d+)", out).group(1))
+    assert newest > 10, out
+
+    def verify(checkpoints, public_key=keys["AUDIT_PUBLIC_KEY"]):
+        code, out, err = run(["audit", "verify", "--checkpoints", str(checkpoints), "--public-key", public_key,
+                              "--database", database_url], cwd=tmp_path)
+        return code, out + err
+
+    code, out = verify(file)
+    assert code == 0 and "still hold" in out, out
+    code, out = verify(server_file)
+    assert code == 0, out
+
+    # Cut short: the newest five entries deleted, the head set back to the last that remains.
+    kept = newest - 5
+    _sql(database_url, f"DELETE FROM audit_log WHERE seq > {kept}")
+    _sql(database_url, f"UPDATE audit_heads SET seq = {kept}, hash = (SELECT hash FROM audit_log "
+                       f"WHERE audit_log.seq = {kept} AND audit_log.jurisdiction_id = audit_heads.jurisdiction_id)")
+    code, out, err = run(["audit", "verify", "--database", database_url], cwd=tmp_path)
+    assert code == 0 and "intact" in out, "the chain alone cannot see a cut: " + out + err
+    code, out = verify(file)
+    assert code == 1 and "CUT SHORT" in out and f"entry {newest} is gone" in out and f"ends at entry {kept}" in out, out
+
+    # A checkpoint signed by another key, or edited, proves nothing and says so.
+    code, other, _ = run(["audit", "keygen"], cwd=tmp_path)
+    other_public = dict(line.split("=", 1) for line in other.split())["AUDIT_PUBLIC_KEY"]
+    code, out = verify(file, public_key=other_public)
+    assert code == 1 and "not signed by this key" in out, out
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text(file.read_text().replace(f'"seq":{newest}', f'"seq":{kept}'))
+    code, out = verify(edited)
+    assert code == 1 and "not signed by this key" in out, out
+
+    # Emptied: both tables.
+    _sql(database_url, "DELETE FROM audit_log")
+    _sql(database_url, "DELETE FROM audit_heads")
+    code, out = verify(file)
+    assert code == 1 and "CUT SHORT" in out and "the chain is now empty" in out, out

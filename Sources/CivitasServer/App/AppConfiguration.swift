@@ -37,6 +37,19 @@ public struct AppConfiguration: Sendable {
     public var map: MapSettings
     /// Average driving speed for day plans, km/h (great-circle distances; city driving with stops).
     public var planningSpeedKmh: Double
+    /// Signed checkpoints of the audit chain, kept outside the database.
+    public var audit: AuditSettings
+
+    public struct AuditSettings: Sendable {
+        /// The Ed25519 private key that signs checkpoints (base64), from the environment or a file; never stored.
+        public var signingKey: String?
+        /// The public key `audit verify --checkpoints` checks signatures with (base64); derived from the private one
+        /// when only that is set.
+        public var publicKey: String?
+        /// Where the server appends a checkpoint of each chain, one JSON line each time a chain has grown.
+        public var checkpointFile: String?
+        public var checkpointSeconds: Int
+    }
 
     public struct MapSettings: Sendable {
         /// The folder holding leaflet.js, leaflet.css, images/ and leaflet.markercluster.js (Debian's libjs-leaflet and
@@ -178,6 +191,11 @@ public struct AppConfiguration: Sendable {
             smtpPort: try bounded("mail.smtpPort", "MAIL_SMTP_PORT", 25, 1...65535),
             from: reader.string(forKey: "mail.from", default: "civitas@localhost"))
         planningSpeedKmh = Double(try bounded("planning.averageSpeedKmh", "PLANNING_AVERAGE_SPEED_KMH", 25, 1...200))
+        audit = AuditSettings(
+            signingKey: reader.string(forKey: "audit.signingKey", isSecret: true).flatMap { $0.isEmpty ? nil : $0 },
+            publicKey: reader.string(forKey: "audit.publicKey").flatMap { $0.isEmpty ? nil : $0 },
+            checkpointFile: reader.string(forKey: "audit.checkpointFile").flatMap { $0.isEmpty ? nil : $0 },
+            checkpointSeconds: try bounded("audit.checkpointSeconds", "AUDIT_CHECKPOINT_SECONDS", 300, 1...86_400))
         map = MapSettings(
             scriptsPath: reader.string(forKey: "map.scriptsPath", default: "/usr/share/javascript/leaflet"),
             tileURL: reader.string(forKey: "map.tileURL", default: "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),

@@ -83,5 +83,11 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
             stores: stores, jurisdictionID: configuration.jurisdiction.id, sweepInterval: .seconds(configuration.caseSweepSeconds),
             deliveryInterval: .milliseconds(500), firstRetry: TimeInterval(configuration.webhookRetrySeconds),
             allowPrivate: configuration.webhookAllowPrivate, logger: logger))
+    if let file = configuration.audit.checkpointFile, let key = configuration.audit.signingKey {
+        _ = try AuditSigningKey.privateKey(key)
+        app.addServices(
+            AuditCheckpointService(
+                stores: stores, signingKey: key, file: file, interval: .seconds(configuration.audit.checkpointSeconds), logger: logger))
+    }
     return app
 }

@@ -43,3 +43,57 @@ extension Commands {
         }
     }
 }
+
+extension Commands {
+    /// `civitas audit checkpoint --to FILE`, and the server's timer: appends a signed checkpoint of each chain's head to
+    /// `file` (one JSON line each) and makes it durable before returning. Returns what was written.
+    @discardableResult
+    public static func appendCheckpoints(stores: Stores, signingKey: String, file: String, at date: Date = Date()) async throws
+        -> [AuditCheckpoint]
+    {
+        let key = try AuditSigningKey.privateKey(signingKey)
+        let checkpoints = try await stores.audit.checkpoints(key: key, at: date)
+        guard !checkpoints.isEmpty else { return [] }
+        let url = URL(fileURLWithPath: file)
+        if !FileManager.default.fileExists(atPath: file) {
+            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o644]) else {
+                throw CivitasError.invalid("checkpoint_file", "Cannot create the checkpoint file \(file).")
+            }
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(checkpoints.map { $0.line + "\n" }.joined().utf8))
+        try handle.synchronize()
+        return checkpoints
+    }
+
+    /// The public key checkpoints are checked with: the one given, or the signing key's.
+    public static func auditPublicKey(_ settings: AppConfiguration.AuditSettings) throws -> String {
+        if let publicKey = settings.publicKey { return publicKey }
+        if let signingKey = settings.signingKey {
+            return try AuditSigningKey.publicKeyText(ofPrivate: signingKey)
+        }
+        throw CivitasError.invalid(
+            "public_key_missing", "Give the public key that signed the checkpoints: --public-key or AUDIT_PUBLIC_KEY.")
+    }
+
+    /// `civitas audit verify --checkpoints FILE`: every checkpoint in the file (of the jurisdictions checked) must still
+    /// hold; one line per problem, false when any.
+    public static func verifyCheckpoints(stores: Stores, file: String, publicKey: String, jurisdictionID: String?) async throws
+        -> (ok: Bool, report: [String])
+    {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw CivitasError.invalid("checkpoint_file", "Cannot read the checkpoint file \(file).")
+        }
+        let checkpoints = try AuditCheckpoint.read(text).filter { jurisdictionID == nil || $0.jurisdiction == jurisdictionID }
+        let problems = try await stores.audit.check(checkpoints, publicKey: try AuditSigningKey.publicKey(publicKey))
+        if problems.isEmpty {
+            return (true, ["checkpoints: all \(checkpoints.count) still hold"])
+        }
+        return (false, problems.map { "BROKEN: " + $0 })
+    }
+}
