@@ -5,6 +5,7 @@ import html
 import json
 import queue
 import re
+import signal
 import threading
 import time
 import urllib.parse
@@ -149,6 +150,56 @@ def test_a_change_through_one_instance_reaches_a_live_map_on_the_other(tmp_path)
         assert kind == "request" and event["id"] == new_id and event["status"] == "closed"
         # Nobody else's data: the event carries what the map draws, not who reported it.
         assert set(event) == {"id", "service", "status", "sla", "lat", "long", "url"}
+    finally:
+        first.stop()
+        second.stop()
+
+
+def _events(browser, url, headers=None, timeout=30):
+    """Every (id, event, data) of a live stream that ends by itself (`seconds=` in the url)."""
+    out, current = [], {}
+    with browser.get(url, stream=True, headers=headers or {}, timeout=(5, timeout)) as stream:
+        for raw in stream.iter_lines(decode_unicode=True):
+            if raw == "":
+                if "event" in current:
+                    out.append((current.get("id"), current["event"], current.get("data")))
+                current = {}
+            elif raw.startswith(("id: ", "event: ", "data: ")):
+                field, value = raw.split(": ", 1)
+                current[field] = value
+    return out
+
+
+def test_a_live_map_that_loses_its_instance_resumes_on_another_without_missing_a_change(tmp_path):
+    """The page saw a change through instance A, A died, three requests were filed through B meanwhile; reconnecting
+    to B with the last event id it saw (what EventSource sends), the page gets all three from the database."""
+    database = _postgres_database()
+    first = Server(tmp_path, database, env={"AUTH_BCRYPT_COST": "4"})
+    second = Server(tmp_path, database, demo=False, env={"AUTH_BCRYPT_COST": "4"})
+    try:
+        browser = _staff_session(first, database, tmp_path, email="resume@city.gov")
+        key = first.apikey()
+
+        def report(server, lat):
+            answer = requests.post(server.open311 + "/requests.json", data={
+                "api_key": key, "service_code": "POTHOLE", "lat": lat, "long": "-76.6122", "attribute[SIZE]": "large"})
+            return int(answer.json()[0]["service_request_id"])
+
+        seen = report(first, "39.2904")
+        # What the page last received from A: the event for that request, with its id.
+        replay = _events(browser, first.base + "/staff/live?seconds=1", headers={"Last-Event-ID": "0"})
+        assert [event for _, event, _ in replay] == ["reload"], replay
+        caught_up = _events(browser, first.base + "/staff/live?seconds=1",
+                            headers={"Last-Event-ID": str(int(time.time() * 1000) - 60_000)})
+        last_id = max(int(event_id) for event_id, event, data in caught_up
+                      if event == "request" and json.loads(data)["id"] == seen)
+        assert first.stop(signal.SIGKILL) != 0
+
+        missed = [report(second, lat) for lat in ("39.2910", "39.2920", "39.2930")]
+        resumed = _events(browser, second.base + "/staff/live?seconds=1", headers={"Last-Event-ID": str(last_id)})
+        got = {json.loads(data)["id"] for _, event, data in resumed if event == "request"}
+        assert set(missed) <= got, (missed, resumed)
+        assert all(int(event_id) >= last_id for event_id, event, _ in resumed if event == "request")
     finally:
         first.stop()
         second.stop()

@@ -68,6 +68,11 @@ struct LiveController: Sendable {
     var stores: Stores { staff.stores }
     var jurisdiction: String { staff.configuration.jurisdiction.id }
 
+    /// How far back a reconnecting page is caught up from the database, and how many changes at most; beyond either
+    /// it is told to reload.
+    static let replayWindow: TimeInterval = 3600
+    static let replayLimit = 500
+
     func addRoutes(to router: Router<CivitasRequestContext>) {
         router.get("staff/live", use: live)
     }
@@ -78,6 +83,11 @@ struct LiveController: Sendable {
             // A stream lasts at most `seconds` (default and most 300); the page reconnects, so load balancers can move it.
             let lifetime = request.uri.queryParameters.get("seconds").flatMap(Int.init).map { min(max($0, 0), 300) } ?? 300
             let subscription = hub.subscribe()
+            // A page that reconnects (through any instance) says what it saw last; what changed since is read from the
+            // database and sent first, or, for a gap too long to replay, the page is told to reload.
+            let given: String? =
+                request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("lastEventId").map { String($0) }
+            let lastSeen = given.flatMap { Int64($0) }.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) }
             let stores = stores
             let jurisdiction = jurisdiction
             let hub = hub
@@ -110,6 +120,31 @@ struct LiveController: Sendable {
                     // The first lines tell the page it is connected; a comment every 15 s keeps proxies from closing it,
                     // and a failed write (the page went away) ends the response.
                     try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
+                    func event(_ found: ServiceRequest) throws -> String {
+                        let clock = SLAClock(requestedAt: found.requestedAt, expectedAt: found.expectedAt, status: found.status, now: Date())
+                        let event: [String: Any] = [
+                            "id": found.id, "service": found.serviceName, "status": found.status.rawValue, "sla": clock.state.rawValue,
+                            "lat": found.location.latitude ?? NSNull(), "long": found.location.longitude ?? NSNull(),
+                            "url": "/staff/requests/\(found.id)",
+                        ]
+                        let data = try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])
+                        // The id is when the request last changed, in milliseconds: where a reconnecting page resumes.
+                        return "id: \(Int64((found.updatedAt.timeIntervalSince1970 * 1000).rounded()))\nevent: request\n"
+                            + "data: \(String(decoding: data, as: UTF8.self))\n\n"
+                    }
+                    if let lastSeen {
+                        var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
+                        query.changedSince = lastSeen
+                        query.includePrivate = false
+                        query.departments = departments
+                        query.limit = LiveController.replayLimit + 1
+                        let missed = Date().timeIntervalSince(lastSeen) > LiveController.replayWindow ? nil : try await stores.requests.search(query)
+                        if let missed, missed.count <= LiveController.replayLimit {
+                            for found in missed { try await writer.write(ByteBuffer(string: try event(found))) }
+                        } else {
+                            try await writer.write(ByteBuffer(string: "event: reload\ndata: {}\n\n"))
+                        }
+                    }
                     // A server shutting down ends its live streams (the pages reconnect to another instance).
                     for try await chunk in chunks.cancelOnGracefulShutdown() {
                         switch chunk {
@@ -121,14 +156,7 @@ struct LiveController: Sendable {
                             query.includePrivate = false
                             query.departments = departments
                             for found in try await stores.requests.search(query) {
-                                let clock = SLAClock(requestedAt: found.requestedAt, expectedAt: found.expectedAt, status: found.status, now: Date())
-                                let event: [String: Any] = [
-                                    "id": found.id, "service": found.serviceName, "status": found.status.rawValue, "sla": clock.state.rawValue,
-                                    "lat": found.location.latitude ?? NSNull(), "long": found.location.longitude ?? NSNull(),
-                                    "url": "/staff/requests/\(found.id)",
-                                ]
-                                let data = try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])
-                                try await writer.write(ByteBuffer(string: "event: request\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                                try await writer.write(ByteBuffer(string: try event(found)))
                             }
                         }
                     }

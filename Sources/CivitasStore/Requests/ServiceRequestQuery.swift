@@ -30,6 +30,8 @@ public struct ServiceRequestQuery: Sendable, Equatable {
     public var assigneeID: Int64??
     /// Keyset paging: only requests after this one in the listing order (newest first).
     public var after: RequestCursor?
+    /// Only requests changed at or after this moment, oldest change first (how a live stream catches up).
+    public var changedSince: Date?
 
     public init(jurisdictionID: String) { self.jurisdictionID = jurisdictionID }
 }

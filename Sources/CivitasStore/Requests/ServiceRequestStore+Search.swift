@@ -76,6 +76,10 @@ extension ServiceRequestStore {
             if let resident = query.residentID {
                 select.where(SQLColumn("resident_id", table: "r"), .equal, SQLBind(resident))
             }
+            if let since = query.changedSince {
+                select.where(SQLColumn("updated_at", table: "r"), .greaterThanOrEqual, SQLBind(Clock.millis(since)))
+                    .orderBy(SQLOrderBy(expression: SQLColumn("updated_at", table: "r"), direction: SQLDirection.ascending))
+            }
             if case .only(let names) = query.departments {
                 guard !names.isEmpty else { return [] }
                 select.where(SQLColumn("agency_responsible", table: "r"), .in, SQLBind.group(names.sorted()))

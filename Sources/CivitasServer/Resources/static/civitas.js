@@ -80,6 +80,11 @@
         clearTimeout(timer);
         timer = setTimeout(load, 300);
       });
+      // Too much happened while the page was away to replay it change by change: draw everything afresh.
+      source.addEventListener("reload", function () {
+        clearTimeout(timer);
+        timer = setTimeout(load, 300);
+      });
     }
     load();
     function draw(data) {
