@@ -133,3 +133,63 @@ def test_a_malformed_chunked_body_is_a_400_not_a_500_nor_a_413(server):
             assert "could not be read" in json.loads(body)[0]["description"], body
     assert newest_request_id(server, token) == before
     assert requests.get(server.base + "/healthz", timeout=5).status_code == 200
+
+
+def test_connections_that_stall_are_closed_and_health_keeps_answering(tmp_path, database_url):
+    """Half-sent headers, silent connections, bodies announced and never sent, and idle keep-alives are closed after
+    HTTP_IDLE_TIMEOUT_SECONDS; /healthz answers quickly throughout."""
+    import time
+
+    from conftest import Server
+
+    server = Server(tmp_path, database_url, demo=False, env={"HTTP_IDLE_TIMEOUT_SECONDS": "2"})
+    sockets = []
+    try:
+        def connect(data):
+            connection = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            if data:
+                connection.sendall(data)
+            sockets.append(connection)
+            return connection
+
+        host = f"Host: 127.0.0.1:{server.port}\r\n".encode()
+        for _ in range(20):
+            connect(b"GET /healthz HTTP/1.1\r\n" + host)  # a header never finished
+        for _ in range(20):
+            connect(b"")  # nothing at all
+        for _ in range(5):
+            connect(b"POST /open311/v2/requests.json HTTP/1.1\r\n" + host
+                    + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000000\r\n\r\napi_key=xx")
+        idle = [connect(b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n") for _ in range(5)]
+        for connection in idle:
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200"), "a keep-alive request is answered"
+
+        # Meanwhile the server answers others at once.
+        slowest = 0.0
+        for _ in range(10):
+            started = time.monotonic()
+            assert requests.get(server.base + "/healthz", timeout=5).status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.1)
+        assert slowest < 0.5, f"/healthz took {slowest:.3f} s while stalled connections were open"
+
+        time.sleep(3.5)
+        still_open = 0
+        for connection in sockets:
+            connection.settimeout(2)
+            try:
+                while True:
+                    data = connection.recv(65536)
+                    if not data:
+                        break  # closed by the server
+                    # A stalled body may first get an answer; what matters is that the connection then closes.
+            except socket.timeout:
+                still_open += 1
+            except ConnectionResetError:
+                pass
+        assert still_open == 0, f"{still_open} of {len(sockets)} stalled connections were still open"
+        assert requests.get(server.base + "/healthz", timeout=5).status_code == 200
+    finally:
+        for connection in sockets:
+            connection.close()
+        server.stop()

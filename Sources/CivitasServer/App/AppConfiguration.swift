@@ -14,6 +14,9 @@ public struct AppConfiguration: Sendable {
     public var jurisdictionConfigured: Bool
     /// Largest request body accepted, in bytes (photos included).
     public var maxBodySize: Int
+    /// How long a connection may send nothing while a request is being read, or sit idle between requests, before it
+    /// is closed: a client holding a half-sent header or body cannot keep it open for ever.
+    public var idleTimeoutSeconds: Int
     /// The address residents and clients reach this server at; used in links such as `media_url`.
     public var publicURL: String
     /// How often the batch intake worker looks for queued submissions.
@@ -139,6 +142,10 @@ public struct AppConfiguration: Sendable {
         maxBodySize = try Self.int(reader, "http.maxBodySize", "HTTP_MAX_BODY_SIZE", default: 25 * 1024 * 1024)
         guard maxBodySize >= 1024 else {
             throw .invalid("config_invalid", "http.maxBodySize (HTTP_MAX_BODY_SIZE) must be at least 1024 bytes.")
+        }
+        idleTimeoutSeconds = try Self.int(reader, "http.idleTimeoutSeconds", "HTTP_IDLE_TIMEOUT_SECONDS", default: 30)
+        guard (1...3600).contains(idleTimeoutSeconds) else {
+            throw .invalid("config_invalid", "http.idleTimeoutSeconds (HTTP_IDLE_TIMEOUT_SECONDS) must be between 1 and 3600.")
         }
         let defaultPublic = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         publicURL = reader.string(forKey: "http.publicURL", default: defaultPublic)

@@ -69,8 +69,10 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
     -> some ApplicationProtocol
 {
     let router = try await buildRouter(configuration: configuration, stores: stores, logger: logger)
+    // Streaming answers (live maps) are not cut: the timeout counts only while a request is read or between requests.
     var app = Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Civitas"),
         logger: logger)
     app.addServices(
