@@ -4,10 +4,12 @@ is stored. PostgreSQL refuses NUL in text where SQLite keeps it, so without one 
 answered 500 on one database and was stored on the other."""
 import json
 import socket
+import time
 
 import requests
 import xmltodict
 
+from conftest import Server
 from test_api_schemathesis import partner_token
 
 
@@ -138,10 +140,6 @@ def test_a_malformed_chunked_body_is_a_400_not_a_500_nor_a_413(server):
 def test_connections_that_stall_are_closed_and_health_keeps_answering(tmp_path, database_url):
     """Half-sent headers, silent connections, bodies announced and never sent, and idle keep-alives are closed after
     HTTP_IDLE_TIMEOUT_SECONDS; /healthz answers quickly throughout."""
-    import time
-
-    from conftest import Server
-
     server = Server(tmp_path, database_url, demo=False, env={"HTTP_IDLE_TIMEOUT_SECONDS": "2"})
     sockets = []
     try:

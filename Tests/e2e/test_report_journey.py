@@ -194,10 +194,8 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
     try:
         base = site.base
         visit = Visit(driver)
-        # Without ../shared/data the demo makes its own points along its streets: use one of those instead.
-        global ADDRESS
-        if not requests.get(base + "/addresses", params={"q": ADDRESS}).json():
-            ADDRESS = requests.get(base + "/addresses", params={"q": "10"}).json()[0]["address"]
+        # The demo's address points come from Tests/Fixtures (conftest), which holds this address.
+        assert requests.get(base + "/addresses", params={"q": ADDRESS}).json(), "the address fixture should hold " + ADDRESS
 
         first = report(driver, visit, base, "ana@example.org", "Ana")
         mailbox.wait_for("ana@example.org", f"We received your report {first}")

@@ -19,7 +19,7 @@ struct APIv1Controller: Sendable {
         self.configuration = configuration
         self.auth = auth
         self.limiter = limiter
-        openAPIDocument = ByteBuffer(bytes: try OpenAPIDocument.load())
+        openAPIDocument = ByteBuffer(bytes: try OpenAPIDocument.assembled.get())
     }
 
     func addRoutes(to router: Router<CivitasRequestContext>) {

@@ -12,6 +12,9 @@ enum OpenAPIDocument {
     /// Where the parts are in the build.
     static var folder: URL? { Bundle.module.url(forResource: "openapi", withExtension: nil, subdirectory: "Resources") }
 
+    /// The assembled document, read and joined once per process however many routers are built (tests build many).
+    static let assembled = Result { try load() }
+
     /// The assembled document as JSON, keys sorted.
     static func load() throws -> Data {
         guard let folder, let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {

@@ -14,16 +14,16 @@ struct AuditCheckpointService: Service {
     let logger: Logger
 
     func run() async throws {
+        guard let key = try? AuditSigningKey.privateKey(signingKey) else { return }
         await cancelWhenGracefulShutdown {
             var last: [String: Int64] = [:]
             while !Task.isCancelled {
                 do {
-                    let heads = try await stores.audit.checkpoints(key: try AuditSigningKey.privateKey(signingKey))
-                    let grown = heads.contains { last[$0.jurisdiction] != $0.seq }
-                    if grown {
-                        let written = try await Commands.appendCheckpoints(stores: stores, signingKey: signingKey, file: file)
-                        for checkpoint in written { last[checkpoint.jurisdiction] = checkpoint.seq }
-                        logger.info("audit checkpoint written", metadata: ["chains": "\(written.count)"])
+                    let heads = try await stores.audit.checkpoints(key: key)
+                    if heads.contains(where: { last[$0.jurisdiction] != $0.seq }) {
+                        try Commands.append(heads, to: file)
+                        for checkpoint in heads { last[checkpoint.jurisdiction] = checkpoint.seq }
+                        logger.info("audit checkpoint written", metadata: ["chains": "\(heads.count)"])
                     }
                 } catch {
                     logger.error("audit checkpoint failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])

@@ -51,9 +51,14 @@ extension Commands {
     public static func appendCheckpoints(stores: Stores, signingKey: String, file: String, at date: Date = Date()) async throws
         -> [AuditCheckpoint]
     {
-        let key = try AuditSigningKey.privateKey(signingKey)
-        let checkpoints = try await stores.audit.checkpoints(key: key, at: date)
-        guard !checkpoints.isEmpty else { return [] }
+        let checkpoints = try await stores.audit.checkpoints(key: try AuditSigningKey.privateKey(signingKey), at: date)
+        try append(checkpoints, to: file)
+        return checkpoints
+    }
+
+    /// Appends checkpoints to `file`, one JSON line each, durable before returning.
+    static func append(_ checkpoints: [AuditCheckpoint], to file: String) throws {
+        guard !checkpoints.isEmpty else { return }
         let url = URL(fileURLWithPath: file)
         if !FileManager.default.fileExists(atPath: file) {
             guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o644]) else {
@@ -65,7 +70,6 @@ extension Commands {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(checkpoints.map { $0.line + "\n" }.joined().utf8))
         try handle.synchronize()
-        return checkpoints
     }
 
     /// The public key checkpoints are checked with: the one given, or the signing key's.

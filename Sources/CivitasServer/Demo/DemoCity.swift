@@ -135,16 +135,17 @@ public enum DemoCity {
         }
     }
 
-    /// Where the demo's address points come from: Baltimore's public 311 records next to the repository
-    /// (../shared/data/311), or CIVITAS_DEMO_ADDRESSES; without them, points along each demo neighborhood's streets.
+    /// Where the demo's address points come from: CIVITAS_DEMO_ADDRESSES, or Baltimore's public 311 records beside
+    /// the folder `civitas` runs in (../shared/data/311, as when `swift run` starts in a checkout); without either,
+    /// points along each demo neighborhood's streets. Never a path taken from where the binary was built.
     static func addressFiles() -> [URL] {
         var files: [URL] = []
         if let given = ProcessInfo.processInfo.environment["CIVITAS_DEMO_ADDRESSES"], !given.isEmpty {
             files.append(URL(fileURLWithPath: given))
         }
-        let name = "shared/data/311/baltimore_2014_2019_sample.csv"
-        files.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("../" + name))
-        files.append(URL(fileURLWithPath: #filePath).appendingPathComponent("../../../../../" + name))
+        files.append(
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+                .appendingPathComponent("../shared/data/311/baltimore_2014_2019_sample.csv"))
         return files.map(\.standardizedFileURL)
     }
 
