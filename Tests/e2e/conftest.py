@@ -51,6 +51,21 @@ def _postgres_database():
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
 
+def execute_sql(database_url, statement):
+    """Runs one statement on the database behind Civitas's back (to tamper with it, as an insider could)."""
+    if database_url.startswith("sqlite:"):
+        import sqlite3
+        connection = sqlite3.connect(database_url[len("sqlite:"):])
+        with connection:
+            connection.execute(statement)
+        connection.close()
+    else:
+        psql = shutil.which("psql") or sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
+        # Civitas's URL options (e.g. `tlsmode`) are not libpq's, so psql gets the URL without them.
+        done = subprocess.run([str(psql), database_url.split("?")[0], "-qc", statement], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":

@@ -13,7 +13,7 @@ import uuid
 
 import requests
 
-from conftest import Server, run
+from conftest import Server, execute_sql, run
 
 ANSWERS = {
     "applicant_role": "contractor", "contractor_license": "NM-44120", "site_address": "4 Oak Ave, Santa Fe",
@@ -137,3 +137,69 @@ def test_a_lender_creates_one_case_under_a_retried_key_and_hears_each_event_once
     finally:
         site.stop()
         receiver.shutdown()
+
+
+def test_a_witness_keeps_signed_checkpoints_that_name_a_later_cut(tmp_path, database_url):
+    """An auditor's system subscribes to `audit.checkpoint` and keeps what it receives outside the agency; after an
+    insider deletes the newest audit entries and sets the head back, `audit verify --checkpoints` on the witness's
+    file names the cut. A witness gets no case events, and case partners get no checkpoints unless they ask."""
+    code, out, err = run(["audit", "keygen"], cwd=tmp_path)
+    assert code == 0, err
+    keys = dict(line.split("=", 1) for line in out.split())
+    receiver = Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    site = Server(tmp_path, database_url, env={
+        "WEBHOOKS_RETRY_SECONDS": "1", "WEBHOOKS_ALLOW_PRIVATE": "true",
+        "AUDIT_SIGNING_KEY": keys["AUDIT_SIGNING_KEY"], "AUDIT_CHECKPOINT_SECONDS": "1"})
+    db = ["--database", site.database_url]
+    try:
+        code, out, err = run(["clients", "create", "--name", "State Auditor", "--scopes", "cases:read", *db], cwd=tmp_path)
+        assert code == 0, err
+        client_id = re.search(r"client_id:\s*(\S+)", out).group(1)
+        secret = re.search(r"client_secret:\s*(\S+)", out).group(1)
+        token = requests.post(f"{site.base}/oauth/token", data={"grant_type": "client_credentials"},
+                              auth=(client_id, secret), timeout=10).json()["access_token"]
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {token}"
+        hook = api.post(f"{site.base}/api/v1/webhooks", json={"url": receiver.url, "events": ["audit.checkpoint"]}, timeout=10)
+        assert hook.status_code == 201, hook.text
+        assert hook.json()["events"] == ["audit.checkpoint"]
+        receiver.secret = hook.json()["secret"]
+        everything = api.post(f"{site.base}/api/v1/webhooks", json={"url": receiver.url + "/cases"}, timeout=10)
+        assert "audit.checkpoint" not in everything.json()["events"], "checkpoints go only to those who name them"
+
+        # The chain grows (a staff member is added); the next checkpoint goes to the witness.
+        code, _, err = run(["users", "add", "--email", "clerk@city.example", "--role", "agent", "--department", "Water", *db], cwd=tmp_path)
+        assert code == 0, err
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with receiver.lock:
+                kept = [(signature, body) for _, event_type, signature, body in receiver.accepted if event_type == "audit.checkpoint"]
+            if kept:
+                break
+            time.sleep(0.3)
+        assert kept, "the witness received a checkpoint:\n" + site.output()
+        with receiver.lock:
+            assert all(event_type == "audit.checkpoint" for _, event_type, _, _ in receiver.accepted)
+        lines = []
+        for signature, body in kept:
+            assert valid_signature(signature, body, receiver.secret)
+            event = json.loads(body)
+            assert event["type"] == "audit.checkpoint" and event["data"]["jurisdiction"] == "city"
+            lines.append(json.dumps(event["data"]))
+        witness_file = tmp_path / "witness.jsonl"
+        witness_file.write_text("\n".join(lines) + "\n")
+        newest = max(json.loads(line)["seq"] for line in lines)
+    finally:
+        site.stop()
+        receiver.shutdown()
+
+    verify = ["audit", "verify", "--checkpoints", str(witness_file), "--public-key", keys["AUDIT_PUBLIC_KEY"], *db]
+    code, out, err = run(verify, cwd=tmp_path)
+    assert code == 0 and "still hold" in out, out + err
+    kept_seq = newest - 3
+    execute_sql(site.database_url, f"DELETE FROM audit_log WHERE seq > {kept_seq}")
+    execute_sql(site.database_url, f"UPDATE audit_heads SET seq = {kept_seq}, hash = (SELECT hash FROM audit_log "
+                                   f"WHERE audit_log.seq = {kept_seq} AND audit_log.jurisdiction_id = audit_heads.jurisdiction_id)")
+    code, out, err = run(verify, cwd=tmp_path)
+    assert code == 1 and "CUT SHORT" in out and f"entry {newest} is gone" in out, out + err

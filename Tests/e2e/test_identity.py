@@ -8,9 +8,6 @@ import hmac
 import html
 import json
 import re
-import shutil
-import sqlite3
-import subprocess
 import time
 import urllib.parse
 
@@ -18,7 +15,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from conftest import Server, free_port, run
+from conftest import Server, execute_sql as _sql, free_port, run
 
 
 class Mailbox:
@@ -246,19 +243,6 @@ def test_partner_client_tokens_personal_tokens_and_revocation(tmp_path, database
         assert me["scopes"] == ["requests:read"]
     finally:
         assert server.stop() == 0
-
-
-def _sql(database_url, statement):
-    if database_url.startswith("sqlite:"):
-        connection = sqlite3.connect(database_url[len("sqlite:"):])
-        with connection:
-            connection.execute(statement)
-        connection.close()
-    else:
-        psql = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
-        # Civitas's URL options (e.g. `tlsmode`) are not libpq's, so psql gets the URL without them.
-        done = subprocess.run([psql, database_url.split("?")[0], "-qc", statement], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
 
 
 def test_audit_verify_names_the_first_edited_deleted_or_reordered_entry(tmp_path, database_url):

@@ -17,6 +17,15 @@ public struct AppConfiguration: Sendable {
     /// How long a connection may send nothing while a request is being read, or sit idle between requests, before it
     /// is closed: a client holding a half-sent header or body cannot keep it open for ever.
     public var idleTimeoutSeconds: Int
+    /// How long a whole request body may take to arrive once its header has (`HTTP_BODY_TIMEOUT_SECONDS`, default 120):
+    /// a body trickled a byte at a time is never idle, so it needs a deadline of its own.
+    public var bodyTimeoutSeconds: Int
+    /// At most this many connections open at once (`HTTP_MAX_CONNECTIONS`, default 10000; lowered to fit the
+    /// process's file limit).
+    public var maxConnections: Int
+    /// At most this many connections from one client address (`HTTP_MAX_CONNECTIONS_PER_CLIENT`, default 256; 0 turns
+    /// it off). Off behind a balancer (`HTTP_TRUST_FORWARDED_FOR`), where the balancer is the only peer.
+    public var maxConnectionsPerClient: Int
     /// The address residents and clients reach this server at; used in links such as `media_url`.
     public var publicURL: String
     /// How often the batch intake worker looks for queued submissions.
@@ -146,6 +155,19 @@ public struct AppConfiguration: Sendable {
         idleTimeoutSeconds = try Self.int(reader, "http.idleTimeoutSeconds", "HTTP_IDLE_TIMEOUT_SECONDS", default: 30)
         guard (1...3600).contains(idleTimeoutSeconds) else {
             throw .invalid("config_invalid", "http.idleTimeoutSeconds (HTTP_IDLE_TIMEOUT_SECONDS) must be between 1 and 3600.")
+        }
+        bodyTimeoutSeconds = try Self.int(reader, "http.bodyTimeoutSeconds", "HTTP_BODY_TIMEOUT_SECONDS", default: 120)
+        guard (1...3600).contains(bodyTimeoutSeconds) else {
+            throw .invalid("config_invalid", "http.bodyTimeoutSeconds (HTTP_BODY_TIMEOUT_SECONDS) must be between 1 and 3600.")
+        }
+        maxConnections = try Self.int(reader, "http.maxConnections", "HTTP_MAX_CONNECTIONS", default: 10_000)
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw .invalid("config_invalid", "http.maxConnections (HTTP_MAX_CONNECTIONS) must be between 1 and 1000000.")
+        }
+        maxConnectionsPerClient = try Self.int(reader, "http.maxConnectionsPerClient", "HTTP_MAX_CONNECTIONS_PER_CLIENT", default: 256)
+        guard (0...1_000_000).contains(maxConnectionsPerClient) else {
+            throw .invalid(
+                "config_invalid", "http.maxConnectionsPerClient (HTTP_MAX_CONNECTIONS_PER_CLIENT) must be between 0 (off) and 1000000.")
         }
         let defaultPublic = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         publicURL = reader.string(forKey: "http.publicURL", default: defaultPublic)

@@ -2,8 +2,10 @@ import CivitasCore
 import CivitasStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 
 /// The request context of every Civitas route.
@@ -69,10 +71,18 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
     -> some ApplicationProtocol
 {
     let router = try await buildRouter(configuration: configuration, stores: stores, logger: logger)
-    // Streaming answers (live maps) are not cut: the timeout counts only while a request is read or between requests.
+    // Streaming answers (live maps) are not cut: the timeouts count only while a request is read or between requests.
+    let limiter = ConnectionLimiter(
+        total: min(configuration.maxConnections, max(16, FileLimit.raise() - 128)),
+        perClient: configuration.maxConnectionsPerClient == 0 || configuration.security.trustForwardedFor
+            ? nil : configuration.maxConnectionsPerClient)
+    let bodyTimeout = TimeAmount.seconds(Int64(configuration.bodyTimeoutSeconds))
+    let http = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [ConnectionGuard(limiter: limiter, bodyTimeout: bodyTimeout, logger: logger)],
+        idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+        server: .http1(configuration: http),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Civitas"),
         logger: logger)
     app.addServices(
@@ -85,7 +95,8 @@ public func buildApplication(configuration: AppConfiguration, stores: Stores, lo
             stores: stores, jurisdictionID: configuration.jurisdiction.id, sweepInterval: .seconds(configuration.caseSweepSeconds),
             deliveryInterval: .milliseconds(500), firstRetry: TimeInterval(configuration.webhookRetrySeconds),
             allowPrivate: configuration.webhookAllowPrivate, logger: logger))
-    if let file = configuration.audit.checkpointFile, let key = configuration.audit.signingKey {
+    if let key = configuration.audit.signingKey {
+        let file = configuration.audit.checkpointFile
         _ = try AuditSigningKey.privateKey(key)
         app.addServices(
             AuditCheckpointService(

@@ -19,7 +19,9 @@ extension Commands {
         if names.isEmpty {
             guard role.defaultsToAllDepartments else {
                 throw CivitasError.invalid(
-                    "department_required", "A \(role.rawValue) works in named departments: add --department NAME (one or more).")
+                    "department_required",
+                    "\(["a", "e", "i", "o", "u"].contains(role.rawValue.prefix(1)) ? "An" : "A") \(role.rawValue) works in named departments: add --department NAME (one or more)."
+                )
             }
             scope = .all
         } else {

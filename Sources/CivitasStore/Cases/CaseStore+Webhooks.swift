@@ -30,6 +30,9 @@ extension CaseStore {
     }
 
     public static let eventTypes = ["case.created", "case.transitioned", "case.decided", "case.document_added", "case.message"]
+    /// Events a partner receives only when it names them: a witness of the audit chain keeps each signed checkpoint
+    /// (no personal data: a position, a hash and a signature), so a cut made later cannot hide from it.
+    public static let optInEventTypes = ["audit.checkpoint"]
 
     /// Subscribes a partner client to case events; returns the webhook and the secret its deliveries are signed with.
     public func subscribe(
@@ -45,8 +48,9 @@ extension CaseStore {
             throw CivitasError.invalid("url_private", "The receiver must be a public address, not a local or private one.", field: "url")
         }
         let chosen = events.isEmpty ? Self.eventTypes : events
-        for event in chosen where !Self.eventTypes.contains(event) {
-            throw CivitasError.invalid("event_unknown", "Events are \(Self.eventTypes.joined(separator: ", ")).", field: "events")
+        let known = Self.eventTypes + Self.optInEventTypes
+        for event in chosen where !known.contains(event) {
+            throw CivitasError.invalid("event_unknown", "Events are \(known.joined(separator: ", ")).", field: "events")
         }
         let secret = "whsec_" + SecureRandom.token(bytes: 24)
         let id = try await database.transaction { sql in
@@ -128,6 +132,29 @@ extension CaseStore {
                     SQLBind(JSONValue.object(payload).jsonText),
                     SQLBind(0), SQLBind(Clock.millis(now)), SQLBind(Clock.millis(now))
                 ).run()
+        }
+    }
+
+    /// Queues one event that concerns no case (an audit checkpoint) for every active subscriber that named it.
+    public func enqueue(_ eventType: String, data: JSONValue, jurisdictionID: String, now: Date = Date()) async throws -> Int {
+        try await database.transaction { sql in
+            let subscribers = try await sql.select().columns("id", "events").from("webhooks")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("active", .equal, 1).all()
+            var queued = 0
+            for row in subscribers where try row.decode(column: "events", as: String.self).split(separator: ",").contains(Substring(eventType)) {
+                let eventID = "evt_" + SecureRandom.token(bytes: 12)
+                let payload: JSONValue = .object([
+                    "id": .string(eventID), "type": .string(eventType), "created_at": .string(W3CDateTime.format(now)), "data": data,
+                ])
+                try await sql.insert(into: "webhook_deliveries")
+                    .columns("webhook_id", "event_id", "event_type", "payload", "attempts", "next_attempt_at", "created_at")
+                    .values(
+                        SQLBind(try row.decode(column: "id", as: Int64.self)), SQLBind(eventID), SQLBind(eventType), SQLBind(payload.jsonText),
+                        SQLBind(0), SQLBind(Clock.millis(now)), SQLBind(Clock.millis(now))
+                    ).run()
+                queued += 1
+            }
+            return queued
         }
     }
 
