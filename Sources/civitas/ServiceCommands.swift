@@ -69,10 +69,13 @@ struct Services: AsyncParsableCommand {
         @Option(help: "public, blurred or hidden.")
         var visibility: String?
 
+        @Option(help: "Words residents use for this service that its name and keywords lack, comma-separated (\"sofa, couch\"); \"\" clears them.")
+        var searchWords: String?
+
         @OptionGroup var options: DatabaseOptions
 
         func run() async throws {
-            let (code, radius, window, visibility) = (code, duplicateRadius, duplicateWindowHours, visibility)
+            let (code, radius, window, visibility, words) = (code, duplicateRadius, duplicateWindowHours, visibility, searchWords)
             try await withStores(options) { configuration, stores, _ in
                 let jurisdiction = configuration.jurisdiction.id
                 try await Commands.requireService(code, stores: stores, jurisdictionID: jurisdiction)
@@ -85,12 +88,14 @@ struct Services: AsyncParsableCommand {
                     }
                     settings.visibility = chosen
                 }
-                if radius != nil || window != nil || visibility != nil {
+                if let words { settings.searchWords = ServiceSettings.searchWords(words) }
+                if radius != nil || window != nil || visibility != nil || words != nil {
                     try await stores.serviceSettings.set(settings, for: code, jurisdictionID: jurisdiction, actor: "cli")
                 }
                 print(
                     "\(code): duplicates within \(Int(settings.duplicates.radiusMetres)) m and \(Int(settings.duplicates.window / 3600)) h; \(settings.visibility.rawValue) on the public map and list"
                 )
+                print("\(code): search words: \(settings.searchWords.isEmpty ? "none" : settings.searchWords.joined(separator: ", "))")
             }
         }
     }

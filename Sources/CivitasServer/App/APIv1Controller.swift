@@ -31,6 +31,7 @@ struct APIv1Controller: Sendable {
         }
         addIdentityRoutes(to: api)
         addRequestRoutes(to: api)
+        addDuplicateRoutes(to: api)
         addFieldRoutes(to: api)
         addCaseRoutes(to: api)
     }

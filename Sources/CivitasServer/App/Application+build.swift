@@ -63,7 +63,9 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     LiveController(staff: staff, hub: LiveHub(database: stores.database)).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()
-    return CivitasRouter(router: router, declaredRoutes: declared, tls: configuration.publicURL.hasPrefix("https://"))
+    return CivitasRouter(
+        router: router, declaredRoutes: declared, tls: configuration.publicURL.hasPrefix("https://"),
+        errorPage: { request, status in web.errorPage(request, status: status) })
 }
 
 /// Builds the whole application: the router plus the background services that live as long as the server.

@@ -36,7 +36,7 @@ struct Catalog: Sendable {
 
     /// The page language: `?lang=` (remembered in a cookie), else the cookie, else the browser's Accept-Language.
     static func language(of request: Request) -> Language {
-        if let asked = request.uri.queryParameters.get("lang").flatMap(Language.init(rawValue:)) { return asked }
+        if let asked = request.query.get("lang").flatMap(Language.init(rawValue:)) { return asked }
         if let remembered = request.cookies[cookie]?.value, let language = Language(rawValue: remembered) { return language }
         return Language.preferred(request.headers[.acceptLanguage])
     }

@@ -52,15 +52,18 @@ public struct CivitasRouter: HTTPResponderBuilder {
     var declaredRoutes: [(method: HTTPRequest.Method, path: String)] = []
     /// Whether the site is served over HTTPS (then HSTS is sent).
     var tls = false
+    /// The site's own page for a 404 or 500 a browser asked for (nil: the bare answer).
+    var errorPage: (@Sendable (Request, HTTPResponse.Status) -> Response)?
 
     public func buildResponder() -> HeadAsGetResponder {
-        HeadAsGetResponder(inner: router.buildResponder(), tls: tls)
+        HeadAsGetResponder(inner: router.buildResponder(), tls: tls, errorPage: errorPage)
     }
 }
 
 public struct HeadAsGetResponder: HTTPResponder {
     let inner: RouterResponder<CivitasRequestContext>
     let tls: Bool
+    var errorPage: (@Sendable (Request, HTTPResponse.Status) -> Response)?
     static let routed: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
 
     /// Every answer, a route's or an error's (an unknown path, a refused method), leaves with the security headers.
@@ -78,10 +81,24 @@ public struct HeadAsGetResponder: HTTPResponder {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             response = Response(status: .internalServerError)
         }
+        if let errorPage, Self.wantsPage(request, response) { response = errorPage(request, response.status) }
         SecurityHeaders.apply(to: &response, tls: tls)
         // After "too large" the rest of the body is not wanted: tell the client not to send this connection more.
         if response.status == .contentTooLarge { response.headers[.connection] = "close" }
         return response
+    }
+
+    /// Whether a 404 or 500 should be the site's own page: a browser (it accepts HTML) asked for a page (not the API,
+    /// Open311, a file or a feed), and the route did not already answer with a page of its own.
+    static func wantsPage(_ request: Request, _ response: Response) -> Bool {
+        guard response.status == .notFound || response.status == .internalServerError,
+            request.method == .get || request.method == .head || response.status == .internalServerError,
+            request.headers[.accept]?.contains("text/html") == true,
+            !(response.headers[.contentType]?.hasPrefix("text/html") ?? false)
+        else { return false }
+        let path = request.uri.path
+        let machine = ["/api/", "/open311/", "/oauth/", "/assets/", "/media/", "/metrics", "/healthz", "/.well-known/"]
+        return !machine.contains { path.hasPrefix($0) } && !path.hasSuffix(".json") && !path.hasSuffix(".xml")
     }
 
     /// An address whose path or query breaks `ExternalText`'s rule (a NUL, an escape that is not UTF-8) is refused

@@ -26,7 +26,7 @@ struct StaffController: PageController {
     /// The signed-in staff member past their second factor, or the answer to give instead.
     func staff(_ request: Request, context: CivitasRequestContext) async throws -> Result<Staff, StaffRefusal> {
         guard let identity = try await web.auth.identifySession(request), let user = identity.user else {
-            return .failure(StaffRefusal(response: web.redirect("/signin")))
+            return .failure(StaffRefusal(response: web.signInFirst(request)))
         }
         if identity.awaitingSecondFactor {
             return .failure(StaffRefusal(response: web.redirect(user.totpEnabled ? "/signin/verify" : "/account/two-factor")))

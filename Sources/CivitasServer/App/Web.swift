@@ -27,13 +27,63 @@ struct Web: Sendable {
     let views: Views
     let catalog: Catalog
 
-    func home(for identity: Identity) -> String { identity.user?.kind == .staff ? "/staff" : "/account" }
+    func home(for identity: Identity) -> String { identity.user.map(home(for:)) ?? "/" }
+
+    /// Where a person lands after signing in when they were not on their way somewhere: crews on their day's
+    /// stops, other staff on the queue, residents on their account.
+    func home(for user: User) -> String {
+        guard user.kind == .staff else { return "/account" }
+        return user.role == .crew ? "/crew" : "/staff"
+    }
+
+    /// Sends someone who must sign in to the sign-in page, which brings them back to this page afterwards.
+    func signInFirst(_ request: Request) -> Response {
+        guard request.method == .get || request.method == .head else { return redirect("/signin") }
+        let here = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        guard Self.safeNext(here) != nil else { return redirect("/signin") }
+        return redirect("/signin?next=" + Self.formEncode(here))
+    }
+
+    /// A page on this site to go to after signing in: a local path only (never another site, nor sign-in itself).
+    static func safeNext(_ text: String?) -> String? {
+        guard let text, text.hasPrefix("/"), !text.hasPrefix("//"), !text.hasPrefix("/\\"), text.count <= 1000,
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" }),
+            !["/signin", "/signout", "/register", "/password"].contains(where: { text == $0 || text.hasPrefix($0 + "/") || text.hasPrefix($0 + "?") })
+        else { return nil }
+        return text
+    }
+
+    static func formEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
 
     func departmentText(_ scope: DepartmentScope) -> String {
         switch scope {
         case .all: "all departments"
         case .only(let names): names.sorted().joined(separator: ", ")
         }
+    }
+
+    /// The site's page for an address that leads nowhere (404) or a failure on our side (500): what happened in plain
+    /// words, that nothing the resident sent is lost, and the ways on.
+    func errorPage(_ request: Request, status: HTTPResponse.Status) -> Response {
+        let missing = status == .notFound
+        return page(
+            "app/message", title: tr(request, missing ? "error_404_title" : "error_500_title"), request: request, identity: nil,
+            values: [
+                "paragraphs": missing
+                    ? [tr(request, "error_404_text"), tr(request, "error_404_help")]
+                    : [tr(request, "error_500_text"), tr(request, "error_500_help")],
+                "hasLinks": true,
+                "links": [
+                    ["url": "/", "text": tr(request, "error_way_home")],
+                    ["url": "/report", "text": tr(request, "nav_report")],
+                    ["url": "/find", "text": tr(request, "home_find")],
+                ],
+            ],
+            status: status)
     }
 
     func expiredLink(_ request: Request) -> Response {
@@ -153,6 +203,11 @@ struct Web: Sendable {
         context["t"] = catalog.all(language)
         let signedIn = identity.map { !$0.awaitingSecondFactor && $0.user != nil } ?? false
         context["signedIn"] = signedIn
+        // Staff get the console's header (crews their day first); residents and visitors the public one.
+        let staffUser = signedIn && identity?.user?.kind == .staff
+        context["staffNav"] = staffUser
+        context["crewNav"] = staffUser && identity?.user?.role == .crew
+        context["residentNav"] = !staffUser
         var newCSRF: String?
         if let session = identity?.session {
             context["csrf"] = session.csrfToken
@@ -191,7 +246,7 @@ struct Web: Sendable {
             response.setCookie(
                 Cookie(name: Self.csrfCookie, value: newCSRF, path: "/", secure: secureCookies, httpOnly: true, sameSite: .strict))
         }
-        if let asked = request.uri.queryParameters.get("lang"), Language(rawValue: asked) != nil {
+        if let asked = request.query.get("lang"), Language(rawValue: asked) != nil {
             response.setCookie(
                 Cookie(name: Catalog.cookie, value: asked, maxAge: 365 * 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax))
         }

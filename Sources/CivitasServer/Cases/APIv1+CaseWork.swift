@@ -58,7 +58,7 @@ extension APIv1Controller {
         let found = try await readableCase(context, identity: identity)
         let reader =
             isResident(identity)
-            ? nil : (identity.actor.auditName, request.uri.queryParameters.get("purpose"), origin(identity, request, context).source)
+            ? nil : (identity.actor.auditName, request.query.get("purpose"), origin(identity, request, context).source)
         guard let file = try await CaseAccess.documentFile(found, documentID: context.parameters.get("document"), stores: stores, reader: reader)
         else { throw Problem.notFound("document") }
         return file

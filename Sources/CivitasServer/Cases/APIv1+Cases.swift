@@ -136,7 +136,7 @@ extension APIv1Controller {
     func auditCaseRead(_ found: CaseRecord, type: CaseType?, identity: Identity, request: Request, context: CivitasRequestContext) async throws {
         if case .resident = identity.actor { return }
         let personal = found.data.keys.filter { type?.field($0)?.personal ?? true }.sorted()
-        let purpose = request.uri.queryParameters.get("purpose") ?? request.headers[.civitasPurpose]
+        let purpose = request.query.get("purpose") ?? request.headers[.civitasPurpose]
         if let purpose, purpose.count > 200 {
             throw Problem(.badRequest, code: "invalid_parameter", detail: "purpose has at most 200 characters.", field: "purpose")
         }
@@ -184,7 +184,7 @@ extension APIv1Controller {
     /// `lang` asks for a case type's texts in that language (its translation where it has one; English otherwise),
     /// for partners who show the questions themselves: a chatbot, a kiosk, an app.
     static func language(_ request: Request) throws -> Language {
-        guard let code = request.uri.queryParameters.get("lang") else { return .english }
+        guard let code = request.query.get("lang") else { return .english }
         return try language(code, field: "lang", code: "invalid_parameter")
     }
 

@@ -35,7 +35,7 @@ extension CaseWebController {
     }
 
     func start(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let form = try await web.checkedForm(request, session: identity.session)
         guard let key = context.parameters.get("type"), let type = try await stores.cases.type(key, jurisdictionID: jurisdiction) else {
             throw failure(request, .notFound, "cases_not_found")
@@ -47,7 +47,7 @@ extension CaseWebController {
     }
 
     func myCases(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         var query = CaseStore.Query(jurisdictionID: jurisdiction)
         query.applicantID = userID
         var items: [[String: Any]] = []
@@ -70,7 +70,7 @@ extension CaseWebController {
     }
 
     func myCase(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         return try await caseView(request, identity: identity, found: found, type: type)
     }
@@ -141,7 +141,7 @@ extension CaseWebController {
     }
 
     func question(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         guard let field = context.parameters.get("field").flatMap(type.field) else { throw failure(request, .notFound, "cases_not_found") }
         return try await questionView(request, identity: identity, found: found, type: type, field: field, value: found.data[field.key])
@@ -186,7 +186,7 @@ extension CaseWebController {
     /// Saves one answer (a file for a document question) and goes on to the next question that applies, or to the
     /// check page after the last.
     func answer(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         guard let field = context.parameters.get("field").flatMap(type.field) else { throw failure(request, .notFound, "cases_not_found") }
         let (form, upload) = try await readForm(request, limit: (type.document(field.key)?.maximumBytes ?? 64 * 1024) + 64 * 1024)
@@ -234,7 +234,7 @@ extension CaseWebController {
     }
 
     func check(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         return try await checkView(request, identity: identity, found: found, type: type)
     }
@@ -263,7 +263,7 @@ extension CaseWebController {
     }
 
     func applicantStep(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         let form = try await web.checkedForm(request, session: identity.session)
         let key = form["step"] ?? ""
@@ -295,7 +295,7 @@ extension CaseWebController {
     }
 
     func applicantUpload(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         let (form, upload) = try await readForm(request, limit: (type.documents.map(\.maximumBytes).max() ?? 0) + 64 * 1024)
         try web.checkCSRF(form, request: request, session: identity.session)
@@ -317,7 +317,7 @@ extension CaseWebController {
     }
 
     func applicantMessage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         let form = try await web.checkedForm(request, session: identity.session)
         do {
@@ -333,7 +333,7 @@ extension CaseWebController {
     }
 
     func applicantDocument(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (_, userID) = try await resident(request) else { return web.redirect("/signin") }
+        guard let (_, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, _) = try await ownCase(request, context, userID: userID)
         guard let file = try await CaseAccess.documentFile(found, documentID: context.parameters.get("document"), stores: stores, reader: nil) else {
             throw failure(request, .notFound, "cases_not_found")

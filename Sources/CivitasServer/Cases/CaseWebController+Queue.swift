@@ -14,7 +14,7 @@ extension CaseWebController {
     func staffCases(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             try await casesView(
-                request, signedIn: signedIn, notice: request.uri.queryParameters.get("empty").map { _ in t(request, "staff_cases_empty") })
+                request, signedIn: signedIn, notice: request.query.get("empty").map { _ in t(request, "staff_cases_empty") })
         }
     }
 

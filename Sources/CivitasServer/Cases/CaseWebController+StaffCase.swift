@@ -18,7 +18,7 @@ extension CaseWebController {
                 jurisdictionID: jurisdiction)
             return try await staffCaseView(
                 request, signedIn: signedIn, found: found, type: type,
-                notice: request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") })
+                notice: request.query.get("done").map { _ in t(request, "staff_done") })
         }
     }
 

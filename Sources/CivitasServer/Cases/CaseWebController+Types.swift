@@ -9,7 +9,7 @@ import NIOCore
 extension CaseWebController {
     func typesPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            try await typesView(request, signedIn: signedIn, notice: request.uri.queryParameters.get("imported"))
+            try await typesView(request, signedIn: signedIn, notice: request.query.get("imported"))
         }
     }
 
@@ -60,7 +60,7 @@ extension CaseWebController {
     /// same content as lists for screen readers and small screens.
     func typePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let version = request.uri.queryParameters.get("version").flatMap(Int.init)
+            let version = request.query.get("version").flatMap(Int.init)
             guard let key = context.parameters.get("key"), let type = try await stores.cases.type(key, version: version, jurisdictionID: jurisdiction)
             else {
                 throw failure(request, .notFound, "cases_not_found")

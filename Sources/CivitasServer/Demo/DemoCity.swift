@@ -51,6 +51,11 @@ public enum DemoCity {
         return try ServiceCatalog.parse(try Data(contentsOf: url))
     }
 
+    static func searchWords() throws -> [String: [String]] {
+        guard let url = Bundle.module.url(forResource: "search-words", withExtension: "json", subdirectory: "Resources/demo") else { return [:] }
+        return try JSONDecoder().decode([String: [String]].self, from: Data(contentsOf: url))
+    }
+
     static func places() throws -> Places {
         guard let url = Bundle.module.url(forResource: "places", withExtension: "json", subdirectory: "Resources/demo") else {
             throw CivitasError(.unavailable, code: "demo_missing", message: "The demo places are missing from this build.")
@@ -75,6 +80,12 @@ public enum DemoCity {
         let services = try catalog()
         let places = try places()
         try await stores.services.upsert(services, jurisdictionID: jurisdictionID, now: now.addingTimeInterval(-29 * 86_400))
+        // Words residents type that the catalog's names and keywords lack ("sofa" for bulky items), as an admin adds them.
+        for (code, words) in try searchWords() where services.contains(where: { $0.code == code }) {
+            var settings = try await stores.serviceSettings.settings(for: code, jurisdictionID: jurisdictionID)
+            settings.searchWords = words
+            try await stores.serviceSettings.set(settings, for: code, jurisdictionID: jurisdictionID, actor: "demo", now: now)
+        }
         var random = SplitMix64(seed: 311)
         let weights: [String: Int] = ["BULKY": 9, "POTHOLE": 8, "MISSED": 6, "DUMPING": 6, "STREETLIGHT": 5, "GRAFFITI": 5]
         let weighted = services.filter { $0.type != .batch }.flatMap { Array(repeating: $0, count: weights[$0.code] ?? 2) }

@@ -39,12 +39,12 @@ struct CrewController: StaffPageController {
 
     func page(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            try await view(request, signedIn: signedIn, notice: request.uri.queryParameters.get("notice"))
+            try await view(request, signedIn: signedIn, notice: request.query.get("notice"))
         }
     }
 
     func view(_ request: Request, signedIn: StaffController.Staff, notice: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let day = request.uri.queryParameters.get("date") ?? today()
+        let day = request.query.get("date") ?? today()
         let crews = try await stores.crews.list(department: nil, jurisdictionID: jurisdiction).filter { $0.members.contains(signedIn.user.id) }
         let format = DateFormatter()
         format.timeZone = configuration.jurisdiction.timeZone
@@ -83,14 +83,14 @@ struct CrewController: StaffPageController {
             "field/crew", title: t("staff_crew_title"), request: request, identity: signedIn.identity,
             values: [
                 "day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
-                "queued": request.uri.queryParameters.get("queued") != nil, "mapData": "/crew/stops.json?date=\(day)",
+                "queued": request.query.get("queued") != nil, "mapData": "/crew/stops.json?date=\(day)",
             ], status: status, script: true, map: !crews.isEmpty)
     }
 
     /// Today's stops of the crew member's crews as GeoJSON, numbered in order, for the map above the list.
     func mapData(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            let day = request.uri.queryParameters.get("date") ?? today()
+            let day = request.query.get("date") ?? today()
             let crews = try await stores.crews.list(department: nil, jurisdictionID: jurisdiction).filter { $0.members.contains(signedIn.user.id) }
             var features: [[String: Any]] = []
             for crew in crews {

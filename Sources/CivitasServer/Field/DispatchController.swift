@@ -35,7 +35,7 @@ struct DispatchController: StaffPageController {
     func page(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             var parameters: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            for (key, value) in request.query { parameters[String(key)] = String(value) }
             return try await view(request, signedIn: signedIn, parameters: parameters)
         }
     }
@@ -172,7 +172,7 @@ struct DispatchController: StaffPageController {
     func mapData(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             var parameters: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            for (key, value) in request.query { parameters[String(key)] = String(value) }
             let (department, day, _) = try await choice(parameters, user: signedIn.user)
             var features: [[String: Any]] = []
             if let saved = try await stores.plans.latest(department: department, day: day, jurisdictionID: jurisdiction) {

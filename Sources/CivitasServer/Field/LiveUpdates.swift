@@ -81,12 +81,12 @@ struct LiveController: Sendable {
         try await staff.guarded(request, context: context) { signedIn in
             let departments = signedIn.user.departments
             // A stream lasts at most `seconds` (default and most 300); the page reconnects, so load balancers can move it.
-            let lifetime = request.uri.queryParameters.get("seconds").flatMap(Int.init).map { min(max($0, 0), 300) } ?? 300
+            let lifetime = request.query.get("seconds").flatMap(Int.init).map { min(max($0, 0), 300) } ?? 300
             let subscription = hub.subscribe()
             // A page that reconnects (through any instance) says what it saw last; what changed since is read from the
             // database and sent first, or, for a gap too long to replay, the page is told to reload.
             let given: String? =
-                request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("lastEventId").map { String($0) }
+                request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.query.get("lastEventId").map { String($0) }
             let lastSeen = given.flatMap { Int64($0) }.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) }
             let stores = stores
             let jurisdiction = jurisdiction

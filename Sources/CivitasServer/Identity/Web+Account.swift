@@ -12,9 +12,23 @@ extension Web {
     // MARK: account
 
     func account(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
+        guard let identity = try await auth.identifySession(request), let user = identity.user else { return signInFirst(request) }
         if identity.awaitingSecondFactor { return redirect(user.totpEnabled ? "/signin/verify" : "/account/two-factor") }
         return try await accountPage(request, identity: identity, user: user)
+    }
+
+    /// The account page's "send the confirmation again", for a signed-in resident whose address is not confirmed.
+    func resendOwnConfirmation(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        guard let identity = try await auth.identifySession(request), let user = identity.user, !identity.awaitingSecondFactor else {
+            return redirect("/signin")
+        }
+        _ = try await checkedForm(request, session: identity.session)
+        if !user.emailVerified {
+            try await mailLink(
+                request, to: user, purpose: .verifyEmail, lifetime: 7 * 86400, path: "/verify-email", subject: "mail_confirm_subject",
+                body: "mail_confirm_body")
+        }
+        return try await accountPage(request, identity: identity, user: user, extra: ["notice": tr(request, "resend_sent", ["email": user.email])])
     }
 
     func accountPage(
@@ -71,7 +85,7 @@ extension Web {
     }
 
     func signOutEverywhere(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let identity = try await auth.identifySession(request), let user = identity.user else { return redirect("/signin") }
+        guard let identity = try await auth.identifySession(request), let user = identity.user else { return signInFirst(request) }
         let form = try await checkedForm(request, session: identity.session)
         try await stores.sessions.deleteAll(userID: user.id)
         var response = page(
@@ -84,7 +98,7 @@ extension Web {
     func deleteAccount(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let identity = try await auth.identifySession(request), let user = identity.user, user.kind == .resident,
             let hash = user.passwordHash
-        else { return redirect("/signin") }
+        else { return signInFirst(request) }
         let form = try await checkedForm(request, session: identity.session)
         guard try await passwords.verify(form["password"] ?? "", hash: hash) else {
             try await stores.users.recordFailedSignIn(
@@ -113,7 +127,7 @@ extension Web {
     }
 
     func createToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
+        guard let (identity, user) = try await signedInStaff(request) else { return signInFirst(request) }
         let buffer = try await body(request, upTo: 64 * 1024, tooLarge: "The form is too large.")
         let pairs = try Self.formPairs(buffer)
         var form: [String: String] = [:]
@@ -135,7 +149,7 @@ extension Web {
     }
 
     func revokeToken(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let (identity, user) = try await signedInStaff(request) else { return redirect("/signin") }
+        guard let (identity, user) = try await signedInStaff(request) else { return signInFirst(request) }
         let form = try await checkedForm(request, session: identity.session)
         guard let id = context.parameters.get("id").flatMap(Int64.init),
             try await stores.credentials.personalTokens(userID: user.id).contains(where: { $0.id == id })

@@ -63,10 +63,10 @@ extension Web {
     }
 
     func verifyEmailPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        let token = request.query.get("token") ?? ""
         guard token.count <= 128,
             try await stores.users.peekToken(token, purposes: [.verifyEmail], jurisdictionID: configuration.jurisdiction.id) != nil
-        else { return expiredLink(request) }
+        else { return resendConfirmationForm(request, expired: true, status: .notFound) }
         return page(
             "identity/confirm-token", title: tr(request, "confirm_title"), request: request, identity: try await auth.identifySession(request),
             values: ["lead": tr(request, "confirm_lead"), "action": "/verify-email", "token": token, "button": tr(request, "confirm_button")])
@@ -78,7 +78,7 @@ extension Web {
         try checkCSRF(form, request: request, session: identity?.session)
         guard let token = form["token"], token.count <= 128,
             let userID = try await stores.users.consumeToken(token, purposes: [.verifyEmail], jurisdictionID: configuration.jurisdiction.id)
-        else { return expiredLink(request) }
+        else { return resendConfirmationForm(request, expired: true, status: .notFound) }
         try await stores.users.markEmailVerified(id: userID)
         return page(
             "app/message", title: tr(request, "confirmed_title"), request: request, identity: identity,
@@ -121,7 +121,7 @@ extension Web {
     }
 
     func resetPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        let token = request.query.get("token") ?? ""
         guard token.count <= 128,
             let userID = try await stores.users.peekToken(token, purposes: [.resetPassword, .setUp], jurisdictionID: configuration.jurisdiction.id),
             let user = try await stores.users.find(id: userID)
@@ -164,6 +164,47 @@ extension Web {
             ])
         response.setCookie(expiredSessionCookie())
         return response
+    }
+
+    /// Asks for the address to send a new confirmation link to; after an expired link, says so first.
+    func resendConfirmationForm(
+        _ request: Request, expired: Bool, email: String = "", status: HTTPResponse.Status = .ok, errors: [FieldError] = []
+    ) -> Response {
+        page(
+            "identity/resend-confirmation", title: tr(request, expired ? "confirm_expired_title" : "resend_title"), request: request,
+            identity: nil, values: ["expired": expired, "email": email], status: status, errors: errors)
+    }
+
+    func resendConfirmationPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        resendConfirmationForm(request, expired: false)
+    }
+
+    /// Mails a new confirmation link to an account not confirmed yet. The answer is the same whoever asks, so the form
+    /// does not tell who has an account; it is limited per address like sign-in.
+    func resendConfirmation(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let form = try await checkedForm(request, session: nil)
+        let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
+        let typed = form["email"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard let email = try? UserStore.validate(email: typed) else {
+            return resendConfirmationForm(
+                request, expired: false, email: typed, status: .badRequest,
+                errors: [FieldError(field: "email", message: tr(request, "email_invalid"))])
+        }
+        if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
+            return resendConfirmationForm(
+                request, expired: false, email: typed, status: .tooManyRequests,
+                errors: [FieldError(field: "email", message: tr(request, "error_too_many", ["seconds": String(wait)]))])
+        }
+        if let user = try await stores.users.find(email: email, jurisdictionID: configuration.jurisdiction.id), !user.emailVerified,
+            !user.disabled
+        {
+            try await mailLink(
+                request, to: user, purpose: .verifyEmail, lifetime: 7 * 86400, path: "/verify-email", subject: "mail_confirm_subject",
+                body: "mail_confirm_body")
+        }
+        return page(
+            "app/message", title: tr(request, "check_email_title"), request: request, identity: nil,
+            values: ["paragraphs": [tr(request, "resend_sent", ["email": email])], "linkURL": "/signin", "linkText": tr(request, "nav_signin")])
     }
 
     /// Mails a one-time link (email confirmation, password reset) to an account, in the reader's language; `subject` and

@@ -13,8 +13,9 @@ extension Web {
 
     func signInPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await auth.identifySession(request)
-        if let identity, !identity.awaitingSecondFactor { return redirect(home(for: identity)) }
-        return page("identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: [:])
+        let next = Self.safeNext(request.query.get("next"))
+        if let identity, !identity.awaitingSecondFactor { return redirect(next ?? home(for: identity)) }
+        return page("identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: ["next": next ?? ""])
     }
 
     func signIn(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -22,7 +23,8 @@ extension Web {
         let address = clientAddress(request, context: context, trustForwardedFor: configuration.security.trustForwardedFor)
         let email = form["email"]?.trimmingCharacters(in: .whitespaces) ?? ""
         let password = form["password"] ?? ""
-        var values: [String: Any] = ["email": email]
+        let next = Self.safeNext(form["next"])
+        var values: [String: Any] = ["email": email, "next": next ?? ""]
         if let wait = try await limiter.exceeded("signin:ip:" + address, limit: configuration.security.signInPerMinute) {
             return page(
                 "identity/signin", title: tr(request, "signin_title"), request: request, identity: nil, values: values, status: .tooManyRequests,
@@ -59,12 +61,12 @@ extension Web {
         try await stores.audit.append(
             AuditEvent(actor: "\(user.kind.rawValue):\(user.id)", action: "session.signin", subject: "user:\(user.id)", source: address),
             jurisdictionID: user.jurisdictionID)
-        let next: String
+        let onward: String
         switch user.kind {
-        case .resident: next = "/account"
-        case .staff: next = user.totpEnabled ? "/signin/verify" : "/account/two-factor"
+        case .resident: onward = next ?? home(for: user)
+        case .staff: onward = user.totpEnabled ? "/signin/verify" + (next.map { "?next=" + Self.formEncode($0) } ?? "") : "/account/two-factor"
         }
-        var response = redirect(next)
+        var response = redirect(onward)
         response.setCookie(sessionCookie(cookie))
         return response
     }
@@ -74,7 +76,10 @@ extension Web {
         else { return redirect("/signin") }
         return page(
             "identity/second-factor", title: tr(request, "staff_code_title"), request: request, identity: identity,
-            values: ["codeLead": tr(request, "staff_code_lead", ["site": configuration.jurisdiction.name])])
+            values: [
+                "codeLead": tr(request, "staff_code_lead", ["site": configuration.jurisdiction.name]),
+                "next": Self.safeNext(request.query.get("next")) ?? "",
+            ])
     }
 
     func secondFactor(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -105,10 +110,13 @@ extension Web {
             }
             return page(
                 "identity/second-factor", title: tr(request, "staff_code_title"), request: request, identity: identity,
-                values: ["codeLead": tr(request, "staff_code_lead", ["site": configuration.jurisdiction.name])],
+                values: [
+                    "codeLead": tr(request, "staff_code_lead", ["site": configuration.jurisdiction.name]),
+                    "next": Self.safeNext(form["next"]) ?? "",
+                ],
                 status: .unauthorized, errors: [FieldError(field: "code", message: tr(request, "staff_code_wrong"))])
         }
-        return try await upgrade(session: session, user: user, to: "/staff")
+        return try await upgrade(session: session, user: user, to: Self.safeNext(form["next"]) ?? home(for: user))
     }
 
     /// Replaces a password-only session with a fully signed-in one under a new id.

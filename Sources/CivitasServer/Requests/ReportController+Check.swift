@@ -22,7 +22,7 @@ extension ReportController {
             let shown = given.map { key in attribute.values.first { $0.key == key }?.name ?? key }
             answers.append([
                 "label": attribute.description, "value": shown.isEmpty ? t(request, "check_none") : shown.joined(separator: ", "),
-                "change": "/report/\(draft.id)/details",
+                "change": "/report/\(draft.id)/details?return=check",
             ])
         }
         let place =
@@ -35,7 +35,8 @@ extension ReportController {
             values: [
                 "draft": draft.id, "service": service.name, "answers": answers, "where": place,
                 "description": draft.value("description") ?? t(request, "check_none"),
-                "photos": String((draft.data["photo"] ?? []).count),
+                "photos": (draft.data["photo"] ?? []).isEmpty
+                    ? t(request, "check_none") : t(request, "check_photos_count", ["count": String((draft.data["photo"] ?? []).count)]),
                 "contact": contact.isEmpty ? t(request, "check_none") : contact.joined(separator: ", "),
                 "anonymous": contact.isEmpty && identity?.user == nil,
                 "back": "/report/\(draft.id)/contact",

@@ -29,7 +29,7 @@ extension ReportController {
                 "descriptionError": errors.first { $0.field == "description" }?.message ?? "",
                 "photosError": errors.first { $0.field == "photos" }?.message ?? "",
                 "back": "/report/\(draft.id)/\(duplicates.isEmpty ? "location" : "duplicates")",
-            ], status: status, errors: errors)
+            ].merging(changeValues(request, draft: draft)) { $1 }, status: status, errors: errors)
     }
 
     func describe(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -87,7 +87,7 @@ extension ReportController {
         draft.data["photo"] = photos.isEmpty ? nil : photos
         draft.data["description"] = description.isEmpty ? nil : [description]
         try await stores.drafts.save(draft.id, data: draft.data, jurisdictionID: jurisdiction)
-        return web.redirect("/report/\(draft.id)/contact")
+        return next(request, draft: draft, "contact")
     }
 
     // MARK: 6. contact
@@ -109,6 +109,7 @@ extension ReportController {
         var values = extra
         values["draft"] = draft.id
         values["back"] = "/report/\(draft.id)/description"
+        values.merge(changeValues(request, draft: draft)) { $1 }
         let optional = t(request, "optional")
         values["nameLabel"] = t(request, "contact_name_label", ["optional": optional])
         values["emailLabel"] = t(request, "contact_email_label", ["optional": optional])

@@ -43,7 +43,10 @@ extension ReportController {
         let identity = try await identity(request)
         return web.page(
             "requests/report-details", title: t(request, "details_title", ["service": service.name]), request: request, identity: identity,
-            values: ["draft": draft.id, "fields": fields, "service": service.name, "back": "/report"], status: status,
+            values: ["draft": draft.id, "fields": fields, "service": service.name, "back": "/report"].merging(changeValues(request, draft: draft)) {
+                $1
+            },
+            status: status,
             errors: fields.compactMap { field in
                 guard let message = field["error"] as? String, !message.isEmpty, let name = field["name"] as? String else { return nil }
                 return FieldError(field: (field["firstID"] as? String) ?? name, message: message)
@@ -103,6 +106,6 @@ extension ReportController {
         for key in draft.data.keys where key.hasPrefix("attribute[") { draft.data[key] = nil }
         draft.data.merge(answers) { $1 }
         try await stores.drafts.save(draft.id, data: draft.data, jurisdictionID: jurisdiction)
-        return web.redirect("/report/\(draft.id)/location")
+        return next(request, draft: draft, "location")
     }
 }

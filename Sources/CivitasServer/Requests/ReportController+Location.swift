@@ -24,6 +24,7 @@ extension ReportController {
         var values = extra
         values["draft"] = draft.id
         values["back"] = service.attributes.contains { $0.variable } ? "/report/\(draft.id)/details" : "/report"
+        values.merge(changeValues(request, draft: draft)) { $1 }
         let centre = try await mapCentre()
         values["centreLat"] = String(format: "%.5f", centre.latitude)
         values["centreLong"] = String(format: "%.5f", centre.longitude)
@@ -88,7 +89,7 @@ extension ReportController {
         draft.data["zipcode"] = chosen.zipcode.map { [$0] }
         try await stores.drafts.save(draft.id, data: draft.data, jurisdictionID: jurisdiction)
         let matches = try await duplicateMatches(draft: draft, service: service)
-        return web.redirect("/report/\(draft.id)/\(matches.isEmpty ? "description" : "duplicates")")
+        return next(request, draft: draft, matches.isEmpty ? "description" : "duplicates")
     }
 
     /// Open requests that may be the same problem, by the service's own radius and window.
@@ -101,7 +102,7 @@ extension ReportController {
 
     /// Suggestions while typing an address: JSON for the page script, `[{"address": ..., "lat": ..., "long": ...}]`.
     func addressSuggestions(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let text = request.uri.queryParameters.get("q") ?? ""
+        let text = request.query.get("q") ?? ""
         let found = text.count > 200 ? [] : try await stores.addresses.search(text, jurisdictionID: jurisdiction, limit: 8)
         let items = found.map {
             ["address": $0.address, "zipcode": $0.zipcode ?? "", "lat": $0.location.latitude, "long": $0.location.longitude] as [String: Any]

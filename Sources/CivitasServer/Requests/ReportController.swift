@@ -81,20 +81,31 @@ struct ReportController: PageController {
 
     func identity(_ request: Request) async throws -> Identity? { try await web.pageIdentity(request) }
 
+    /// "Change" on the check page returns there after the one answer (the GOV.UK pattern): a step opened with
+    /// `?return=check` posts back with it, its Back link goes to the check page, and saving goes there too.
+    func returningToCheck(_ request: Request) -> Bool { request.query.get("return") == "check" }
+
+    /// The values a step's page needs for that: `returnQuery` for its form's action, and the Back link.
+    func changeValues(_ request: Request, draft: Draft) -> [String: Any] {
+        guard returningToCheck(request) else { return ["returnQuery": ""] }
+        return ["returnQuery": "?return=check", "back": "/report/\(draft.id)/check"]
+    }
+
+    /// Where a step goes once its answer is saved: the next step, or back to the check page.
+    func next(_ request: Request, draft: Draft, _ step: String) -> Response {
+        web.redirect("/report/\(draft.id)/\(returningToCheck(request) ? "check" : step)")
+    }
+
     // MARK: 1. service
 
     func servicePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await identity(request)
         let services = try await stores.services.all(jurisdictionID: jurisdiction).filter { $0.type != .batch }
-        let query = request.uri.queryParameters.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
+        let query = request.query.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
         var values: [String: Any] = ["q": query]
         if !query.isEmpty {
-            let words = DuplicateScoring.words(query)
-            let matches = services.filter { service in
-                let text = DuplicateScoring.words(
-                    [service.name, service.description, service.keywords.joined(separator: " "), service.group].joined(separator: " "))
-                return !words.isDisjoint(with: text) || service.name.localizedCaseInsensitiveContains(query)
-            }
+            let settings = try await stores.serviceSettings.all(jurisdictionID: jurisdiction)
+            let matches = ServiceSearch.rank(query, in: services, searchWords: settings.mapValues(\.searchWords)).map(\.service)
             values["searched"] = true
             values["resultsTitle"] = t(request, "service_results", ["q": query])
             values["noResults"] = matches.isEmpty ? t(request, "service_none", ["q": query]) : ""

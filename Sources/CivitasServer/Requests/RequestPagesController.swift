@@ -41,13 +41,13 @@ struct RequestPagesController: PageController {
     }
 
     func find(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let text = (request.uri.queryParameters.get("reference") ?? "").filter(\.isNumber)
+        let text = (request.query.get("reference") ?? "").filter(\.isNumber)
         if let id = Int64(text), id > 0, try await stores.requests.find(id: id, jurisdictionID: jurisdiction, includePrivate: false) != nil {
             return web.redirect("/requests/\(id)")
         }
         return web.page(
             "app/home", title: t(request, "home_title"), request: request, identity: try await identity(request),
-            values: ["reference": request.uri.queryParameters.get("reference") ?? "", "referenceError": t(request, "request_not_found")],
+            values: ["reference": request.query.get("reference") ?? "", "referenceError": t(request, "request_not_found")],
             status: .notFound, errors: [FieldError(field: "reference", message: t(request, "request_not_found"))])
     }
 
@@ -79,7 +79,7 @@ struct RequestPagesController: PageController {
         values["expected"] = found.status == .open ? found.expectedAt.map { Self.date($0, zone: zone, language: language) } ?? "" : ""
         values["description"] = found.description ?? ""
         values["statusNotes"] = found.statusNotes ?? ""
-        values["sent"] = request.uri.queryParameters.get("sent") == "1"
+        values["sent"] = request.query.get("sent") == "1"
         // A sensitive service shows no exact place: no address, and a spot blurred to a 200 m cell on the map.
         switch settings.visibility {
         case .public:
@@ -161,7 +161,7 @@ struct RequestPagesController: PageController {
     // MARK: my requests
 
     func mine(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        guard let identity = try await identity(request), let user = identity.user else { return web.redirect("/signin") }
+        guard let identity = try await identity(request), let user = identity.user else { return web.signInFirst(request) }
         let found = try await stores.requests.followedBy(userID: user.id, email: user.email, jurisdictionID: jurisdiction)
         let language = Catalog.language(of: request)
         // The visit time agreed for what they reported themselves (not for what they only follow).
@@ -191,7 +191,7 @@ struct RequestPagesController: PageController {
     }
 
     func filters(_ request: Request) async throws -> Filters {
-        let parameters = request.uri.queryParameters
+        let parameters = request.query
         var query = ServiceRequestQuery(jurisdictionID: jurisdiction)
         query.includePrivate = false
         let services = try await stores.services.all(jurisdictionID: jurisdiction)
@@ -219,7 +219,7 @@ struct RequestPagesController: PageController {
         var filters = try await filters(request)
         let page = 50
         filters.query.limit = page + 1
-        if let cursor = request.uri.queryParameters.get("cursor"), let after = try? RequestCursor.parse(cursor) { filters.query.after = after }
+        if let cursor = request.query.get("cursor"), let after = try? RequestCursor.parse(cursor) { filters.query.after = after }
         let found = try await stores.requests.search(filters.query)
         let language = Catalog.language(of: request)
         var values = filters.values
@@ -235,12 +235,12 @@ struct RequestPagesController: PageController {
         if found.count > page, let last = found.prefix(page).last {
             var components = URLComponents()
             components.queryItems =
-                request.uri.queryParameters.filter { $0.key != "cursor" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
+                request.query.filter { $0.key != "cursor" }.map { URLQueryItem(name: String($0.key), value: String($0.value)) }
                 + [URLQueryItem(name: "cursor", value: RequestCursor(after: last).token)]
             values["more"] = "/requests?" + (components.percentEncodedQuery ?? "")
         }
         var mapQuery = URLComponents()
-        mapQuery.queryItems = request.uri.queryParameters.filter { $0.key != "cursor" }.map {
+        mapQuery.queryItems = request.query.filter { $0.key != "cursor" }.map {
             URLQueryItem(name: String($0.key), value: String($0.value))
         }
         values["mapData"] = "/requests/map.json?" + (mapQuery.percentEncodedQuery ?? "")
@@ -273,22 +273,40 @@ struct RequestPagesController: PageController {
     func unsubscribePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         // A GET only asks: mail scanners open links, and must not unsubscribe anyone.
         let token = context.parameters.get("token") ?? ""
+        guard let target = try await stores.requests.unsubscribeTarget(token: token) else { return unknownUnsubscribe(request) }
+        let id = String(target.requestID)
+        let found = try await stores.requests.find(id: target.requestID, jurisdictionID: jurisdiction, includePrivate: false)
+        let what = [found?.serviceName, found?.location.address].compactMap { $0 }.joined(separator: ", ")
         return web.page(
-            "requests/unsubscribe", title: t(request, "unsubscribe_button"), request: request, identity: try await identity(request),
-            values: ["token": token])
+            "requests/unsubscribe", title: t(request, "unsubscribe_title", ["id": id]), request: request, identity: try await identity(request),
+            values: [
+                "token": token, "id": id,
+                "lead": t(request, what.isEmpty ? "unsubscribe_lead_plain" : "unsubscribe_lead", ["id": id, "what": what]),
+                "to": t(request, "unsubscribe_to", ["email": Self.masked(target.email)]),
+                "stopped": target.stopped ? t(request, "unsubscribe_done", ["id": id]) : "",
+            ])
+    }
+
+    func unknownUnsubscribe(_ request: Request) -> Response {
+        web.page(
+            "app/message", title: t(request, "unsubscribe_unknown_title"), request: request, identity: nil,
+            values: ["paragraphs": [t(request, "unsubscribe_unknown")], "linkURL": "/my/requests", "linkText": t(request, "nav_my")],
+            status: .notFound)
+    }
+
+    /// An address shown to whoever holds the link, enough to recognise it: "a•••@example.org".
+    static func masked(_ email: String) -> String {
+        guard let at = email.firstIndex(of: "@"), at > email.startIndex else { return "•••" }
+        return String(email[email.startIndex]) + "•••" + String(email[at...])
     }
 
     func unsubscribe(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         // One-click unsubscribe (RFC 8058) posts "List-Unsubscribe=One-Click" without our form token; the token in the
         // address is the proof, so no CSRF token is needed here, and the only effect is to stop mail.
-        guard let id = try await stores.requests.unsubscribe(token: token) else {
-            return web.page(
-                "app/message", title: t(request, "unsubscribe_unknown"), request: request, identity: nil,
-                values: ["paragraphs": [t(request, "unsubscribe_unknown")]], status: .notFound)
-        }
+        guard let id = try await stores.requests.unsubscribe(token: token) else { return unknownUnsubscribe(request) }
         return web.page(
-            "app/message", title: t(request, "unsubscribe_done", ["id": String(id)]), request: request, identity: nil,
+            "app/message", title: t(request, "unsubscribe_done_title"), request: request, identity: nil,
             values: [
                 "paragraphs": [t(request, "unsubscribe_done", ["id": String(id)])], "linkURL": "/requests/\(id)",
                 "linkText": t(request, "request_merged_link", ["id": String(id)]),

@@ -68,7 +68,9 @@ extension StaffController {
             "slas": [SLAState.breached, .threeQuarters, .half, .onTrack].map {
                 ["value": $0.rawValue, "label": t(request, "staff_sla_" + $0.rawValue), "selected": $0 == sla]
             },
-            "dayChoices": [1, 7, 30, 90].map { ["value": $0, "label": t(request, "staff_days", ["n": String($0)]), "selected": $0 == days] },
+            "dayChoices": [1, 7, 30, 90].map {
+                ["value": $0, "label": $0 == 1 ? t(request, "staff_day_one") : t(request, "staff_days", ["n": String($0)]), "selected": $0 == days]
+            },
             "assignees": [
                 ["value": "me", "label": t(request, "staff_assignee_me"), "selected": parameters["assignee"] == "me"],
                 ["value": "none", "label": t(request, "staff_assignee_none"), "selected": parameters["assignee"] == "none"],
@@ -105,7 +107,7 @@ extension StaffController {
     func queue(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
             var parameters: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            for (key, value) in request.query { parameters[String(key)] = String(value) }
             let views = try await stores.savedViews.list(userID: staff.user.id, jurisdictionID: jurisdiction)
             if let viewID = parameters["view"].flatMap(Int64.init), let view = views.first(where: { $0.id == viewID }) {
                 for (name, value) in (try? FormBody.urlEncoded(view.query)) ?? [] where Self.filterNames.contains(name) { parameters[name] = value }
@@ -138,7 +140,7 @@ extension StaffController {
             values["templates"] = try await stores.templates.list(serviceCode: nil, jurisdictionID: jurisdiction).map {
                 ["id": $0.id, "title": $0.title]
             }
-            values["notice"] = request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") } ?? ""
+            values["notice"] = request.query.get("done").map { _ in t(request, "staff_done") } ?? ""
             return web.page(
                 "requests/staff-queue", title: t(request, "staff_queue_title"), request: request, identity: staff.identity, values: values, map: true)
         }
@@ -155,7 +157,7 @@ extension StaffController {
     func mapData(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
             var parameters: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+            for (key, value) in request.query { parameters[String(key)] = String(value) }
             let filters = try await filters(parameters, staff: staff, request: request)
             let sorted = try await sortedQueue(filters)
             let merged = try await stores.requests.childCounts(jurisdictionID: jurisdiction)

@@ -59,6 +59,8 @@ extension StaffController {
             values["reporterName"] = [found.reporter.firstName, found.reporter.lastName].compactMap { $0 }.joined(separator: " ")
             values["reporterEmail"] = found.reporter.email ?? ""
             values["reporterPhone"] = found.reporter.phone ?? ""
+            values["anonymous"] = [found.reporter.firstName, found.reporter.lastName, found.reporter.email, found.reporter.phone]
+                .allSatisfy { ($0 ?? "").isEmpty }
             let service = try await stores.services.find(code: found.serviceCode, jurisdictionID: jurisdiction)
             values["answers"] = found.attributes.sorted { $0.key < $1.key }.map { code, given -> [String: Any] in
                 let attribute = service?.attributes.first { $0.code == code }
@@ -67,8 +69,8 @@ extension StaffController {
             }
         }
         let colleagues = try await colleagues(of: staff)
-        let names = Dictionary(colleagues.map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
-        values["assignee"] = found.assigneeID.map { names[$0] ?? "staff \($0)" } ?? ""
+        let people = try await people()
+        values["assignee"] = found.assigneeID.map { people.name("staff:\($0)", request, web: web) } ?? ""
         let notes = try await stores.requests.notes(id: found.id, jurisdictionID: jurisdiction, includeInternal: may(.readInternalNotes))
         var timeline: [[String: Any]] = [
             ["when": RequestPagesController.date(found.requestedAt, zone: zone, language: .english), "what": t(request, "request_history_opened")]
@@ -76,14 +78,13 @@ extension StaffController {
         for note in notes {
             timeline.append([
                 "when": RequestPagesController.date(note.createdAt, zone: zone, language: .english), "what": note.status.rawValue,
-                "note": note.body, "internal": note.visibility == .internal, "author": note.author,
+                "note": note.body, "internal": note.visibility == .internal, "author": people.name(note.author, request, web: web),
             ])
         }
         values["timeline"] = timeline
         values["followers"] = try await stores.requests.followerCount(requestID: found.id, jurisdictionID: jurisdiction)
-        values["viewedBy"] = try await stores.requests.views(of: found.id, jurisdictionID: jurisdiction, limit: 20).map {
-            ["who": $0.actor, "purpose": $0.purpose ?? "", "when": RequestPagesController.date($0.at, zone: zone, language: .english)]
-        }
+        values["viewedBy"] = groupedViews(
+            try await stores.requests.views(of: found.id, jurisdictionID: jurisdiction, limit: 500), people: people, request: request)
         if let parent = try await stores.requests.parent(of: found.id, jurisdictionID: jurisdiction) {
             values["parent"] = parent
         }
@@ -113,7 +114,7 @@ extension StaffController {
         values["templates"] = try await stores.templates.list(serviceCode: found.serviceCode, jurisdictionID: jurisdiction).map {
             ["id": $0.id, "title": $0.title, "body": $0.body, "status": $0.status?.rawValue ?? ""]
         }
-        values["notice"] = request.uri.queryParameters.get("done").map { _ in t(request, "staff_done") } ?? ""
+        values["notice"] = request.query.get("done").map { _ in t(request, "staff_done") } ?? ""
         values["canAppoint"] = found.status == .open && may(.assignRequest)
         if let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: jurisdiction)[found.id] {
             values["appointment"] = Appointment.describe(window, zone: zone)

@@ -23,6 +23,7 @@ public struct Migrator: Sendable {
         Migration0008Appointments.migration,
         Migration0009Cases.migration,
         Migration0010CaseLanguage.migration,
+        Migration0011ServiceSearchWords.migration,
     ]
 
     let database: Database

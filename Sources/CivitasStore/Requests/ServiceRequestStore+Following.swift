@@ -105,6 +105,22 @@ extension ServiceRequestStore {
     }
 
     /// Stops the mail of the follower holding `token`; returns the request id, or nil for an unknown token.
+    /// What an unsubscribe link stops, without stopping it: the request, the address mail goes to, and whether it
+    /// was stopped already.
+    public func unsubscribeTarget(token: String) async throws -> (requestID: Int64, email: String, stopped: Bool)? {
+        guard token.count == 32, token.allSatisfy(\.isHexDigit) else { return nil }
+        return try await database.read { sql in
+            guard
+                let row = try await sql.select().columns("service_request_id", "email", "unsubscribed_at").from("request_followers")
+                    .where("unsubscribe_token", .equal, token).first()
+            else { return nil }
+            return (
+                try row.decode(column: "service_request_id", as: Int64.self), try row.decode(column: "email", as: String.self),
+                try row.decode(column: "unsubscribed_at", as: Int64?.self) != nil
+            )
+        }
+    }
+
     public func unsubscribe(token: String, now: Date = Date()) async throws -> Int64? {
         guard token.count == 32, token.allSatisfy(\.isHexDigit) else { return nil }
         return try await database.transaction { sql in

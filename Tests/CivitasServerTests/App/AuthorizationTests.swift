@@ -226,6 +226,13 @@ let authorizationTable: [RouteRule] = {
             .patch, item, "/api/v1/service-requests/{R}", json: #"{"status":"open"}"#, all: 404,
             except: [([.anonymous] + residents, 401), (working + [.partnerBoth], 200), ([.analyst, .partnerRead], 403)]),
         RouteRule(
+            .get, item + "/duplicates", "/api/v1/service-requests/{R}/duplicates", all: 404,
+            except: [([.anonymous], 401), ([.residentOwner], 403), (inside + [.partnerRead, .partnerBoth], 200)]),
+        // Another jurisdiction has no such service.
+        RouteRule(
+            .get, "/api/v1/duplicates", "/api/v1/duplicates?service_code=POTHOLE&lat=39.29&long=-76.61", all: 200,
+            except: [([.anonymous], 401), ([.foreignAdmin], 404)]),
+        RouteRule(
             .get, item + "/notes", "/api/v1/service-requests/{R}/notes", all: 404,
             except: [([.anonymous], 401), ([.residentOwner] + inside + [.partnerRead, .partnerBoth], 200)]),
         RouteRule(
@@ -342,6 +349,9 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.post, "/register", form: "email=a%40b.org&password=x", all: 403),
         RouteRule(.get, "/verify-email", "/verify-email?token=nope", all: 404),
         RouteRule(.post, "/verify-email", form: "token=nope", all: 403),
+        RouteRule(.get, "/verify-email/resend", all: 200),
+        RouteRule(.post, "/verify-email/resend", form: "email=x%40example.org", all: 403),
+        RouteRule(.post, "/account/resend-confirmation", form: "", all: 303, except: [(signedIn, 403)]),
         RouteRule(.get, "/password/forgot", all: 200),
         RouteRule(.post, "/password/forgot", form: "email=a%40b.org", all: 403),
         RouteRule(.get, "/password/reset", "/password/reset?token=nope", all: 404),
@@ -435,7 +445,7 @@ let authorizationTable: [RouteRule] = {
         RouteRule(
             .post, "/my/cases/{id}/messages", "/my/cases/{C}/messages", form: "message=hi", all: 303,
             except: [([.residentOwner], 403), ([.residentOther], 404)]),
-        RouteRule(.get, "/unsubscribe/{token}", "/unsubscribe/nope", all: 200),
+        RouteRule(.get, "/unsubscribe/{token}", "/unsubscribe/nope", all: 404),
         RouteRule(.post, "/unsubscribe/{token}", "/unsubscribe/nope", form: "", all: 404),
         RouteRule(.get, "/assets/leaflet/**", "/assets/leaflet/unknown.js", all: 404),
         RouteRule(.get, "/addresses", "/addresses?q=main", all: 200),

@@ -208,9 +208,17 @@ struct WebSecurityTests {
             _ = try await makeResident(app)
             let browser = Browser(client)
             try await browser.get("/signin")
-            _ = try await browser.post("/signin", [("email", "ana@example.org"), ("password", "wrong password here")])
-            _ = try await browser.post("/signin", [("email", "ana@example.org"), ("password", "wrong password here")])
-            let throttled = try await browser.post("/signin", [("email", "ana@example.org"), ("password", "long enough password 1")])
+            // Limits count per clock minute: on a loaded machine the three tries may straddle a minute, then try again.
+            var throttled: TestResponse
+            repeat {
+                let minute = Int(Date().timeIntervalSince1970 / 60)
+                _ = try await browser.post("/signin", [("email", "ana@example.org"), ("password", "wrong password here")])
+                _ = try await browser.post("/signin", [("email", "ana@example.org"), ("password", "wrong password here")])
+                throttled = try await browser.post("/signin", [("email", "ana@example.org"), ("password", "long enough password 1")])
+                if throttled.status == .tooManyRequests || Int(Date().timeIntervalSince1970 / 60) == minute { break }
+                if let cookie = browser.session { try await app.stores.sessions.delete(cookie: cookie) }
+                browser.cookies[Authenticator.sessionCookie] = nil
+            } while true
             #expect(throttled.status == .tooManyRequests)
             #expect(browser.session == nil)
         }
