@@ -230,15 +230,26 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
         assert re.search(rf"#{third}</a>: same service, 0 m away, opened", driver.page_source), "the duplicate is explained"
         driver.find_element(By.CSS_SELECTOR, f"label[for=dup-{third}]").click()
         press(driver, driver.find_element(By.XPATH, "//form[contains(@action, '/merge')]//button"))
+        visit("merge: check before saving")
+        assert f"#{third} will close as duplicates of #{first}" in driver.page_source
+        press(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Yes, save']"))
         visit("after the merge")
-        assert f"#{third}" in driver.page_source
+        assert f"Merged #{third} into this request" in driver.page_source
         mailbox.wait_for("cy@example.org", f"is now followed as {first}")
 
         status = driver.find_element(By.ID, "status")
         status.send_keys("Closed")
         driver.find_element(By.ID, "note").send_keys("Collected this morning. Thank you for reporting it.")
+        # Notes are for staff only unless the public is chosen.
+        assert driver.find_element(By.ID, "visibility-internal").is_selected()
+        driver.find_element(By.CSS_SELECTOR, "label[for=visibility-public]").click()
         press(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save']"))
+        visit("close: check before saving")
+        assert "The request will be closed." in driver.page_source and "This note will be public" in driver.page_source
+        assert "Collected this morning." in driver.find_element(By.CSS_SELECTOR, ".note-preview").text
+        press(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Yes, save']"))
         visit("closed by staff")
+        assert "The request is closed." in driver.page_source
 
         for resident in ("ana@example.org", "ben@example.org", "cy@example.org"):
             message = mailbox.wait_for(resident, f"Your request {first} is closed")

@@ -47,6 +47,22 @@ public enum ServiceCatalog {
                 },
             ]
             if let department = service.department { object["department"] = department }
+            if !service.translations.isEmpty {
+                object["translations"] = Dictionary(
+                    uniqueKeysWithValues: service.translations.map { language, words -> (String, Any) in
+                        var texts: [String: Any] = ["keywords": words.keywords.joined(separator: ", ")]
+                        if let name = words.name { texts["service_name"] = name }
+                        if let description = words.description { texts["description"] = description }
+                        if let group = words.group { texts["group"] = group }
+                        texts["attributes"] = words.attributes.mapValues { attribute -> [String: Any] in
+                            var entry: [String: Any] = ["values": attribute.values]
+                            if let description = attribute.description { entry["description"] = description }
+                            if let hint = attribute.datatypeDescription { entry["datatype_description"] = hint }
+                            return entry
+                        }
+                        return (language.rawValue, texts)
+                    })
+            }
             if let sla = service.slaHours { object["sla_hours"] = sla }
             return object
         }
@@ -87,9 +103,11 @@ public enum ServiceCatalog {
                 attributes.append(attribute)
             }
         }
-        return ServiceDefinition(
+        var service = ServiceDefinition(
             code: code, name: name, description: description, type: type, keywords: keywords, group: group,
             attributes: attributes, department: department, slaHours: slaHours)
+        service.translations = try parseTranslations(object["translations"], service: service, label: label)
+        return service
     }
 
     private static func parseAttribute(_ element: JSONValue, path: String, position: Int, label: String)

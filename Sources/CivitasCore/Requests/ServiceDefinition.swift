@@ -76,6 +76,12 @@ public struct ServiceDefinition: Sendable, Codable, Equatable {
     public var department: String?
     /// Hours within which the city aims to close a request; sets `expected_datetime`.
     public var slaHours: Int?
+    /// The service's texts in other languages, as the agency supplies them (`localized(_:)` applies them).
+    public var translations: [Language: ServiceTranslation] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case code, name, description, type, keywords, group, attributes, department, slaHours
+    }
 
     /// Open311 `metadata`: whether the service has a definition with attributes to fetch.
     public var hasMetadata: Bool { !attributes.isEmpty }

@@ -15,7 +15,7 @@ extension ReportController {
     }
 
     func checkView(_ request: Request, draft: Draft, errors: [FieldError] = [], status: HTTPResponse.Status = .ok) async throws -> Response {
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         var answers: [[String: Any]] = []
         for attribute in service.orderedAttributes where attribute.variable {
             let given = draft.data["attribute[\(attribute.code)]"] ?? []

@@ -17,7 +17,7 @@ extension ReportController {
     func descriptionForm(
         _ request: Request, draft: Draft, description: String, errors: [FieldError] = [], status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         let duplicates = try await duplicateMatches(draft: draft, service: service)
         let photos = draft.data["photo"] ?? []
         return web.page(

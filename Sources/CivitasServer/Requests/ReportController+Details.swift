@@ -11,7 +11,7 @@ extension ReportController {
 
     func detailsPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let draft = try await draft(context, request: request)
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         return try await detailsForm(request, draft: draft, service: service, answers: draft.data, errors: [:])
     }
 
@@ -57,7 +57,7 @@ extension ReportController {
         var draft = try await draft(context, request: request)
         let identity = try await identity(request)
         let fields = try await form(request, session: identity?.session)
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         var answers: [String: [String]] = [:]
         var errors: [String: String] = [:]
         let zone = configuration.jurisdiction.timeZone

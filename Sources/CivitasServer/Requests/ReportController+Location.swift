@@ -11,7 +11,7 @@ extension ReportController {
 
     func locationPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let draft = try await draft(context, request: request)
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         return try await locationForm(
             request, draft: draft, service: service,
             values: ["address": draft.value("address") ?? "", "lat": draft.value("lat") ?? "", "long": draft.value("long") ?? ""])
@@ -44,7 +44,7 @@ extension ReportController {
         var draft = try await draft(context, request: request)
         let identity = try await identity(request)
         let fields = try await form(request, session: identity?.session)
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         let typed = fields["address"]?.first?.trimmingCharacters(in: .whitespaces) ?? ""
         let lat = fields["lat"]?.first.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         let long = fields["long"]?.first.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -117,7 +117,7 @@ extension ReportController {
 
     func duplicatesPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let draft = try await draft(context, request: request)
-        let service = try await service(of: draft)
+        let service = try await service(of: draft, for: request)
         let matches = try await duplicateMatches(draft: draft, service: service)
         guard !matches.isEmpty else { return web.redirect("/report/\(draft.id)/description") }
         var items: [[String: Any]] = []

@@ -54,11 +54,18 @@ struct ReportController: PageController {
         return Draft(id: id, data: data)
     }
 
-    func service(of draft: Draft) async throws -> ServiceDefinition {
+    /// The draft's service, in the reader's language when `request` is given (to show it), else as stored (to file).
+    func service(of draft: Draft, for request: Request? = nil) async throws -> ServiceDefinition {
         guard let code = draft.serviceCode, let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction) else {
             throw WebFailure(status: .notFound, title: "Service not found", message: "Choose the service again at /report.")
         }
-        return service
+        return request.map { service.localized(Catalog.language(of: $0)) } ?? service
+    }
+
+    /// Every service a resident can report, in their language.
+    func reportableServices(_ request: Request) async throws -> [ServiceDefinition] {
+        let language = Catalog.language(of: request)
+        return try await stores.services.all(jurisdictionID: jurisdiction).filter { $0.type != .batch }.map { $0.localized(language) }
     }
 
     func t(_ request: Request, _ key: String, _ values: [String: String] = [:]) -> String {
@@ -100,7 +107,7 @@ struct ReportController: PageController {
 
     func servicePage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await identity(request)
-        let services = try await stores.services.all(jurisdictionID: jurisdiction).filter { $0.type != .batch }
+        let services = try await reportableServices(request)
         let query = request.query.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
         var values: [String: Any] = ["q": query]
         if !query.isEmpty {
@@ -128,7 +135,7 @@ struct ReportController: PageController {
         guard let code = fields["service"]?.first, let service = try await stores.services.find(code: code, jurisdictionID: jurisdiction),
             service.type != .batch
         else {
-            let services = try await stores.services.all(jurisdictionID: jurisdiction).filter { $0.type != .batch }
+            let services = try await reportableServices(request)
             let groups = Dictionary(grouping: services, by: \.group).sorted { $0.key < $1.key }
             return web.page(
                 "requests/report-service", title: t(request, "service_title"), request: request, identity: identity,

@@ -72,7 +72,7 @@ struct RequestPagesController: PageController {
         let zone = configuration.jurisdiction.timeZone
         var values = extra
         values["id"] = id
-        values["service"] = found.serviceName
+        values["service"] = try await localNames(request)[found.serviceCode] ?? found.serviceName
         values["open"] = found.status == .open
         values["statusText"] = t(request, found.status == .open ? "request_status_open" : "request_status_closed")
         values["reported"] = Self.date(found.requestedAt, zone: zone, language: language)
@@ -119,7 +119,8 @@ struct RequestPagesController: PageController {
         values["photos"] = try await stores.requests.photoIDs(id: id, jurisdictionID: jurisdiction).map { ["url": "/media/\($0)"] }
         values["email"] = values["email"] ?? identity?.user?.email ?? ""
         return web.page(
-            "requests/request", title: t(request, "request_title", ["id": String(id), "service": found.serviceName]), request: request,
+            "requests/request", title: t(request, "request_title", ["id": String(id), "service": values["service"] as? String ?? found.serviceName]),
+            request: request,
             identity: identity, values: values, status: status, errors: errors, map: values["hasSpot"] != nil)
     }
 
@@ -168,9 +169,10 @@ struct RequestPagesController: PageController {
         let zone = configuration.jurisdiction.timeZone
         let visits = try await stores.requests.appointments(
             ids: found.filter { $0.residentID == user.id && $0.status == .open }.map(\.id), jurisdictionID: jurisdiction)
+        let names = try await localNames(request)
         let items = found.map { item -> [String: Any] in
             [
-                "id": item.id, "service": item.serviceName,
+                "id": item.id, "service": names[item.serviceCode] ?? item.serviceName,
                 "status": t(request, item.status == .open ? "request_status_open" : "request_status_closed"),
                 "address": item.location.address ?? "", "when": Self.date(item.requestedAt, zone: zone, language: language),
                 "relation": t(request, item.residentID == user.id ? "my_reported" : "my_following"),
@@ -207,7 +209,9 @@ struct RequestPagesController: PageController {
         if let days { query.requestedFrom = Date().addingTimeInterval(-TimeInterval(days) * 86_400) }
         if let bbox = parameters.get("bbox"), let area = try? BoundingBox.parse(bbox) { query.area = area }
         let values: [String: Any] = [
-            "services": visible.sorted { $0.name < $1.name }.map { ["code": $0.code, "name": $0.name, "selected": $0.code == chosen?.code] },
+            "services": visible.map { $0.localized(Catalog.language(of: request)) }.sorted { $0.name < $1.name }.map {
+                ["code": $0.code, "name": $0.name, "selected": $0.code == chosen?.code]
+            },
             "statusOpen": status == .open, "statusClosed": status == .closed,
             "days": [7, 30, 90, 365].map { ["value": $0, "label": t(request, "requests_days", ["days": String($0)]), "selected": $0 == days] },
             "bbox": parameters.get("bbox") ?? "",
@@ -223,9 +227,10 @@ struct RequestPagesController: PageController {
         let found = try await stores.requests.search(filters.query)
         let language = Catalog.language(of: request)
         var values = filters.values
+        let names = try await localNames(request)
         values["items"] = found.prefix(page).map { item -> [String: Any] in
             [
-                "id": item.id, "service": item.serviceName, "open": item.status == .open,
+                "id": item.id, "service": names[item.serviceCode] ?? item.serviceName, "open": item.status == .open,
                 "status": t(request, item.status == .open ? "request_status_open" : "request_status_closed"),
                 "address": filters.blurred.contains(item.serviceCode) ? "" : item.location.address ?? "",
                 "when": Self.date(item.requestedAt, zone: configuration.jurisdiction.timeZone, language: language),
@@ -254,6 +259,7 @@ struct RequestPagesController: PageController {
         var filters = try await filters(request)
         filters.query.limit = 2000
         let found = try await stores.requests.search(filters.query)
+        let names = try await localNames(request)
         let features: [[String: Any]] = found.compactMap { item in
             guard var lat = item.location.latitude, var long = item.location.longitude else { return nil }
             if filters.blurred.contains(item.serviceCode) {
@@ -262,7 +268,10 @@ struct RequestPagesController: PageController {
             }
             return [
                 "type": "Feature", "geometry": ["type": "Point", "coordinates": [long, lat]],
-                "properties": ["id": item.id, "service": item.serviceName, "status": item.status.rawValue, "url": "/requests/\(item.id)"],
+                "properties": [
+                    "id": item.id, "service": names[item.serviceCode] ?? item.serviceName, "status": item.status.rawValue,
+                    "url": "/requests/\(item.id)",
+                ],
             ]
         }
         return try geoJSON(features)
@@ -276,7 +285,8 @@ struct RequestPagesController: PageController {
         guard let target = try await stores.requests.unsubscribeTarget(token: token) else { return unknownUnsubscribe(request) }
         let id = String(target.requestID)
         let found = try await stores.requests.find(id: target.requestID, jurisdictionID: jurisdiction, includePrivate: false)
-        let what = [found?.serviceName, found?.location.address].compactMap { $0 }.joined(separator: ", ")
+        let localNames = try await localNames(request)
+        let what = [found.map { localNames[$0.serviceCode] ?? $0.serviceName }, found?.location.address].compactMap { $0 }.joined(separator: ", ")
         return web.page(
             "requests/unsubscribe", title: t(request, "unsubscribe_title", ["id": id]), request: request, identity: try await identity(request),
             values: [
@@ -285,6 +295,12 @@ struct RequestPagesController: PageController {
                 "to": t(request, "unsubscribe_to", ["email": Self.masked(target.email)]),
                 "stopped": target.stopped ? t(request, "unsubscribe_done", ["id": id]) : "",
             ])
+    }
+
+    /// Service names in the reader's language, by code.
+    func localNames(_ request: Request) async throws -> [String: String] {
+        let language = Catalog.language(of: request)
+        return Dictionary(try await stores.services.all(jurisdictionID: jurisdiction).map { ($0.code, $0.name(in: language)) }) { first, _ in first }
     }
 
     func unknownUnsubscribe(_ request: Request) -> Response {

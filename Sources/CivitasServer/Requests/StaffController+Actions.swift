@@ -46,7 +46,7 @@ extension StaffController {
                     request, staff: staff, context: context, errors: [FieldError(field: "appointment-day", message: error.message)],
                     status: error.kind == .conflict ? .conflict : .badRequest)
             }
-            return web.redirect("/staff/requests/\(found.id)?done=1")
+            return web.redirect("/staff/requests/\(found.id)?done=appointment")
         }
     }
 
@@ -74,6 +74,15 @@ extension StaffController {
             } else {
                 (parent, children) = (found.id, pairs.filter { $0.0 == "duplicates" }.compactMap { Int64($0.1) })
             }
+            let named = children.map { "#\($0)" }.joined(separator: ", ")
+            if form["confirmed"] != "1", !children.isEmpty {
+                return confirmPage(
+                    request, staff: staff, id: found.id, action: "/staff/requests/\(found.id)/merge",
+                    lines: [
+                        t(request, "staff_will_merge", ["children": named, "parent": "#\(parent)"]),
+                        t(request, "staff_will_merge_people", ["parent": "#\(parent)"]),
+                    ], note: nil, template: nil, told: "", fields: pairs)
+            }
             do {
                 try await stores.requests.merge(
                     children, into: parent, jurisdictionID: jurisdiction, departments: staff.user.departments, by: staff.origin)
@@ -81,7 +90,7 @@ extension StaffController {
                 return try await requestView(
                     request, staff: staff, context: context, errors: [FieldError(field: "merge", message: error.message)], status: .badRequest)
             }
-            return web.redirect("/staff/requests/\(parent)?done=1")
+            return web.redirect("/staff/requests/\(parent)?done=merged&ids=" + Web.formEncode(named))
         }
     }
 

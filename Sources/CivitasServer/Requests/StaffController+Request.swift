@@ -114,7 +114,7 @@ extension StaffController {
         values["templates"] = try await stores.templates.list(serviceCode: found.serviceCode, jurisdictionID: jurisdiction).map {
             ["id": $0.id, "title": $0.title, "body": $0.body, "status": $0.status?.rawValue ?? ""]
         }
-        values["notice"] = request.query.get("done").map { _ in t(request, "staff_done") } ?? ""
+        values["notice"] = doneNotice(request)
         values["canAppoint"] = found.status == .open && may(.assignRequest)
         if let window = try await stores.requests.appointments(ids: [found.id], jurisdictionID: jurisdiction)[found.id] {
             values["appointment"] = Appointment.describe(window, zone: zone)
@@ -133,9 +133,12 @@ extension StaffController {
 
     func act(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await guarded(request, context: context) { staff in
-            let form = try await web.checkedForm(request, session: staff.identity.session)
+            let pairs = try await web.readFormPairs(request)
+            let form = Web.firstValues(pairs)
+            try web.checkCSRF(form, request: request, session: staff.identity.session)
             let found = try await readable(context, staff: staff)
             var change = RequestChange()
+            var templateTitle: String?
             var refused: [String] = []
             let target = Self.target(found)
             func may(_ permission: Permission) -> Bool { Permissions.decide(staff.identity.actor, permission, on: target).allowed }
@@ -155,12 +158,14 @@ extension StaffController {
                 })
             {
                 note = template.body
+                templateTitle = template.title
                 if change.status == nil, let status = template.status, status != found.status, may(.changeStatus) { change.status = status }
             }
             if !note.isEmpty {
                 if may(.addNote) {
                     change.note = note
-                    change.noteVisibility = form["visibility"] == "internal" ? .internal : .public
+                    // Internal unless the public is chosen: a slip keeps a staff remark among staff.
+                    change.noteVisibility = form["visibility"] == "public" ? .public : .internal
                 } else {
                     refused.append("note")
                 }
@@ -176,13 +181,20 @@ extension StaffController {
                     request, staff: staff, context: context, errors: [FieldError(field: "actions", message: t(request, "staff_nothing"))],
                     status: .badRequest)
             }
+            // Closing and prepared responses are shown first, in words, and saved when confirmed.
+            if form["confirmed"] != "1", change.status == .closed || templateTitle != nil {
+                return confirmPage(
+                    request, staff: staff, id: found.id, action: "/staff/requests/\(found.id)",
+                    lines: describe(change, request, people: try await people()), note: change.note, template: templateTitle,
+                    told: try await told(change, found: found, request), fields: pairs)
+            }
             do {
                 _ = try await stores.requests.update(id: found.id, jurisdictionID: jurisdiction, change: change, by: staff.origin)
             } catch let error as CivitasError {
                 return try await requestView(
                     request, staff: staff, context: context, errors: [FieldError(field: "actions", message: error.message)], status: .badRequest)
             }
-            return web.redirect("/staff/requests/\(found.id)?done=1")
+            return web.redirect("/staff/requests/\(found.id)?done=\(Self.doneKeys(change))")
         }
     }
 

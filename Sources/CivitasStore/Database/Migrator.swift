@@ -24,6 +24,7 @@ public struct Migrator: Sendable {
         Migration0009Cases.migration,
         Migration0010CaseLanguage.migration,
         Migration0011ServiceSearchWords.migration,
+        Migration0012ServiceTranslations.migration,
     ]
 
     let database: Database

@@ -76,13 +76,11 @@ extension ServiceRequestStore {
         let code =
             try await sql.select().column("service_code").from("service_requests").where("id", .equal, requestID).first()?
             .decode(column: "service_code", as: String.self) ?? ""
-        let name =
-            try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
-            .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
+        let names = try await Self.serviceNames(code: code, jurisdictionID: jurisdictionID, sql: sql)
         for reporter in reporters {
             let unsubscribe = "\(settings.publicURL)/unsubscribe/\(reporter.unsubscribeToken)"
             let mail = RequestNotice.appointment(
-                site: settings.site, requestID: requestID, serviceName: name,
+                site: settings.site, requestID: requestID, serviceName: names[reporter.language] ?? names[.english] ?? code,
                 when: window.map { Appointment.describe($0, zone: zone, language: reporter.language) },
                 link: "\(settings.publicURL)/requests/\(requestID)",
                 unsubscribe: unsubscribe, language: reporter.language)

@@ -183,10 +183,24 @@ extension ServiceRequestStore {
         return DuplicateScoring.rank(probe, candidates.filter { $0.id != excluding }, policy: policy)
     }
 
+    /// A service's name in each language the agency translated it into, and as the catalog has it (`.english`), read
+    /// in the caller's transaction; mail names the service in its reader's language.
+    static func serviceNames(code: String, jurisdictionID: String, sql: any SQLDatabase) async throws -> [Language: String] {
+        guard
+            let row = try await sql.select().columns("service_name", "translations").from("services")
+                .where("jurisdiction_id", .equal, jurisdictionID).where("service_code", .equal, code).first()
+        else { return [.english: code] }
+        var names: [Language: String] = [.english: try row.decode(column: "service_name", as: String.self)]
+        let translations = try JSONDecoder().decode(
+            [String: ServiceTranslation].self, from: Data(try row.decode(column: "translations", as: String.self).utf8))
+        for (code, words) in translations { if let language = Language(rawValue: code), let name = words.name { names[language] = name } }
+        return names
+    }
+
     /// Writes the status mail for every follower into the outbox, in the caller's transaction.
     static func enqueueStatusNotices(
-        requestID: Int64, jurisdictionID: String, serviceName: String, status: RequestStatus, note: String?, settings: NoticeSettings,
-        now: Date, sql: any SQLDatabase
+        requestID: Int64, jurisdictionID: String, serviceNames: [Language: String], status: RequestStatus, note: String?,
+        settings: NoticeSettings, now: Date, sql: any SQLDatabase
     ) async throws {
         let followers = try await sql.select().columns(followerColumns).from("request_followers")
             .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, requestID)
@@ -194,7 +208,8 @@ extension ServiceRequestStore {
         for follower in followers {
             let unsubscribe = "\(settings.publicURL)/unsubscribe/\(follower.unsubscribeToken)"
             let mail = RequestNotice.statusChanged(
-                site: settings.site, requestID: requestID, serviceName: serviceName, status: status, note: note,
+                site: settings.site, requestID: requestID,
+                serviceName: serviceNames[follower.language] ?? serviceNames[.english] ?? "", status: status, note: note,
                 link: "\(settings.publicURL)/requests/\(requestID)", unsubscribe: unsubscribe, language: follower.language)
             try await MailOutboxStore.enqueue(
                 to: follower.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID,

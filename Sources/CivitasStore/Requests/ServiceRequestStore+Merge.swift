@@ -71,7 +71,8 @@ extension ServiceRequestStore {
                         let unsubscribe = "\(notices.publicURL)/unsubscribe/\(moved.unsubscribeToken)"
                         let mail = RequestNotice.merged(
                             site: notices.site, requestID: child, parentID: parentID,
-                            serviceName: names[found[child]!.service] ?? found[child]!.service,
+                            serviceName: try await Self.serviceNames(code: found[child]!.service, jurisdictionID: jurisdictionID, sql: sql)[
+                                follower.language] ?? names[found[child]!.service] ?? found[child]!.service,
                             link: "\(notices.publicURL)/requests/\(parentID)", unsubscribe: unsubscribe, language: follower.language)
                         try await MailOutboxStore.enqueue(
                             to: follower.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe,

@@ -151,12 +151,10 @@ extension ServiceRequestStore {
         let publicNote = change.noteVisibility == .public ? change.note : nil
         if let notices, status != previousStatus || publicNote != nil {
             let code = try row.decode(column: "service_code", as: String.self)
-            let name =
-                try await sql.select().column("service_name").from("services").where("jurisdiction_id", .equal, jurisdictionID)
-                .where("service_code", .equal, code).first()?.decode(column: "service_name", as: String.self) ?? code
             try await Self.enqueueStatusNotices(
-                requestID: id, jurisdictionID: jurisdictionID, serviceName: name, status: status, note: publicNote, settings: notices,
-                now: now, sql: sql)
+                requestID: id, jurisdictionID: jurisdictionID,
+                serviceNames: try await Self.serviceNames(code: code, jurisdictionID: jurisdictionID, sql: sql), status: status,
+                note: publicNote, settings: notices, now: now, sql: sql)
         }
     }
 

@@ -32,7 +32,7 @@ public struct ServiceRequestStore: Sendable {
             {
                 let unsubscribe = "\(notices.publicURL)/unsubscribe/\(reporter.unsubscribeToken)"
                 let mail = RequestNotice.received(
-                    site: notices.site, requestID: request.id, serviceName: service.name,
+                    site: notices.site, requestID: request.id, serviceName: service.name(in: language),
                     link: "\(notices.publicURL)/requests/\(request.id)", unsubscribe: unsubscribe, language: language)
                 try await MailOutboxStore.enqueue(
                     to: email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID,

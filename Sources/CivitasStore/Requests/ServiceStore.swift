@@ -26,23 +26,26 @@ public struct ServiceStore: Sendable {
             let stamp = Clock.millis(now)
             for service in services {
                 let attributes = String(decoding: try Self.encoder.encode(service.attributes), as: UTF8.self)
+                let translations = String(
+                    decoding: try Self.encoder.encode(
+                        Dictionary(uniqueKeysWithValues: service.translations.map { ($0.key.rawValue, $0.value) })), as: UTF8.self)
                 try await sql.insert(into: "services")
                     .columns(
                         "jurisdiction_id", "service_code", "service_name", "description", "type", "keywords",
-                        "group_name", "department", "sla_hours", "attributes", "created_at", "updated_at"
+                        "group_name", "department", "sla_hours", "attributes", "translations", "created_at", "updated_at"
                     )
                     .values(
                         SQLBind(jurisdictionID), SQLBind(service.code), SQLBind(service.name),
                         SQLBind(service.description), SQLBind(service.type.rawValue),
                         SQLBind(service.keywords.joined(separator: ",")), SQLBind(service.group),
-                        SQLBind(service.department), SQLBind(service.slaHours), SQLBind(attributes), SQLBind(stamp),
-                        SQLBind(stamp)
+                        SQLBind(service.department), SQLBind(service.slaHours), SQLBind(attributes), SQLBind(translations),
+                        SQLBind(stamp), SQLBind(stamp)
                     )
                     .onConflict(with: ["jurisdiction_id", "service_code"]) { update in
                         update.set(excludedValueOf: "service_name").set(excludedValueOf: "description")
                             .set(excludedValueOf: "type").set(excludedValueOf: "keywords")
                             .set(excludedValueOf: "group_name").set(excludedValueOf: "department")
-                            .set(excludedValueOf: "sla_hours").set(excludedValueOf: "attributes")
+                            .set(excludedValueOf: "sla_hours").set(excludedValueOf: "attributes").set(excludedValueOf: "translations")
                             .set(excludedValueOf: "updated_at")
                     }
                     .run()
@@ -86,7 +89,7 @@ public struct ServiceStore: Sendable {
 
     static let columns = [
         "service_code", "service_name", "description", "type", "keywords", "group_name", "department", "sla_hours",
-        "attributes",
+        "attributes", "translations",
     ]
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -98,7 +101,9 @@ public struct ServiceStore: Sendable {
         let keywords = try row.decode(column: "keywords", as: String.self)
         let attributes = try JSONDecoder().decode(
             [ServiceAttribute].self, from: Data(try row.decode(column: "attributes", as: String.self).utf8))
-        return ServiceDefinition(
+        let translations = try JSONDecoder().decode(
+            [String: ServiceTranslation].self, from: Data(try row.decode(column: "translations", as: String.self).utf8))
+        var service = ServiceDefinition(
             code: try row.decode(column: "service_code", as: String.self),
             name: try row.decode(column: "service_name", as: String.self),
             description: try row.decode(column: "description", as: String.self),
@@ -107,5 +112,7 @@ public struct ServiceStore: Sendable {
             group: try row.decode(column: "group_name", as: String.self), attributes: attributes,
             department: try row.decode(column: "department", as: String?.self),
             slaHours: try row.decode(column: "sla_hours", as: Int?.self))
+        for (code, words) in translations { if let language = Language(rawValue: code) { service.translations[language] = words } }
+        return service
     }
 }

@@ -73,3 +73,48 @@ struct ServiceCatalogTests {
         #expect(try ServiceCatalog.parse(ServiceCatalog.encode(original)) == original)
     }
 }
+
+@Suite("Translations in a service catalog file")
+struct ServiceTranslationTests {
+    static let entry = """
+        [{"service_code": "BULKY", "service_name": "Bulky item pickup", "description": "Furniture to collect.", "group": "Trash",
+          "keywords": "couch", "attributes": [{"code": "ITEMS", "datatype": "singlevaluelist", "description": "What is it?",
+            "values": [{"key": "mattress", "name": "Mattress"}, {"key": "other", "name": "Something else"}]}],
+          "translations": {"es": {"service_name": "Recolección de objetos grandes", "group": "Basura", "keywords": "sofá, colchón",
+            "attributes": {"ITEMS": {"description": "¿Qué es?", "values": {"mattress": "Colchón"}}}}}}]
+        """
+
+    @Test("a service reads in Spanish where the agency translated it, and as the catalog has it elsewhere")
+    func localized() throws {
+        let service = try #require(try ServiceCatalog.parse(Data(Self.entry.utf8)).first)
+        let spanish = service.localized(.spanish)
+        #expect(spanish.name == "Recolección de objetos grandes" && spanish.group == "Basura")
+        #expect(spanish.description == "Furniture to collect.", "not translated: the catalog's own")
+        #expect(spanish.attributes[0].description == "¿Qué es?")
+        #expect(spanish.attributes[0].values.map(\.name) == ["Colchón", "Something else"])
+        #expect(spanish.attributes[0].values.map(\.key) == ["mattress", "other"], "keys never change")
+        #expect(spanish.keywords.contains("sofá") && spanish.keywords.contains("couch"), "both languages' words find it")
+        #expect(service.localized(.english) == service)
+        #expect(service.name(in: .spanish) == "Recolección de objetos grandes" && service.name(in: .english) == "Bulky item pickup")
+        // What is read is written back the same way.
+        let again = try #require(try ServiceCatalog.parse(ServiceCatalog.encode([service])).first)
+        #expect(again.translations == service.translations)
+    }
+
+    @Test("a translation naming an attribute, a value, a field or a language that does not exist is refused, named")
+    func refused() {
+        for (broken, named) in [
+            (Self.entry.replacingOccurrences(of: #""ITEMS": {"description""#, with: #""ITEM": {"description""#), "translations.es.attributes.ITEM"),
+            (Self.entry.replacingOccurrences(of: #""mattress": "Colchón""#, with: #""matress": "Colchón""#), "values.matress"),
+            (Self.entry.replacingOccurrences(of: #""group": "Basura""#, with: #""grupo": "Basura""#), "translations.es.grupo"),
+            (Self.entry.replacingOccurrences(of: #""es": {"#, with: #""fr": {"#), "translations.fr"),
+        ] {
+            do {
+                _ = try ServiceCatalog.parse(Data(broken.utf8))
+                Issue.record("\(named) should be refused")
+            } catch {
+                #expect(error.message.contains(named), "\(error.message)")
+            }
+        }
+    }
+}

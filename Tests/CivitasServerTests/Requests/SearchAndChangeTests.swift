@@ -149,3 +149,37 @@ struct StaffPeopleTests {
         }
     }
 }
+
+@Suite("The service catalog in Spanish, where the agency supplies it")
+struct SpanishCatalogTests {
+    @Test("a resident reading Spanish chooses, answers, checks and hears about a service in Spanish, and search finds Spanish words")
+    func spanishReport() async throws {
+        try await TestApp.with { app, client in
+            try await ReportFlowTests.addresses(app)
+            let browser = Browser(client)
+            let start = try await browser.get("/report?lang=es")
+            #expect(start.text.contains("Recolección de objetos grandes") && start.text.contains("Calles y aceras"))
+            #expect(!start.text.contains("Bulky item pickup"))
+            #expect(SearchAndChangeTests.results(try await browser.get("/report?q=sof%C3%A1").text).first == "BULKY")
+            #expect(SearchAndChangeTests.results(try await browser.get("/report?q=bache").text).first == "POTHOLE")
+            #expect(SearchAndChangeTests.results(try await browser.get("/report?q=pothole").text).first == "POTHOLE", "English words still work")
+
+            let details = try await browser.follow(try await browser.post("/report", [("service", "BULKY")]))
+            #expect(details.text.contains("¿Qué hay que recoger?"), "the question in Spanish")
+            let path = try #require(details.text.range(of: #"/report/[0-9a-f]{40}"#, options: .regularExpression).map { String(details.text[$0]) })
+            _ = try await browser.post(path + "/details", [("attr_ITEMS", "mattress"), ("attr_COUNT", "2")])
+            _ = try await browser.post(path + "/location", [("address", "100 N Charles St")])
+            _ = try await browser.multipart(path + "/description", fields: [("description", "Un colchón viejo")], files: [])
+            let check = try await browser.follow(try await browser.post(path + "/contact", [("email", "rosa@example.org")]))
+            #expect(check.text.contains("Recolección de objetos grandes") && check.text.contains("Colchón"), "answers in Spanish")
+            _ = try await app.stores.outbox.claimDue()
+            let sent = try await browser.post(path + "/check", [])
+            let page = try await browser.follow(sent)
+            #expect(page.text.contains("Recolección de objetos grandes"), "the request's page names it in Spanish")
+            let stored = try #require(try await app.stores.requests.search(ServiceRequestQuery(jurisdictionID: "test.city")).first)
+            #expect(stored.serviceName == "Bulky item pickup", "stored as the catalog has it, for staff and Open311")
+            let mail = try #require(try await app.stores.outbox.claimDue().first { $0.recipient == "rosa@example.org" })
+            #expect(mail.body.contains("Recolección de objetos grandes") && mail.body.contains("Test City"))
+        }
+    }
+}

@@ -88,7 +88,8 @@ struct StaffConsoleTests {
             let refused = try await browser.post("/staff/requests/\(id)", [("priority", "urgent")])
             #expect(refused.status == .forbidden)
             #expect(try await app.stores.requests.find(id: id, jurisdictionID: "test.city")?.priority == .normal)
-            _ = try await browser.post("/staff/requests/\(id)", [("status", "closed"), ("note", "Filled today."), ("visibility", "public")])
+            _ = try await browser.post(
+                "/staff/requests/\(id)", [("status", "closed"), ("note", "Filled today."), ("visibility", "public"), ("confirmed", "1")])
             let mails = try await app.stores.outbox.claimDue()
             #expect(mails.map(\.recipient) == ["ana@example.org"])
             #expect(mails.first?.body.contains("Filled today.") == true)
@@ -107,8 +108,8 @@ struct StaffConsoleTests {
             let (browser, _) = try await staffBrowser(app, client)
             let page = try await browser.get("/staff/requests/\(parent)")
             #expect(page.text.contains("same service, 6 m away, opened"))
-            _ = try await browser.post("/staff/requests/\(parent)/merge", [("duplicates", String(second))])
-            _ = try await browser.post("/staff/requests/\(third)/merge", [("parent", String(parent))])
+            _ = try await browser.post("/staff/requests/\(parent)/merge", [("duplicates", String(second)), ("confirmed", "1")])
+            _ = try await browser.post("/staff/requests/\(third)/merge", [("parent", String(parent)), ("confirmed", "1")])
             for child in [second, third] {
                 let merged = try #require(try await app.stores.requests.find(id: child, jurisdictionID: "test.city"))
                 #expect(merged.status == .closed && merged.statusNotes?.contains("duplicate of request \(parent)") == true)
@@ -120,10 +121,11 @@ struct StaffConsoleTests {
             #expect(map.text.contains("\"duplicates\":2,\"id\":\(parent)"), "\(map.text.prefix(300))")
             #expect(try await client.get("/requests/\(parent)").text.contains("Joined with request \(second)"))
             // A merged request cannot be merged again.
-            let again = try await browser.post("/staff/requests/\(second)/merge", [("parent", String(third))])
+            let again = try await browser.post("/staff/requests/\(second)/merge", [("parent", String(third)), ("confirmed", "1")])
             #expect(again.status == .badRequest)
             _ = try await app.stores.outbox.claimDue()
-            _ = try await browser.post("/staff/requests/\(parent)", [("status", "closed"), ("note", "Filled."), ("visibility", "public")])
+            _ = try await browser.post(
+                "/staff/requests/\(parent)", [("status", "closed"), ("note", "Filled."), ("visibility", "public"), ("confirmed", "1")])
             let closing = try await app.stores.outbox.claimDue().map(\.recipient).sorted()
             #expect(closing == ["one@example.org", "three@example.org", "two@example.org"])
         }
@@ -154,7 +156,19 @@ struct StaffConsoleTests {
             let template = try #require(try await app.stores.templates.list(serviceCode: "POTHOLE", jurisdictionID: "test.city").first)
             _ = try await app.stores.outbox.claimDue()
             _ = try await agent.get("/staff/requests/\(second)")
-            _ = try await agent.post("/staff/requests/\(second)", [("template", String(template.id))])
+            // A prepared response is shown first: its text, the status it sets, who will be told; nothing is saved yet.
+            let asked = try await agent.post("/staff/requests/\(second)", [("template", String(template.id)), ("visibility", "public")])
+            #expect(asked.status == .ok)
+            #expect(asked.text.contains("We filled the pothole.") && asked.text.contains("The request will be closed."))
+            #expect(asked.text.contains("This note will be public") && asked.text.contains(#"name="confirmed" value="1""#))
+            #expect(try await app.stores.requests.find(id: second, jurisdictionID: "test.city")?.status == .open)
+            let saved = try await agent.post(
+                "/staff/requests/\(second)", [("template", String(template.id)), ("visibility", "public"), ("confirmed", "1")])
+            #expect(saved.headers[.location] == "/staff/requests/\(second)?done=closed,note_public")
+            #expect(try await agent.get(try #require(saved.headers[.location])).text.contains("The request is closed."))
+            // A note left as it comes is for staff only.
+            _ = try await agent.post("/staff/requests/\(first)", [("note", "Called the resident back")])
+            #expect(try await app.stores.requests.notes(id: first, jurisdictionID: "test.city", includeInternal: true).last?.visibility == .internal)
             let request = try #require(try await app.stores.requests.find(id: second, jurisdictionID: "test.city"))
             #expect(request.status == .closed && request.statusNotes == "We filled the pothole.")
             #expect(try await app.stores.outbox.claimDue().first?.body.contains("We filled the pothole.") == true)
