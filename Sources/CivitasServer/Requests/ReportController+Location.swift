@@ -58,29 +58,47 @@ extension ReportController {
         } else if !typed.isEmpty {
             let found = try await stores.addresses.search(typed, jurisdictionID: jurisdiction, limit: 8)
             let key = AddressPoint.searchKey(typed)
+            // An entry as typed; else a house number the points lack on a street they have (placed between its
+            // neighbours); else the entries that start so; else streets spelled nearly so ("Did you mean").
+            var choices = found
+            var message = t(request, "location_choose")
             if let exact = found.first(where: { AddressPoint.searchKey($0.address) == key }) ?? (found.count == 1 ? found.first : nil) {
                 chosen = exact
+            } else if found.isEmpty, let placed = try await stores.addresses.onSameStreet(typed, jurisdictionID: jurisdiction) {
+                chosen = placed
             } else if found.isEmpty {
-                return try await locationForm(
-                    request, draft: draft, service: service, values: values,
-                    errors: [FieldError(field: "address", message: t(request, "location_none", ["address": typed]))], status: .badRequest)
-            } else {
-                values["choices"] = found.enumerated().map { index, point in
+                choices = try await stores.addresses.similarStreets(typed, jurisdictionID: jurisdiction)
+                message = t(request, "location_did_you_mean", ["address": typed])
+            }
+            if chosen == nil {
+                guard !choices.isEmpty else {
+                    return try await locationForm(
+                        request, draft: draft, service: service, values: values,
+                        errors: [
+                            FieldError(
+                                field: "address",
+                                message: t(request, fields["js"]?.first == "1" ? "location_none" : "location_none_no_map", ["address": typed]))
+                        ], status: .badRequest)
+                }
+                values["choices"] = choices.enumerated().map { index, point in
                     ["id": "choice-\(index)", "address": point.address, "zipcode": point.zipcode ?? ""]
                 }
                 values["choose"] = true
                 return try await locationForm(
-                    request, draft: draft, service: service, values: values,
-                    errors: [FieldError(field: "choice-0", message: t(request, "location_choose"))], status: .badRequest)
+                    request, draft: draft, service: service, values: values, errors: [FieldError(field: "choice-0", message: message)],
+                    status: .badRequest)
             }
         } else if lat != nil || long != nil || !(fields["lat"]?.first ?? "").isEmpty || !(fields["long"]?.first ?? "").isEmpty {
             return try await locationForm(
                 request, draft: draft, service: service, values: values,
-                errors: [FieldError(field: "lat", message: t(request, "location_missing"))], status: .badRequest)
+                errors: [FieldError(field: "lat", message: t(request, fields["js"]?.first == "1" ? "location_missing" : "location_missing_no_map"))],
+                status: .badRequest)
         } else {
             return try await locationForm(
                 request, draft: draft, service: service, values: values,
-                errors: [FieldError(field: "address", message: t(request, "location_missing"))], status: .badRequest)
+                errors: [
+                    FieldError(field: "address", message: t(request, fields["js"]?.first == "1" ? "location_missing" : "location_missing_no_map"))
+                ], status: .badRequest)
         }
         guard let chosen else { throw WebFailure(status: .badRequest, title: "Location", message: "Choose a location.") }
         draft.data["lat"] = [String(chosen.location.latitude)]

@@ -38,7 +38,11 @@ extension StaffController {
     func told(_ change: RequestChange, found: ServiceRequest, _ request: Request) async throws -> String {
         guard change.status != nil || (change.note != nil && change.noteVisibility == .public) else { return t(request, "staff_confirm_quiet") }
         let followers = try await stores.requests.followerCount(requestID: found.id, jurisdictionID: jurisdiction)
-        return followers > 0 ? t(request, "staff_confirm_told", ["count": String(followers)]) : t(request, "staff_confirm_nobody")
+        switch followers {
+        case 0: return t(request, "staff_confirm_nobody")
+        case 1: return t(request, "staff_confirm_told_one")
+        default: return t(request, "staff_confirm_told", ["count": String(followers)])
+        }
     }
 
     /// The notice after an action: what was done, from the `done` keys the action redirected with.

@@ -183,3 +183,52 @@ struct SpanishCatalogTests {
         }
     }
 }
+
+@Suite("Addresses that are not entries of the address points, and a page that words itself for what it offers")
+struct LocationTests {
+    static func start(_ app: TestApp, _ client: any TestClientProtocol) async throws -> (Browser, String) {
+        try await app.stores.addresses.replaceAll(
+            [
+                AddressPoint(address: "100 N Charles St", zipcode: "21201", location: Coordinate(latitude: 39.2900, longitude: -76.6122)),
+                AddressPoint(address: "110 N Charles St", zipcode: "21201", location: Coordinate(latitude: 39.2910, longitude: -76.6122)),
+                AddressPoint(address: "100 N Calvert St", zipcode: "21202", location: Coordinate(latitude: 39.2910, longitude: -76.6120)),
+            ], jurisdictionID: "test.city")
+        let browser = Browser(client)
+        _ = try await browser.get("/report")
+        let details = try await browser.follow(try await browser.post("/report", [("service", "GRAFFITI")]))
+        let path = try #require(details.text.range(of: #"/report/[0-9a-f]{40}"#, options: .regularExpression).map { String(details.text[$0]) })
+        return (browser, path)
+    }
+
+    @Test("a house number between two known ones is placed between them; a misspelt street gets 'Did you mean'")
+    func nearbyAddresses() async throws {
+        try await TestApp.with { app, client in
+            let (browser, path) = try await Self.start(app, client)
+            let page = try await browser.get(path + "/location")
+            #expect(page.text.contains(#"<div class="field map-field" hidden>"#), "no map without the script that draws it")
+
+            let between = try await browser.post(path + "/location", [("address", "105 n charles st")])
+            #expect(between.status == .seeOther, "\(between.text)")
+            let check = try await browser.get(path + "/check")
+            #expect(check.text.contains("105 N Charles St"))
+            let draftID = String(path.split(separator: "/").last!)
+            let draft = try #require(try await app.stores.drafts.load(draftID, jurisdictionID: "test.city"))
+            let lat = try #require(draft["lat"]?.first.flatMap(Double.init))
+            #expect(abs(lat - 39.2905) < 0.0001, "halfway between 100 and 110: \(lat)")
+
+            let typo = try await browser.post(path + "/location", [("address", "110 N Charels St")])
+            #expect(typo.status == .badRequest)
+            #expect(typo.text.contains("Did you mean one of these?") && typo.text.contains(#"value="110 N Charles St""#))
+            #expect(typo.text.contains("None of these"))
+            #expect(try await browser.post(path + "/location", [("address", "110 N Charles St")]).status == .seeOther)
+
+            // Worded for what the page offers: no map without the script.
+            let nowhere = try await browser.post(path + "/location", [("address", "12 Nowhere Rd")])
+            #expect(nowhere.status == .badRequest && nowhere.text.contains("latitude and longitude") && !nowhere.text.contains("on the map"))
+            let withMap = try await browser.post(path + "/location", [("address", "12 Nowhere Rd"), ("js", "1")])
+            #expect(withMap.text.contains("choose a spot on the map"))
+            let empty = try await browser.post(path + "/location", [("address", "")])
+            #expect(empty.status == .badRequest && !empty.text.contains("pin on the map"))
+        }
+    }
+}

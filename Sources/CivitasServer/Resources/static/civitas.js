@@ -21,6 +21,11 @@
 
   // The map where a resident puts a pin.
   function pickerMap(element) {
+    // Without this file the map and "use my location" cannot work, so they are shown only from here; the form says
+    // so to the server, which words its messages for what the page offers.
+    var field = element.closest(".map-field");
+    if (field) { field.hidden = false; }
+    if ($("js-flag")) { $("js-flag").value = "1"; }
     var map = L.map(element, { keyboard: true, maxZoom: 19 }).setView([+element.getAttribute("data-lat"), +element.getAttribute("data-long")], 15);
     tiles(map, element);
     var marker = null;
