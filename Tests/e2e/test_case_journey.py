@@ -74,7 +74,11 @@ def test_apply_save_return_send_document_requested_approved_and_explained(browse
         resident_sign_in(phone, base, "maria@example.org", "four words make a password")
         phone.get(base + "/cases")
         visit_phone("apply: kinds of cases")
-        press(phone, phone.find_element(By.XPATH, "//li[.//h2[contains(., 'Unemployment insurance claim')]]//button"))
+        assert "Training or reassignment request" not in phone.page_source, "staff-only kinds are not offered"
+        press(phone, phone.find_element(By.XPATH, "//li[.//h2[contains(., 'Unemployment insurance claim')]]//a[contains(@class, 'button')]"))
+        visit_phone("apply: start page")
+        assert "Who can apply" in phone.page_source and "How long it takes" in phone.page_source
+        press(phone, phone.find_element(By.XPATH, "//button[normalize-space()='Start now']"))
         case_id = phone.current_url.split("/my/cases/")[1].split("/")[0]
 
         # Four questions, then save and leave.

@@ -24,6 +24,17 @@ public struct CaseType: Sendable {
     /// The type's texts in other languages, by path (`fields.full_name.label`, `states.submitted.applicant_text`,
     /// `rules.UI-4.fail`); a text without a translation stays as the file wrote it.
     public var translations: [Language: [String: String]] = [:]
+    /// Who may apply, in plain words, for the start page ("Anyone who lost work in the state ...").
+    public var whoCanApply = ""
+    /// How long applying and a decision take, in plain words, for the start page.
+    public var timeNeeded = ""
+    /// Who applies: the public (residents, on the web), or staff only (an HR request), which is not offered to residents.
+    public var audience: Audience = .public
+
+    public enum Audience: String, Sendable, CaseIterable {
+        case `public`
+        case staff
+    }
     /// The language the texts are in now (see `localized`); checks and answers are described in it too.
     public var language: Language = .english
     /// For a localized type: each choice field's labels as the file wrote them, to their keys (decisions kept them so).
@@ -192,7 +203,7 @@ extension CaseType {
         fields: [CaseField], documents: [DocumentType], states: [CaseState], transitions: [CaseTransition], rules: [EligibilityRule],
         automations: [Automation]
     ) -> Set<String> {
-        var paths: Set<String> = ["name", "description"]
+        var paths: Set<String> = ["name", "description", "who_can_apply", "time_needed"]
         for field in fields {
             paths.formUnion(["fields.\(field.key).label", "fields.\(field.key).hint"])
             for choice in field.choices { paths.insert("fields.\(field.key).choices.\(choice.key)") }
@@ -218,6 +229,8 @@ extension CaseType {
         func text(_ path: String, _ current: String) -> String { words[path] ?? current }
         copy.name = text("name", name)
         copy.description = text("description", description)
+        copy.whoCanApply = text("who_can_apply", whoCanApply)
+        copy.timeNeeded = text("time_needed", timeNeeded)
         func changed<Item>(_ items: [Item], _ change: (inout Item) -> Void) -> [Item] {
             items.map {
                 var item = $0

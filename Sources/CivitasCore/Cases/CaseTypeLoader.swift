@@ -18,7 +18,7 @@ extension CaseType {
             root, "",
             [
                 "key", "name", "description", "department", "currency", "queues", "default_queue", "calendar", "fields", "documents", "states",
-                "transitions", "rules", "automations", "translations",
+                "transitions", "rules", "automations", "translations", "audience", "who_can_apply", "time_needed",
             ])
         let line = root.line
         func isKey(_ text: String?) -> Bool { text.map { $0.range(of: keyPattern, options: .regularExpression) != nil } ?? false }
@@ -354,7 +354,22 @@ extension CaseType {
             rules: rules,
             automations: automations)
         type.translations = translations
+        try readStartPage(root, into: &type)
         return type
+    }
+
+    /// The start page's words and who may apply; in its own function to keep `load`'s frame small.
+    private static func readStartPage(_ root: DefinitionNode, into type: inout CaseType) throws(CaseTypeInvalid) {
+        var r = DefinitionReader()
+        type.whoCanApply = r.text(root["who_can_apply"], "who_can_apply", required: false, parentLine: root.line) ?? ""
+        type.timeNeeded = r.text(root["time_needed"], "time_needed", required: false, parentLine: root.line) ?? ""
+        let audience = r.text(root["audience"], "audience", required: false, parentLine: root.line) ?? "public"
+        if let known = CaseType.Audience(rawValue: audience) {
+            type.audience = known
+        } else {
+            r.fail(root["audience"], "audience", "must be public or staff")
+        }
+        guard r.errors.isEmpty else { throw CaseTypeInvalid(errors: r.errors) }
     }
 
     private static func expression(

@@ -25,7 +25,9 @@ extension CaseWebController {
 
     func catalogPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         let identity = try await web.pageIdentity(request)
-        let types = try await stores.cases.types(jurisdictionID: jurisdiction).map { $0.localized(Catalog.language(of: request)) }
+        // Types for the agency's own staff (an HR request) are not offered on the public site.
+        let types = try await stores.cases.types(jurisdictionID: jurisdiction).filter { $0.audience == .public }
+            .map { $0.localized(Catalog.language(of: request)) }
         return web.page(
             "cases/cases", title: t(request, "cases_title"), request: request, identity: identity,
             values: [
@@ -34,10 +36,31 @@ extension CaseWebController {
             ])
     }
 
+    /// The start page of one kind of application: who can apply, how long it takes, what may be asked for, and the
+    /// way in (start now, or sign in first and come back here).
+    func startPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
+        let identity = try await web.pageIdentity(request)
+        guard let key = context.parameters.get("type"), let stored = try await stores.cases.type(key, jurisdictionID: jurisdiction),
+            stored.audience == .public
+        else { throw failure(request, .notFound, "cases_not_found") }
+        let type = stored.localized(Catalog.language(of: request))
+        let resident: Bool
+        if case .resident? = identity?.actor { resident = true } else { resident = false }
+        return web.page(
+            "cases/start", title: type.name, request: request, identity: identity,
+            values: [
+                "key": type.key, "name": type.name, "description": type.description, "who": type.whoCanApply, "time": type.timeNeeded,
+                "documents": type.documents.map(\.label), "hasDocuments": !type.documents.isEmpty, "questions": String(type.fields.count),
+                "department": type.department, "canStart": resident, "next": Web.formEncode("/cases/\(type.key)"),
+            ])
+    }
+
     func start(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let form = try await web.checkedForm(request, session: identity.session)
-        guard let key = context.parameters.get("type"), let type = try await stores.cases.type(key, jurisdictionID: jurisdiction) else {
+        guard let key = context.parameters.get("type"), let type = try await stores.cases.type(key, jurisdictionID: jurisdiction),
+            type.audience == .public
+        else {
             throw failure(request, .notFound, "cases_not_found")
         }
         let created = try await stores.cases.create(

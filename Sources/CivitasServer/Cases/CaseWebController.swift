@@ -15,6 +15,7 @@ struct CaseWebController: StaffPageController {
     func addRoutes(to root: Router<CivitasRequestContext>) {
         let router = pageRoutes(root)
         router.get("cases", use: catalogPage)
+        router.get("cases/:type", use: startPage)
         router.post("cases/:type/start", use: start)
         router.get("my/cases", use: myCases)
         router.get("my/cases/:id", use: myCase)

@@ -425,6 +425,7 @@ let authorizationTable: [RouteRule] = {
         // Applications: the list of kinds is public; everything under /my/cases is the applicant's own (others are sent to
         // sign in as a resident, and another resident's case is 404); changes need the form token (none sent: 403).
         RouteRule(.get, "/cases", all: 200),
+        RouteRule(.get, "/cases/{type}", "/cases/permit", all: 200),
         RouteRule(.post, "/cases/{type}/start", "/cases/permit/start", form: "", all: 303, except: [(residents, 403)]),
         RouteRule(.get, "/my/cases", all: 303, except: [(residents, 200)]),
         RouteRule(.get, "/my/cases/{id}", "/my/cases/{C}", all: 303, except: [([.residentOwner], 200), ([.residentOther], 404)]),

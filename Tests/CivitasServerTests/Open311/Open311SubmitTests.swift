@@ -190,7 +190,7 @@ struct Open311SubmitTests {
         }
     }
 
-    @Test("a body over the limit is refused with 413 and nothing is stored", .timeLimit(.minutes(1)))
+    @Test("a body over the limit is refused with 413 and nothing is stored", .timeLimit(.minutes(3)))
     func bodyLimit() async throws {
         try await TestApp.with(config: ["http.maxBodySize": .init(.int(2048), isSecret: false)]) { app, client in
             let response = try await client.post(
