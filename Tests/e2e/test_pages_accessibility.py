@@ -10,6 +10,7 @@ import urllib.parse
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -67,7 +68,16 @@ def submit(driver, button=None, keyboard=False):
         button.send_keys(Keys.ENTER)
     else:
         button.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(button))
+
+    def gone(_):
+        # Chromium may answer "node does not belong to the document" instead of "stale" while the next page loads.
+        try:
+            button.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, 15).until(gone)
 
 
 def fill(driver, **fields):

@@ -244,6 +244,10 @@ struct ReportFlowTests {
         let catalog = try Catalog.load()
         let english = catalog.texts[.english] ?? [:]
         let spanish = catalog.texts[.spanish] ?? [:]
+        // Page text is plain language: no code marks (`civitas crews add`) in what people read.
+        for (key, text) in english.merging(spanish.mapValues { $0 }, uniquingKeysWith: { $0 + $1 }) {
+            #expect(!text.contains("`"), "\(key) has code marks: \(text)")
+        }
         let folder = try #require(Views.folder)
         var used: Set<String> = []
         // Templates live in one folder per capability (requests/, cases/, ...).
