@@ -26,6 +26,22 @@ def _binary():
 BINARY = _binary()
 
 
+def wait_until_gone(driver, element, timeout=15):
+    """Waits for the next page after a click: until `element` is no longer in the document. Chromium may answer "node
+    does not belong to the document" instead of "stale" while the next page loads; both mean it is gone."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, timeout).until(gone)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -53,6 +53,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def partner_session(site, tmp_path, name, scopes):
+    """A partner client made with the CLI, signed in with its client credentials: an HTTP session carrying its token."""
+    code, out, err = run(["clients", "create", "--name", name, "--scopes", scopes, "--database", site.database_url], cwd=tmp_path)
+    assert code == 0, err
+    client_id = re.search(r"client_id:\s*(\S+)", out).group(1)
+    secret = re.search(r"client_secret:\s*(\S+)", out).group(1)
+    token = requests.post(f"{site.base}/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(client_id, secret), timeout=10).json()["access_token"]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"
+    return api
+
+
 def valid_signature(header, body, secret):
     match = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", header or "")
     if not match:
@@ -69,14 +82,7 @@ def test_a_lender_creates_one_case_under_a_retried_key_and_hears_each_event_once
         db = ["--database", site.database_url]
         code, out, err = run(["casetypes", "list", *db], cwd=tmp_path)
         assert code == 0 and "building-permit" in out, err
-        code, out, err = run(["clients", "create", "--name", "Lender LOS", "--scopes", "cases:read cases:write", *db], cwd=tmp_path)
-        assert code == 0, err
-        client_id = re.search(r"client_id:\s*(\S+)", out).group(1)
-        secret = re.search(r"client_secret:\s*(\S+)", out).group(1)
-        token = requests.post(f"{site.base}/oauth/token", data={"grant_type": "client_credentials"},
-                              auth=(client_id, secret), timeout=10).json()["access_token"]
-        api = requests.Session()
-        api.headers["Authorization"] = f"Bearer {token}"
+        api = partner_session(site, tmp_path, "Lender LOS", "cases:read cases:write")
 
         hook = api.post(f"{site.base}/api/v1/webhooks", json={"url": receiver.url}, timeout=10)
         assert hook.status_code == 201, hook.text
@@ -153,14 +159,7 @@ def test_a_witness_keeps_signed_checkpoints_that_name_a_later_cut(tmp_path, data
         "AUDIT_SIGNING_KEY": keys["AUDIT_SIGNING_KEY"], "AUDIT_CHECKPOINT_SECONDS": "1"})
     db = ["--database", site.database_url]
     try:
-        code, out, err = run(["clients", "create", "--name", "State Auditor", "--scopes", "cases:read", *db], cwd=tmp_path)
-        assert code == 0, err
-        client_id = re.search(r"client_id:\s*(\S+)", out).group(1)
-        secret = re.search(r"client_secret:\s*(\S+)", out).group(1)
-        token = requests.post(f"{site.base}/oauth/token", data={"grant_type": "client_credentials"},
-                              auth=(client_id, secret), timeout=10).json()["access_token"]
-        api = requests.Session()
-        api.headers["Authorization"] = f"Bearer {token}"
+        api = partner_session(site, tmp_path, "State Auditor", "cases:read")
         hook = api.post(f"{site.base}/api/v1/webhooks", json={"url": receiver.url, "events": ["audit.checkpoint"]}, timeout=10)
         assert hook.status_code == 201, hook.text
         assert hook.json()["events"] == ["audit.checkpoint"]

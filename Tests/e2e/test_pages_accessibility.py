@@ -10,13 +10,12 @@ import urllib.parse
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as ChromeService
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import Server, run
+from conftest import Server, run, wait_until_gone
 from test_identity import totp
 
 
@@ -68,16 +67,7 @@ def submit(driver, button=None, keyboard=False):
         button.send_keys(Keys.ENTER)
     else:
         button.click()
-
-    def gone(_):
-        # Chromium may answer "node does not belong to the document" instead of "stale" while the next page loads.
-        try:
-            button.is_enabled()
-            return False
-        except WebDriverException:
-            return True
-
-    WebDriverWait(driver, 15).until(gone)
+    wait_until_gone(driver, button)
 
 
 def fill(driver, **fields):

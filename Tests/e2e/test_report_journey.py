@@ -20,13 +20,12 @@ import requests
 from aiosmtpd.controller import Controller
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as ChromeService
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ROOT, Server, free_port, run
+from conftest import ROOT, Server, free_port, run, wait_until_gone
 from test_identity import Mailbox, totp
 from test_pages_accessibility import AXE, RULES
 
@@ -87,16 +86,7 @@ class Visit:
 def press(driver, element):
     """Activates a button or link with the keyboard, as a phone's keyboard user would, and waits for the next page."""
     element.send_keys(Keys.ENTER)
-
-    def gone(_):
-        # Chromium may answer "node does not belong to the document" instead of "stale" while the next page loads.
-        try:
-            element.is_enabled()
-            return False
-        except WebDriverException:
-            return True
-
-    WebDriverWait(driver, 15).until(gone)
+    wait_until_gone(driver, element)
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
