@@ -48,14 +48,17 @@ def answer_current(driver):
         driver.execute_script("arguments[0].focus()", choice)
         choice.send_keys(" ")
         assert choice.is_selected()
+    elif driver.find_elements(By.ID, "answer-day"):
+        # A date: three boxes, typed as a person would (the order on screen is the reader's).
+        year, month, day = value.split("-")
+        for name, part in (("day", day.lstrip("0")), ("month", month.lstrip("0")), ("year", year)):
+            box = driver.find_element(By.ID, f"answer-{name}")
+            box.clear()
+            box.send_keys(part)
     else:
         field = driver.find_element(By.ID, "answer")
         field.clear()
-        if field.get_attribute("type") == "date":
-            # Chromium's date field takes its locale's order when typed; the value is what a picker would set.
-            driver.execute_script("arguments[0].value = arguments[1]", field, value)
-        else:
-            field.send_keys(value)
+        field.send_keys(value)
     return key
 
 
@@ -107,9 +110,20 @@ def test_apply_save_return_send_document_requested_approved_and_explained(browse
         assert phone.current_url.endswith("/check")
         visit_phone("apply: check your answers")
         assert "$120" in phone.page_source and "Did you quit" not in phone.page_source
+        # Change one answer: the question, then straight back to the check page.
+        press(phone, phone.find_element(By.CSS_SELECTOR, "a[href*='/questions/last_employer?return=check']"))
+        field = phone.find_element(By.ID, "answer")
+        field.clear()
+        field.send_keys("Acme Foods Inc")
+        press(phone, phone.find_element(By.CSS_SELECTOR, "button[name=continue]"))
+        assert phone.current_url.endswith("/check"), phone.current_url
+        assert "Acme Foods Inc" in phone.page_source
         press(phone, phone.find_element(By.XPATH, "//button[contains(., 'Send the application')]"))
         visit_phone("my case: sent")
-        assert "We have your claim and will start on it soon." in phone.page_source
+        assert phone.current_url.endswith(f"/my/cases/{case_id}/sent"), phone.current_url
+        main = phone.find_element(By.TAG_NAME, "main").text
+        assert "Application sent" in main and f"#{case_id}" in main and "What happens next" in main
+        assert "We have your claim and will start on it soon." in main
 
         # The agent pulls the next case and asks for proof of identity.
         sign_in(agent, base, site, tmp_path, "ana@labor.gov", "agent", "Workforce Solutions")
@@ -124,7 +138,7 @@ def test_apply_save_return_send_document_requested_approved_and_explained(browse
         # The answers on one page, as staff fill them in for a caller (checked by axe, not changed here).
         agent.get(base + f"/staff/cases/{case_id}/answers")
         visit_agent("staff: the answers form")
-        assert agent.find_element(By.ID, "answer-last_employer").get_attribute("value") == "Acme Foods"
+        assert agent.find_element(By.ID, "answer-last_employer").get_attribute("value") == "Acme Foods Inc"
         agent.get(base + f"/staff/cases/{case_id}")
         agent.find_element(By.ID, "reason-request_documents").send_keys("Please upload a photo or scan of your ID.")
         box = agent.find_element(By.ID, "documents-request_documents-proof_of_identity")

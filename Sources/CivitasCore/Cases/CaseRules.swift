@@ -59,6 +59,7 @@ extension CaseType {
         case (.choice, .string(let key)): return field.choices.first { $0.key == key }?.label ?? key
         case (.yesno, _): return Self.bool(value).map { CaseWords.yesNo($0, language) } ?? Self.plain(value)
         case (.document, _): return CaseWords.provided(Self.bool(value) == true, language)
+        case (.date, .string(let day)) where Self.isDay(day): return Self.longDay(day, language)
         default: return Self.plain(value)
         }
     }
@@ -121,7 +122,7 @@ extension CaseType {
     }
 
     /// What is wrong with one answer, in words, or nil when it is fine. A missing optional answer is fine.
-    public func problem(with value: JSONValue?, for field: CaseField, documents: Set<String> = []) -> String? {
+    public func problem(with value: JSONValue?, for field: CaseField, documents: Set<String> = [], now: Date = Date()) -> String? {
         if field.type == .document {
             return field.required && !documents.contains(field.key) ? CaseWords.upload(document(field.key)?.label ?? field.label, language) : nil
         }
@@ -131,6 +132,7 @@ extension CaseType {
             guard case .string(let text) = value, text.unicodeScalars.count <= 500 else {
                 return CaseWords.atMostCharacters(field.label, "500", language)
             }
+            if field.type == .address, !Self.looksLikeAddress(text) { return CaseWords.address(field.label, language) }
         case .longtext:
             guard case .string(let text) = value, text.unicodeScalars.count <= 10_000 else {
                 return CaseWords.atMostCharacters(field.label, "10,000", language)
@@ -150,6 +152,12 @@ extension CaseType {
             if field.type == .money, (number * 100).rounded() != number * 100 { return CaseWords.cents(field.label, language) }
         case .date:
             guard case .string(let text) = value, Self.isDay(text) else { return CaseWords.date(field.label, language) }
+            let earliest = field.earliest?.day(now: now, zone: calendar.zone) ?? "1900-01-01"
+            let latest = field.latest?.day(now: now, zone: calendar.zone) ?? "2199-12-31"
+            if text < earliest {
+                return CaseWords.notBefore(field.label, field.earliest == .today ? nil : Self.longDay(earliest, language), language)
+            }
+            if text > latest { return CaseWords.notAfter(field.label, field.latest == .today ? nil : Self.longDay(latest, language), language) }
         case .choice:
             let keys: [String]
             switch value {
@@ -168,6 +176,26 @@ extension CaseType {
         return nil
     }
 
+    /// A day (YYYY-MM-DD) as a reader of `language` writes it: "April 2, 1988", "2 de abril de 1988".
+    public static func longDay(_ day: String, _ language: Language) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let parts = day.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])) else { return day }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: language == .spanish ? "es_US" : "en_US")
+        format.timeZone = .gmt
+        format.dateStyle = .long
+        format.timeStyle = .none
+        return format.string(from: date)
+    }
+
+    /// An address a letter can reach: a number (house, box or route) and a street or place name, in two words or more.
+    static func looksLikeAddress(_ text: String) -> Bool {
+        let words = text.split { $0.isWhitespace || $0 == "," }
+        return words.count >= 2 && text.contains(where: \.isNumber) && words.contains { $0.filter(\.isLetter).count >= 2 }
+    }
+
     static func isDay(_ text: String) -> Bool {
         let parts = text.split(separator: "-").compactMap { Int($0) }
         guard text.count == 10, parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return false }
@@ -181,7 +209,7 @@ extension CaseType {
     public func problems(_ data: [String: JSONValue], documents: Set<String>, now: Date) -> [(field: String, message: String)] {
         fields.compactMap { field in
             guard applies(field, data: data, documents: documents, now: now) else { return nil }
-            return problem(with: data[field.key], for: field, documents: documents).map { (field.key, $0) }
+            return problem(with: data[field.key], for: field, documents: documents, now: now).map { (field.key, $0) }
         }
     }
 

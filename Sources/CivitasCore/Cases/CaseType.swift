@@ -28,6 +28,8 @@ public struct CaseType: Sendable {
     public var whoCanApply = ""
     /// How long applying and a decision take, in plain words, for the start page.
     public var timeNeeded = ""
+    /// What happens after the application is sent, in plain words, for the confirmation page.
+    public var whatHappensNext = ""
     /// Who applies: the public (residents, on the web), or staff only (an HR request), which is not offered to residents.
     public var audience: Audience = .public
 
@@ -90,6 +92,38 @@ public struct CaseField: Sendable {
     public var maximum: Double?
     /// Personal data: every staff or partner read of the case is audited with these fields named.
     public var personal: Bool
+    /// For a date: the earliest and the latest day accepted (a birth date is never after today).
+    public var earliest: DayLimit?
+    public var latest: DayLimit?
+}
+
+/// A bound on a date answer: today (in the agency's time zone) or a fixed day.
+public enum DayLimit: Sendable, Equatable {
+    case today
+    case day(String)
+
+    /// `today` or a day written YYYY-MM-DD; nil for anything else.
+    public init?(_ text: String) {
+        if text == "today" {
+            self = .today
+        } else if CaseType.isDay(text) {
+            self = .day(text)
+        } else {
+            return nil
+        }
+    }
+
+    /// The day it stands for, YYYY-MM-DD.
+    public func day(now: Date, zone: TimeZone) -> String {
+        switch self {
+        case .day(let day): return day
+        case .today:
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let parts = calendar.dateComponents([.year, .month, .day], from: now)
+            return String(format: "%04d-%02d-%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+        }
+    }
 }
 
 public struct DocumentType: Sendable, Equatable {
@@ -203,7 +237,7 @@ extension CaseType {
         fields: [CaseField], documents: [DocumentType], states: [CaseState], transitions: [CaseTransition], rules: [EligibilityRule],
         automations: [Automation]
     ) -> Set<String> {
-        var paths: Set<String> = ["name", "description", "who_can_apply", "time_needed"]
+        var paths: Set<String> = ["name", "description", "who_can_apply", "time_needed", "what_happens_next"]
         for field in fields {
             paths.formUnion(["fields.\(field.key).label", "fields.\(field.key).hint"])
             for choice in field.choices { paths.insert("fields.\(field.key).choices.\(choice.key)") }
@@ -231,6 +265,7 @@ extension CaseType {
         copy.description = text("description", description)
         copy.whoCanApply = text("who_can_apply", whoCanApply)
         copy.timeNeeded = text("time_needed", timeNeeded)
+        copy.whatHappensNext = text("what_happens_next", whatHappensNext)
         func changed<Item>(_ items: [Item], _ change: (inout Item) -> Void) -> [Item] {
             items.map {
                 var item = $0

@@ -19,6 +19,7 @@ extension CaseType {
             [
                 "key", "name", "description", "department", "currency", "queues", "default_queue", "calendar", "fields", "documents", "states",
                 "transitions", "rules", "automations", "translations", "audience", "who_can_apply", "time_needed",
+                "what_happens_next",
             ])
         let line = root.line
         func isKey(_ text: String?) -> Bool { text.map { $0.range(of: keyPattern, options: .regularExpression) != nil } ?? false }
@@ -97,53 +98,7 @@ extension CaseType {
         }
 
         // Fields
-        var fields: [CaseField] = []
-        for (index, item) in r.list(root["fields"], "fields", parentLine: line, required: true).enumerated() {
-            let path = "fields[\(index)]"
-            r.only(item, path, ["key", "label", "hint", "type", "required", "when", "choices", "min", "max", "personal"])
-            let fieldKey = r.text(item["key"], path + ".key", parentLine: item.line) ?? ""
-            if !isKey(fieldKey) || fieldKey.contains("-") {
-                r.fail(item["key"], path + ".key", "must be lowercase letters, digits or _, starting with a letter")
-            }
-            if fields.contains(where: { $0.key == fieldKey }) { r.fail(item["key"], path + ".key", "repeats the field \u{201C}\(fieldKey)\u{201D}") }
-            let typeText = r.text(item["type"], path + ".type", parentLine: item.line) ?? "text"
-            let type = CaseFieldType(rawValue: typeText)
-            if type == nil {
-                r.fail(item["type"], path + ".type", "must be one of \(CaseFieldType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            var choices: [(key: String, label: String)] = []
-            if let node = item["choices"] {
-                switch node {
-                case .mapping(let pairs, _):
-                    for pair in pairs {
-                        choices.append((pair.key, r.text(pair.value, "\(path).choices.\(pair.key)", parentLine: node.line) ?? pair.key))
-                    }
-                default:
-                    for (position, choice) in r.texts(node, path + ".choices", parentLine: item.line).enumerated() {
-                        _ = position
-                        choices.append((choice, choice))
-                    }
-                }
-            }
-            if type == .choice, choices.isEmpty { r.fail(item, path + ".choices", "are required for a choice") }
-            if type == .document, !documents.contains(where: { $0.key == fieldKey }) {
-                r.fail(item["key"], path + ".key", "a document field's key must name one of the file's documents")
-            }
-            var condition: Expression?
-            if let text = r.text(item["when"], path + ".when", required: false, parentLine: item.line) {
-                condition = expression(
-                    text, item["when"], path + ".when", known: Set(fields.map(\.key)).union(documents.map(\.key)), &r, earlier: true)
-            }
-            let personalDefault: Bool = [.text, .longtext, .address, .person, .email, .phone, .date, .document].contains(type ?? .text)
-            fields.append(
-                CaseField(
-                    key: fieldKey, label: r.text(item["label"], path + ".label", parentLine: item.line) ?? fieldKey,
-                    hint: r.text(item["hint"], path + ".hint", required: false, parentLine: item.line), type: type ?? .text,
-                    required: r.bool(item["required"], path + ".required", parentLine: item.line) ?? false, when: condition, choices: choices,
-                    minimum: r.number(item["min"], path + ".min", parentLine: item.line),
-                    maximum: r.number(item["max"], path + ".max", parentLine: item.line),
-                    personal: r.bool(item["personal"], path + ".personal", parentLine: item.line) ?? personalDefault))
-        }
+        let fields = readFields(root, documents: documents, &r)
         // Expressions read the fields and the documents (true once uploaded).
         let fieldKeys = Set(fields.map(\.key)).union(documents.map(\.key))
 
@@ -363,6 +318,7 @@ extension CaseType {
         var r = DefinitionReader()
         type.whoCanApply = r.text(root["who_can_apply"], "who_can_apply", required: false, parentLine: root.line) ?? ""
         type.timeNeeded = r.text(root["time_needed"], "time_needed", required: false, parentLine: root.line) ?? ""
+        type.whatHappensNext = r.text(root["what_happens_next"], "what_happens_next", required: false, parentLine: root.line) ?? ""
         let audience = r.text(root["audience"], "audience", required: false, parentLine: root.line) ?? "public"
         if let known = CaseType.Audience(rawValue: audience) {
             type.audience = known
@@ -372,7 +328,7 @@ extension CaseType {
         guard r.errors.isEmpty else { throw CaseTypeInvalid(errors: r.errors) }
     }
 
-    private static func expression(
+    static func expression(
         _ text: String, _ node: DefinitionNode?, _ path: String, known: Set<String>, _ r: inout DefinitionReader, earlier: Bool = false
     ) -> Expression? {
         do {

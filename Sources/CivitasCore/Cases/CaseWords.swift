@@ -58,7 +58,7 @@ public enum CaseWords {
     }
 
     /// A stored English step line's reason, if it was given one.
-    static func reason(in kept: String) -> Substring? {
+    public static func reason(in kept: String) -> Substring? {
         kept.range(of: withReason("", .english)).map { kept[$0.upperBound...] }
     }
 
@@ -120,7 +120,33 @@ public enum CaseWords {
     }
 
     static func date(_ label: String, _ language: Language) -> String {
-        language == .spanish ? "\(label): escriba una fecha como 2026-11-24." : "\(label): give a date like 2026-11-24."
+        language == .spanish ? "\(label): escriba una fecha real, como 27 3 2007." : "\(label): give a real date, like 3 27 2007."
+    }
+
+    static func address(_ label: String, _ language: Language) -> String {
+        language == .spanish
+            ? "\(label): escriba el número y la calle, como 12 Elm Street, Santa Fe NM 87501."
+            : "\(label): give the number and street, like 12 Elm Street, Santa Fe NM 87501."
+    }
+
+    /// A date too late: after `day`, or after today when `day` is nil.
+    static func notAfter(_ label: String, _ day: String?, _ language: Language) -> String {
+        switch (language, day) {
+        case (.spanish, nil): "\(label): debe ser hoy o una fecha pasada."
+        case (.spanish, let day?): "\(label): debe ser el \(day) o antes."
+        case (.english, nil): "\(label) must be today or in the past."
+        case (.english, let day?): "\(label) must be on or before \(day)."
+        }
+    }
+
+    /// A date too early: before `day`, or before today when `day` is nil.
+    static func notBefore(_ label: String, _ day: String?, _ language: Language) -> String {
+        switch (language, day) {
+        case (.spanish, nil): "\(label): debe ser hoy o una fecha futura."
+        case (.spanish, let day?): "\(label): debe ser el \(day) o después."
+        case (.english, nil): "\(label) must be today or in the future."
+        case (.english, let day?): "\(label) must be on or after \(day)."
+        }
     }
 
     static func chooseOne(_ label: String, _ choices: [String], _ language: Language) -> String {

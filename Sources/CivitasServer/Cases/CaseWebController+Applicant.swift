@@ -117,6 +117,9 @@ extension CaseWebController {
             }
         }.reversed().map { $0 }
         let parties = try await stores.cases.parties(of: found.id)
+        let events = try await stores.cases.events(of: found.id, includeInternal: false)
+        let decided = decided(found, type: type, events: events)
+        let reason = reasonForState(found, events: events)
         return web.page(
             "cases/my-case", title: t(request, "my_case_title", ["id": String(found.id), "name": type.name]), request: request, identity: identity,
             values: [
@@ -125,8 +128,10 @@ extension CaseWebController {
                 "continueURL": continueURL(found, type: type, documents: Set(documents.map(\.type))), "submitted": date(found.submittedAt, request),
                 "waiting": state?.waitingOnApplicant == true, "due": state?.waitingOnApplicant == true ? date(found.dueAt, request) : "",
                 "needed": open.map { ["title": type.taskTitle($0.title, documentType: $0.documentType), "due": date($0.dueAt, request)] },
-                "hasNeeded": !open.isEmpty,
-                "decisions": decisions, "hasDecisions": !decisions.isEmpty, "hasSteps": !steps.isEmpty,
+                "hasNeeded": !open.isEmpty || state?.waitingOnApplicant == true, "hasTasks": !open.isEmpty,
+                "reason": state?.waitingOnApplicant == true ? reason ?? "" : "",
+                "decided": decided, "decisionReason": decided ? reason ?? "" : "", "notice": doneNotice(request, type: type) ?? "",
+                "decisions": decided ? decisions : [], "hasDecisions": decided && !decisions.isEmpty, "hasSteps": !steps.isEmpty,
                 "documents": documents.map {
                     ["id": $0.id, "label": type.document($0.type)?.label ?? $0.type, "version": $0.version, "when": date($0.at, request)]
                 },
@@ -134,8 +139,11 @@ extension CaseWebController {
                     ["key": $0.key, "label": $0.label, "requested": requested.contains($0.key)]
                 },
                 "canUpload": found.closedAt == nil && !isDraft && !type.documents.isEmpty,
-                "steps": steps.map { ["key": $0.key, "label": $0.label, "secondary": $0.key == "withdraw" || $0.key == "cancel"] },
-                "timeline": try await stores.cases.events(of: found.id, includeInternal: false).reversed().map {
+                "steps": steps.map {
+                    let ends = endsApplication($0, type: type)
+                    return ["key": $0.key, "label": ends && isDraft ? t(request, "cases_cancel_button") : $0.label, "secondary": ends]
+                },
+                "timeline": events.reversed().map {
                     [
                         "when": date($0.at, request),
                         "body": type.historyLine(kind: $0.kind, transition: $0.transition, to: $0.toState, kept: $0.body ?? ""),
@@ -167,12 +175,14 @@ extension CaseWebController {
         guard let (identity, userID) = try await resident(request) else { return web.signInFirst(request) }
         let (found, type) = try await ownCase(request, context, userID: userID)
         guard let field = context.parameters.get("field").flatMap(type.field) else { throw failure(request, .notFound, "cases_not_found") }
-        return try await questionView(request, identity: identity, found: found, type: type, field: field, value: found.data[field.key])
+        return try await questionView(
+            request, identity: identity, found: found, type: type, field: field, value: found.data[field.key],
+            returnToCheck: request.query["return"] == "check")
     }
 
     func questionView(
         _ request: Request, identity: Identity, found: CaseRecord, type: CaseType, field: CaseField, value: JSONValue?, error: String? = nil,
-        status: HTTPResponse.Status = .ok
+        status: HTTPResponse.Status = .ok, returnToCheck: Bool = false
     ) async throws -> Response {
         let documents = try await stores.cases.documents(of: found.id)
         let asked = askedFields(type, found, documents: Set(documents.map(\.type)))
@@ -187,9 +197,15 @@ extension CaseWebController {
             "id": found.id, "name": type.name, "key": field.key, "label": field.label, "hint": field.hint ?? "", "value": current,
             "step": t(request, "cases_step", ["n": String(position + 1), "total": String(asked.count)]),
             "optional": !field.required,
-            "back": position > 0 ? "/my/cases/\(found.id)/questions/\(asked[position - 1].key)" : "/my/cases/\(found.id)",
-            "error": error ?? "", "currency": type.currency,
+            "back": returnToCheck
+                ? "/my/cases/\(found.id)/check"
+                : position > 0 ? "/my/cases/\(found.id)/questions/\(asked[position - 1].key)" : "/my/cases/\(found.id)",
+            "error": error ?? "", "currency": type.currency, "returnToCheck": returnToCheck,
         ]
+        if field.type == .date {
+            values["dateParts"] = dateParts(current, field: field, language: type.language, request: request)
+            if field.hint == nil { values["hint"] = t(request, "cases_date_hint") }
+        }
         values["is_" + field.type.rawValue] = true
         values["choices"] = field.choices.map { ["key": $0.key, "label": $0.label, "checked": current == $0.key] }
         values["yes"] = current == "yes"
@@ -215,6 +231,7 @@ extension CaseWebController {
         let (form, upload) = try await readForm(request, limit: (type.document(field.key)?.maximumBytes ?? 64 * 1024) + 64 * 1024)
         try web.checkCSRF(form, request: request, session: identity.session)
         let caller = CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID)
+        let returnToCheck = form["return"] == "check"
         do {
             if field.type == .document {
                 if let upload, !upload.bytes.isEmpty {
@@ -224,33 +241,43 @@ extension CaseWebController {
                 } else if field.required, try await stores.cases.documents(of: found.id).allSatisfy({ $0.type != field.key }) {
                     return try await questionView(
                         request, identity: identity, found: found, type: type, field: field, value: nil,
-                        error: t(request, "cases_upload_needed", ["document": type.document(field.key)?.label ?? field.label]), status: .badRequest)
+                        error: t(request, "cases_upload_needed", ["document": type.document(field.key)?.label ?? field.label]), status: .badRequest,
+                        returnToCheck: returnToCheck)
                 }
             } else {
-                let raw = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                var raw = (form["answer"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                var missing: String?
+                if field.type == .date { (raw, missing) = dateAnswer(form, field: field, request: request) }
                 let value = Self.value(raw, for: field, currency: type.currency)
                 if value == .null, field.required {
                     return try await questionView(
                         request, identity: identity, found: found, type: type, field: field, value: nil,
-                        error: t(request, "cases_answer_needed"), status: .badRequest)
+                        error: t(request, "cases_answer_needed"), status: .badRequest, returnToCheck: returnToCheck)
                 }
-                if let problem = type.problem(with: value, for: field) {
+                if let problem = missing ?? type.problem(with: value, for: field) {
                     return try await questionView(
-                        request, identity: identity, found: found, type: type, field: field, value: .string(raw), error: problem, status: .badRequest)
+                        request, identity: identity, found: found, type: type, field: field, value: .string(raw), error: problem, status: .badRequest,
+                        returnToCheck: returnToCheck)
                 }
                 _ = try await stores.cases.update(found.id, data: [field.key: value], by: caller, jurisdictionID: jurisdiction)
             }
         } catch let error as CivitasError {
             return try await questionView(
                 request, identity: identity, found: found, type: type, field: field, value: found.data[field.key], error: error.message,
-                status: error.kind == .conflict ? .conflict : .badRequest)
+                status: error.kind == .conflict ? .conflict : .badRequest, returnToCheck: returnToCheck)
         }
         if form["save"] != nil { return web.redirect("/my/cases/\(found.id)?saved=1") }
         guard let updated = try await stores.cases.find(id: found.id, jurisdictionID: jurisdiction) else {
             throw failure(request, .notFound, "cases_not_found")
         }
-        let asked = askedFields(type, updated, documents: Set(try await stores.cases.documents(of: found.id).map(\.type)))
-        if let index = asked.firstIndex(where: { $0.key == field.key }), index + 1 < asked.count, form["return"] != "check" {
+        let documents = Set(try await stores.cases.documents(of: found.id).map(\.type))
+        if returnToCheck {
+            // Back to the check page, unless the changed answer opened a question not yet answered.
+            let next = continueURL(updated, type: type, documents: documents)
+            return web.redirect(next.hasSuffix("/check") ? next : next + "?return=check")
+        }
+        let asked = askedFields(type, updated, documents: documents)
+        if let index = asked.firstIndex(where: { $0.key == field.key }), index + 1 < asked.count {
             return web.redirect("/my/cases/\(found.id)/questions/\(asked[index + 1].key)")
         }
         return web.redirect("/my/cases/\(found.id)/check")
@@ -290,6 +317,9 @@ extension CaseWebController {
         let (found, type) = try await ownCase(request, context, userID: userID)
         let form = try await web.checkedForm(request, session: identity.session)
         let key = form["step"] ?? ""
+        if let step = type.transition(key), endsApplication(step, type: type), step.by.contains(.applicant), form["confirmed"] != "1" {
+            return stepConfirmView(request, identity: identity, found: found, type: type, step: step)
+        }
         do {
             try await stores.cases.transition(
                 found.id, key, by: CaseCaller(actor: .applicant, name: identity.actor.auditName, userID: userID), reason: form["reason"],
@@ -309,7 +339,9 @@ extension CaseWebController {
             }
             return try await caseView(request, identity: identity, found: found, type: type, errors: errors, status: .conflict)
         }
-        return web.redirect("/my/cases/\(found.id)?sent=1")
+        if key == "submit" { return web.redirect("/my/cases/\(found.id)/sent") }
+        let wasDraft = found.state == type.initialState.key
+        return web.redirect("/my/cases/\(found.id)?done=\(wasDraft ? "cancelled" : Web.formEncode(key))")
     }
 
     /// A form that may carry one file (multipart), or a plain one.

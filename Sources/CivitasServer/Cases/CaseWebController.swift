@@ -22,6 +22,7 @@ struct CaseWebController: StaffPageController {
         router.get("my/cases/:id/questions/:field", use: question)
         router.post("my/cases/:id/questions/:field", use: answer)
         router.get("my/cases/:id/check", use: check)
+        router.get("my/cases/:id/sent", use: sentPage)
         router.post("my/cases/:id/steps", use: applicantStep)
         router.post("my/cases/:id/documents", use: applicantUpload)
         router.post("my/cases/:id/messages", use: applicantMessage)

@@ -430,6 +430,7 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/my/cases", all: 303, except: [(residents, 200)]),
         RouteRule(.get, "/my/cases/{id}", "/my/cases/{C}", all: 303, except: [([.residentOwner], 200), ([.residentOther], 404)]),
         RouteRule(.get, "/my/cases/{id}/check", "/my/cases/{C}/check", all: 303, except: [([.residentOwner], 200), ([.residentOther], 404)]),
+        RouteRule(.get, "/my/cases/{id}/sent", "/my/cases/{C}/sent", all: 303, except: [([.residentOther], 404)]),
         RouteRule(
             .get, "/my/cases/{id}/questions/{field}", "/my/cases/{C}/questions/what", all: 303,
             except: [([.residentOwner], 200), ([.residentOther], 404)]),
