@@ -2,12 +2,15 @@
 violations on any of them, nothing scrolls sideways, and sign-in works with the keyboard alone."""
 import html
 import importlib.util
+import io
 import pathlib
 import re
 import shutil
 import urllib.parse
 
 import pytest
+import zxingcpp
+from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
@@ -79,9 +82,11 @@ def fill(driver, **fields):
 
 def test_account_pages_pass_axe_on_a_phone_and_work_by_keyboard(browser, site, tmp_path):
     base = site.base
-    for path in ["/signin", "/register", "/password/forgot", "/password/reset?token=expired", "/verify-email?token=expired"]:
+    for path in ["/signin", "/register", "/password/forgot", "/password/reset?token=expired", "/verify-email?token=expired",
+                 "/contact", "/accessibility", "/privacy", "/contact?lang=es", "/accessibility?lang=es", "/privacy?lang=es"]:
         browser.get(base + path)
         check(browser, path)
+    browser.get(base + "/signin?lang=en")
 
     # Registration with errors shows the error summary, linked to the fields.
     browser.get(base + "/register")
@@ -113,6 +118,15 @@ def test_account_pages_pass_axe_on_a_phone_and_work_by_keyboard(browser, site, t
     assert "email" in focused and "password" in focused, focused
     assert browser.current_url.endswith("/account"), browser.current_url
     check(browser, "/account (resident)")
+    # The account's own changes: a refused phone number, then a new password, each by the form on the page.
+    fill(browser, phone="call me")
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/account/details'] button"))
+    assert "at least 7 digits" in browser.page_source
+    check(browser, "/account with a refused phone number")
+    fill(browser, **{"current-password": "a long enough passphrase", "new-password": "another long passphrase"})
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/account/password'] button"))
+    assert "Your password is changed." in browser.page_source
+    check(browser, "/account after a password change")
 
     # Staff: set-up link, password, two-factor set-up, recovery codes, console, account with tokens.
     code, out, err = run(["users", "add", "--email", "sam@city.gov", "--role", "supervisor", "--department", "Transportation",
@@ -132,6 +146,10 @@ def test_account_pages_pass_axe_on_a_phone_and_work_by_keyboard(browser, site, t
     check(browser, "/account/two-factor")
     otpauth = html.unescape(re.search(r'href="(otpauth://[^"]+)"', browser.page_source).group(1))
     secret = urllib.parse.parse_qs(urllib.parse.urlparse(otpauth).query)["secret"][0]
+    # The QR code on the page, as a phone's camera sees it, holds the same key (read by an independent decoder).
+    picture = Image.open(io.BytesIO(browser.find_element(By.CSS_SELECTOR, ".qr svg").screenshot_as_png))
+    scanned = [result.text for result in zxingcpp.read_barcodes(picture)]
+    assert scanned == [otpauth], scanned
     fill(browser, code=totp(secret))
     submit(browser)
     assert "Save your recovery codes" in browser.page_source

@@ -32,6 +32,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case superviseCases = "cases.supervise"
     /// Import case types.
     case manageCaseTypes = "casetypes.manage"
+    /// Edit the site's own pages (contact, accessibility statement, privacy notice).
+    case manageSitePages = "site.manage"
 }
 
 /// What a permission is checked against: the jurisdiction as a whole, or one record in it.
@@ -90,6 +92,7 @@ public enum Permissions {
         .workCases: Grant(roles: [.admin, .supervisor, .agent], scope: .casesWrite, residentOwn: false),
         .superviseCases: Grant(roles: [.admin, .supervisor], scope: .casesWrite, residentOwn: false),
         .manageCaseTypes: Grant(roles: [.admin], scope: nil, residentOwn: false),
+        .manageSitePages: Grant(roles: [.admin], scope: nil, residentOwn: false),
     ]
 
     public static func decide(_ actor: Actor, _ permission: Permission, on target: PermissionTarget) -> Decision {

@@ -60,6 +60,7 @@ public func buildRouter(configuration: AppConfiguration, stores: Stores, logger:
     DispatchController(staff: staff).addRoutes(to: router)
     CrewController(staff: staff).addRoutes(to: router)
     CaseWebController(staff: staff).addRoutes(to: router)
+    SitePagesController(staff: staff).addRoutes(to: router)
     LiveController(staff: staff, hub: LiveHub(database: stores.database)).addRoutes(to: router)
     StaticAssets().addRoutes(to: router)
     let declared = router.addMethodNotAllowedRoutes()

@@ -24,6 +24,7 @@ public struct Stores: Sendable {
     public let crews: CrewStore
     public let plans: PlanStore
     public var cases: CaseStore
+    public let sitePages: SitePageStore
 
     public init(database: Database) {
         self.database = database
@@ -46,6 +47,7 @@ public struct Stores: Sendable {
         crews = CrewStore(database: database)
         plans = PlanStore(database: database)
         cases = CaseStore(database: database)
+        sitePages = SitePageStore(database: database)
     }
 
     /// Opens the database, applies missing migrations and makes sure the jurisdiction exists.

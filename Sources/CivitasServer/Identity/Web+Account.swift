@@ -39,7 +39,13 @@ extension Web {
         var values: [String: Any] = [
             "email": user.email, "verified": user.emailVerified, "isStaff": user.kind == .staff, "isResident": user.kind == .resident,
             "role": user.role?.rawValue ?? "", "departments": departmentText(user.departments), "sessionCount": sessions,
+            "name": user.displayName, "phone": user.phone, "hasPassword": user.passwordHash != nil, "isAdmin": user.role == .admin,
         ]
+        switch httpRequest.query["saved"] {
+        case "details": values["notice"] = tr(httpRequest, "account_details_saved")
+        case "password": values["notice"] = tr(httpRequest, "account_password_changed")
+        default: break
+        }
         if user.kind == .staff {
             let tokens = try await stores.credentials.personalTokens(userID: user.id)
             values["hasTokens"] = !tokens.isEmpty

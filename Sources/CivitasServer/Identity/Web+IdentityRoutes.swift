@@ -32,6 +32,8 @@ extension Web {
         router.post("signout", use: signOut)
         router.post("account/signout-everywhere", use: signOutEverywhere)
         router.post("account/delete", use: deleteAccount)
+        router.post("account/details", use: saveDetails)
+        router.post("account/password", use: changePassword)
         router.post("account/tokens", use: createToken)
         router.post("account/tokens/:id/revoke", use: revokeToken)
     }

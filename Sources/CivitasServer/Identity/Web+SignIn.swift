@@ -146,7 +146,12 @@ extension Web {
         let key = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
         return page(
             "identity/two-factor-setup", title: tr(request, "staff_setup_title"), request: request, identity: identity,
-            values: ["secret": Self.grouped(key), "otpauthURL": url])
+            values: setupValues(request, url: url, key: key))
+    }
+
+    /// The set-up page's key three ways: a QR code to scan, the key to type, and a link for an app on this device.
+    func setupValues(_ request: Request, url: String, key: String) -> [String: Any] {
+        ["secret": Self.grouped(key), "otpauthURL": url, "qr": QRCode(text: url)?.svg(label: tr(request, "staff_setup_qr_label")) ?? ""]
     }
 
     func twoFactorSetup(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -160,7 +165,7 @@ extension Web {
             let key = URLComponents(string: url)?.queryItems?.first { $0.name == "secret" }?.value ?? ""
             return page(
                 "identity/two-factor-setup", title: tr(request, "staff_setup_title"), request: request, identity: identity,
-                values: ["secret": Self.grouped(key), "otpauthURL": url], status: .badRequest,
+                values: setupValues(request, url: url, key: key), status: .badRequest,
                 errors: [FieldError(field: "code", message: tr(request, "staff_setup_wrong"))])
         }
         let codes = (0..<10).map { _ in Self.recoveryCode() }

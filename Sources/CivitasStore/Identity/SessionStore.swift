@@ -85,6 +85,13 @@ public struct SessionStore: Sendable {
         }
     }
 
+    /// Signs a user out of every session but `idHash` (after a password change, the one that changed it stays).
+    public func deleteOthers(userID: Int64, keeping idHash: String) async throws {
+        try await database.transaction { sql in
+            try await sql.delete(from: "sessions").where("user_id", .equal, userID).where("id_hash", .notEqual, idHash).run()
+        }
+    }
+
     public func count(userID: Int64) async throws -> Int {
         try await database.read { sql in
             try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("sessions")

@@ -21,6 +21,9 @@ public struct User: Sendable, Equatable {
     public var lockedUntil: Date?
     public var createdAt: Date
     public var disabled: Bool
+    /// Personal data: the name the person asked us to use, and a phone number to reach them on ("" when not given).
+    public var displayName = ""
+    public var phone = ""
 
     /// The person id under which the audit chain files accesses to this user's data.
     public var person: String { "user:\(id)" }
@@ -307,6 +310,7 @@ public struct UserStore: Sendable {
             failedLogins: try row.decode(column: "failed_logins", as: Int.self),
             lockedUntil: try row.decode(column: "locked_until", as: Int64?.self).map(Clock.date),
             createdAt: Clock.date(try row.decode(column: "created_at", as: Int64.self)),
-            disabled: try row.decode(column: "disabled_at", as: Int64?.self) != nil)
+            disabled: try row.decode(column: "disabled_at", as: Int64?.self) != nil,
+            displayName: try row.decode(column: "display_name", as: String.self), phone: try row.decode(column: "phone", as: String.self))
     }
 }
