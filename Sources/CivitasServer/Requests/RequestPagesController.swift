@@ -19,6 +19,7 @@ struct RequestPagesController: PageController {
         router.get("requests/map.json", use: mapData)
         router.get("requests/:id", use: show)
         router.post("requests/:id/follow", use: follow)
+        router.post("requests/:id/update", use: residentUpdate)
         router.get("my/requests", use: mine)
         router.get("unsubscribe/:token", use: unsubscribePage)
         router.post("unsubscribe/:token", use: unsubscribe)
@@ -118,6 +119,7 @@ struct RequestPagesController: PageController {
         values["history"] = history
         values["photos"] = try await stores.requests.photoIDs(id: id, jurisdictionID: jurisdiction).map { ["url": "/media/\($0)"] }
         values["email"] = values["email"] ?? identity?.user?.email ?? ""
+        values.merge(try await residentActions(request, found: found, identity: identity)) { given, _ in given }
         return web.page(
             "requests/request", title: t(request, "request_title", ["id": String(id), "service": values["service"] as? String ?? found.serviceName]),
             request: request,

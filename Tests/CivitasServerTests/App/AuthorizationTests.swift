@@ -359,6 +359,7 @@ let authorizationTable: [RouteRule] = {
         RouteRule(.get, "/account", all: 303, except: [(signedIn, 200)]),
         RouteRule(.post, "/account/details", form: "name=x", all: 303, except: [(signedIn, 403)]),
         RouteRule(.post, "/account/password", form: "current-password=x&new-password=y", all: 303, except: [(signedIn, 403)]),
+        RouteRule(.post, "/requests/{id}/update", "/requests/{R}/update", form: "comment=x", all: 303, except: [(residents, 403)]),
         RouteRule(.get, "/contact", all: 200), RouteRule(.get, "/accessibility", all: 200), RouteRule(.get, "/privacy", all: 200),
         RouteRule(
             .get, "/staff/site-pages", all: 303,

@@ -1,0 +1,83 @@
+import CivitasCore
+import CivitasStore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@testable import CivitasServer
+
+@Suite("A resident adds to a report they made, and says a closed one is still a problem")
+struct ResidentUpdateTests {
+    @Test("more words and a photo on an open report: for its reporter only, words for staff, the photo without its location")
+    func addToOpenReport() async throws {
+        try await TestApp.with { app, client in
+            let id = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            let anonymous = try await Browser(client).get("/requests/\(id)")
+            #expect(anonymous.text.contains("Did you report this?") && !anonymous.text.contains("Add to your report"))
+            let (stranger, _) = try await residentBrowser(app, client, email: "eve@example.org")
+            #expect(!(try await stranger.get("/requests/\(id)")).text.contains("Add to your report"))
+            #expect(try await stranger.post("/requests/\(id)/update", [("comment", "mine now")]).status == .notFound)
+
+            let (ana, anaID) = try await residentBrowser(app, client, email: "ana@example.org")
+            let page = try await ana.get("/requests/\(id)")
+            #expect(page.text.contains("Add to your report") && page.text.contains(#"action="/requests/\#(id)/update""#))
+            let empty = try await ana.post("/requests/\(id)/update", [("comment", "  ")])
+            #expect(empty.status == .badRequest && empty.text.contains("Write what you want to add, or choose a photo."))
+            try await ana.get("/requests/\(id)")
+            let added = try await ana.post("/requests/\(id)/update", [("comment", "Water pools in it when it rains.")])
+            #expect(added.headers[.location] == "/requests/\(id)?added=1#history")
+            let notes = try await app.stores.requests.notes(id: id, jurisdictionID: "test.city", includeInternal: true)
+            #expect(
+                notes.contains { $0.body == "Water pools in it when it rains." && $0.visibility == .internal && $0.author == "resident:\(anaID)" })
+            let after = try await ana.get("/requests/\(id)?added=1")
+            #expect(after.text.contains("The staff working on it can now see what you added."))
+            #expect(!(try await Browser(client).get("/requests/\(id)")).text.contains("Water pools"), "the words are for staff")
+
+            try await ana.get("/requests/\(id)")
+            let notPhoto = try await ana.multipart(
+                "/requests/\(id)/update", fields: [("comment", "")], files: [("photo", "a.jpg", "image/jpeg", Array("hello".utf8))])
+            #expect(notPhoto.status == .badRequest && notPhoto.text.contains("JPEG"))
+            try await ana.get("/requests/\(id)")
+            let photo = try await ana.multipart(
+                "/requests/\(id)/update", fields: [("comment", "")], files: [("photo", "hole.jpg", "image/jpeg", jpegWithLocation)])
+            #expect(photo.status == .seeOther)
+            let ids = try await app.stores.requests.photoIDs(id: id, jurisdictionID: "test.city")
+            #expect(ids.count == 1)
+            let stored = try #require(try await app.stores.media.find(id: ids[0]))
+            #expect(stored.bytes.count < jpegWithLocation.count, "the location in the photo is removed")
+            #expect(try await Browser(client).get("/requests/\(id)").text.contains("/media/\(ids[0])"))
+            let audit = try await app.stores.audit.recent(jurisdictionID: "test.city")
+            #expect(audit.contains { $0.event.action == "request.photo_added" && $0.event.subject == "service_request:\(id)" })
+        }
+    }
+
+    @Test("a closed report can be opened again within 30 days with what is still wrong; later, it is reported again")
+    func stillAProblem() async throws {
+        try await TestApp.with { app, client in
+            let id = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            _ = try await app.stores.requests.changeStatus(id: id, jurisdictionID: "test.city", to: .closed, note: "Filled.", actor: "staff:1")
+            let (ana, _) = try await residentBrowser(app, client, email: "ana@example.org")
+            let closed = try await ana.get("/requests/\(id)")
+            #expect(closed.text.contains("Still a problem?") && closed.text.contains(#"name="reopen" value="1""#))
+            #expect(!closed.text.contains("Add to your report"))
+            let silent = try await ana.post("/requests/\(id)/update", [("reopen", "1"), ("comment", "")])
+            #expect(silent.status == .badRequest && silent.text.contains("Say what is still wrong"))
+            #expect(try await app.stores.requests.find(id: id, jurisdictionID: "test.city")?.status == .closed, "nothing changed")
+            try await ana.get("/requests/\(id)")
+            let reopened = try await ana.post("/requests/\(id)/update", [("reopen", "1"), ("comment", "It sank again after the rain.")])
+            #expect(reopened.headers[.location] == "/requests/\(id)?added=reopened#history")
+            #expect(try await app.stores.requests.find(id: id, jurisdictionID: "test.city")?.status == .open)
+            #expect(try await ana.get("/requests/\(id)?added=reopened").text.contains("The report is open again."))
+
+            // Closed long ago: no reopening; the way on is a new report.
+            let old = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org", lat: "39.3000")
+            _ = try await app.stores.requests.changeStatus(
+                id: old, jurisdictionID: "test.city", to: .closed, note: nil, actor: "staff:1", now: Date().addingTimeInterval(-40 * 86_400))
+            let page = try await ana.get("/requests/\(old)")
+            #expect(!page.text.contains(#"name="reopen""#) && page.text.contains("report it again") && page.text.contains(#"href="/report""#))
+            let late = try await ana.post("/requests/\(old)/update", [("reopen", "1"), ("comment", "Still there")])
+            #expect(late.status == .conflict && late.text.contains("more than 30 days ago"))
+        }
+    }
+}
