@@ -13,9 +13,29 @@ extension CaseWebController {
 
     func staffCases(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
-            try await casesView(
-                request, signedIn: signedIn, notice: request.query.get("empty").map { _ in t(request, "staff_cases_empty") })
+            let notice = request.query.get("empty") != nil ? try await whyNoCase(signedIn) : nil
+            return try await casesView(request, signedIn: signedIn, notice: notice)
         }
+    }
+
+    /// Why "Next case" gave nothing, in words the agent can act on: the queues they work are empty, and cases waiting
+    /// in queues that need a skill they lack (which a supervisor can add).
+    func whyNoCase(_ signedIn: StaffController.Staff) async throws -> String {
+        func text(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
+        let skills = try await stores.cases.skills(userID: signedIn.user.id)
+        let queues = try await stores.cases.health(departments: CaseAccess.departments(signedIn.identity.actor), jurisdictionID: jurisdiction)
+        guard !queues.isEmpty else { return text("staff_cases_why_no_queues") }
+        let workable = queues.filter { Set($0.skills).isSubset(of: skills) }
+        var lines = [
+            workable.isEmpty
+                ? text("staff_cases_why_no_skills")
+                : text("staff_cases_why_empty", ["queues": workable.map(\.name).joined(separator: ", ")])
+        ]
+        for queue in queues where !Set(queue.skills).isSubset(of: skills) && queue.unassigned > 0 {
+            let missing = queue.skills.filter { !skills.contains($0) }.sorted().joined(separator: ", ")
+            lines.append(text("staff_cases_why_skill", ["queue": queue.name, "count": String(queue.unassigned), "skills": missing]))
+        }
+        return lines.joined(separator: " ")
     }
 
     func casesView(_ request: Request, signedIn: StaffController.Staff, notice: String?, errors: [FieldError] = [], status: HTTPResponse.Status = .ok)
@@ -30,12 +50,13 @@ extension CaseWebController {
         mine.openOnly = true
         var types: [String: CaseType] = [:]
         for type in try await stores.cases.types(jurisdictionID: jurisdiction) { types[type.key] = type }
+        let people = try await staff.people()
         func row(_ found: CaseRecord) -> [String: Any] {
             [
                 "id": found.id, "type": types[found.typeKey]?.name ?? found.typeKey,
                 "state": types[found.typeKey]?.state(found.state)?.label ?? found.state,
                 "queue": found.queue, "due": date(found.dueAt, request), "overdue": found.dueAt.map { $0 < Date() } ?? false,
-                "assignee": found.assigneeID.map { "staff \($0)" } ?? "",
+                "assignee": found.assigneeID.map { people.name("staff:\($0)", request, web: web) } ?? "",
             ]
         }
         let supervise = Permissions.decide(actor, .superviseCases, on: .jurisdiction(jurisdiction)).allowed

@@ -31,11 +31,16 @@ extension CaseWebController {
         let role = caller(signedIn).actor
         let documents = try await stores.cases.documents(of: found.id)
         var assigneeName = ""
-        if let assignee = found.assigneeID { assigneeName = try await stores.users.find(id: assignee)?.email ?? "staff \(assignee)" }
+        let people = try await staff.people()
+        func named(_ actor: String) -> String { people.name(actor, request, web: web) }
+        if let assignee = found.assigneeID { assigneeName = named("staff:\(assignee)") }
+        let uploaded = Set(documents.map(\.type))
         let steps = type.transitions(from: found.state).filter { $0.by.contains(role) }.map { step -> [String: Any] in
-            [
+            let why = stepProblems(step, found: found, type: type, role: role, documents: uploaded)
+            return [
                 "key": step.key, "label": step.label, "reason": step.reasonRequired, "asks": step.asksForDocuments,
                 "documents": type.documents.map { ["docKey": $0.key, "label": $0.label, "step": step.key] },
+                "blocked": !why.isEmpty, "why": why.map { ["text": $0] }, "warning": Self.isRefusal(step, type: type),
             ]
         }
         return web.page(
@@ -66,13 +71,16 @@ extension CaseWebController {
                 "tasks": try await stores.cases.tasks(of: found.id).map {
                     [
                         "taskID": $0.id, "title": $0.title,
-                        "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : "staff \($0.assignee)",
+                        "who": $0.assignee == "applicant" ? t(request, "staff_cases_applicant") : named("staff:\($0.assignee)"),
                         "due": date($0.dueAt, request), "done": $0.doneAt != nil,
                         "mineOpen": $0.doneAt == nil && $0.assignee != "applicant" && canWork,
                     ]
                 },
                 "timeline": try await stores.cases.events(of: found.id, includeInternal: true).reversed().map {
-                    ["when": date($0.at, request), "who": $0.actor, "body": $0.body ?? "", "internal": $0.visibility == .internal]
+                    [
+                        "when": date($0.at, request), "who": $0.actor.hasPrefix("resident:") ? t(request, "staff_cases_applicant") : named($0.actor),
+                        "body": Self.namingStaff($0.body ?? "", named), "internal": $0.visibility == .internal,
+                    ]
                 },
                 "documentTypes": type.documents.map { ["key": $0.key, "label": $0.label] },
                 "parties": try await stores.cases.parties(of: found.id).map {
@@ -82,6 +90,37 @@ extension CaseWebController {
                 "steps": steps, "canWork": canWork && found.closedAt == nil, "closed": found.closedAt != nil, "notice": notice ?? "",
             ],
             status: status, errors: errors)
+    }
+
+    /// A line Civitas wrote ("Pulled from the queue by staff 2.") with each staff member named as people know them.
+    static func namingStaff(_ text: String, _ named: (String) -> String) -> String {
+        guard let pattern = try? NSRegularExpression(pattern: #"\bstaff (\d+)\b"#) else { return text }
+        var result = text
+        for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+            guard let whole = Range(match.range, in: result), let id = Range(match.range(at: 1), in: result) else { continue }
+            result.replaceSubrange(whole, with: named("staff:\(result[id])"))
+        }
+        return result
+    }
+
+    /// Why the rules would refuse a step now, in staff words (a rule by its id and name); empty when it may be taken.
+    /// The reason a step asks for is typed in its form, so it is not counted here.
+    func stepProblems(_ step: CaseTransition, found: CaseRecord, type: CaseType, role: CaseActor, documents: Set<String>) -> [String] {
+        let check = type.check(step, from: found.state, by: role, data: found.data, documents: documents, reason: "given", now: Date())
+        let failed = Dictionary(
+            check.decisions.filter { !$0.passed }.map { ($0.text, $0) }, uniquingKeysWith: { first, _ in first })
+        return check.problems.map { problem in
+            guard let decision = failed[problem], let rule = type.rule(decision.ruleID) else { return problem }
+            return web.catalog.text(
+                "staff_cases_rule_not_met", .english, ["rule": "\(rule.id) v\(rule.version)", "name": rule.label, "text": problem])
+        }
+    }
+
+    /// A step that turns an application down (it ends the case and must give a reason, or is named so): shown in the
+    /// warning colour, never like the step that approves.
+    static func isRefusal(_ step: CaseTransition, type: CaseType) -> Bool {
+        guard type.state(step.to)?.final == true else { return false }
+        return step.reasonRequired || ["deny", "reject", "refuse", "decline"].contains { step.key.contains($0) }
     }
 
     /// Every change staff make on a case's page has one shape: the form's token, a case they may read and work, the
