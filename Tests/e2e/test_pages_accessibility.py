@@ -161,3 +161,62 @@ def test_account_pages_pass_axe_on_a_phone_and_work_by_keyboard(browser, site, t
     submit(browser, browser.find_element(By.XPATH, "//button[contains(., 'Create token')]"))
     assert "civp_" in browser.page_source
     check(browser, "/account (staff, new token)")
+
+
+def test_resident_pages_pass_axe_in_spanish(browser, site, tmp_path):
+    """The pages residents use, read in Spanish: axe finds nothing, the page says it is Spanish, nothing scrolls sideways."""
+    base = site.base
+    browser.delete_all_cookies()
+    browser.get(base + "/?lang=es")
+
+    def spanish(name):
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es", name
+        check(browser, "es " + name)
+
+    for path in ["/", "/report", "/report?q=bache", "/requests", "/find", "/cases", "/cases/unemployment-claim", "/signin", "/register",
+                 "/password/forgot", "/contact", "/accessibility", "/privacy"]:
+        browser.get(base + path)
+        spanish(path)
+    browser.get(base + "/requests")
+    first = browser.find_element(By.CSS_SELECTOR, "main a[href^='/requests/']").get_attribute("href")
+    browser.get(first)
+    spanish("a report")
+
+    # A report begun in Spanish: the first question, then the same page refusing an empty answer.
+    browser.get(base + "/report")
+    radio = browser.find_element(By.CSS_SELECTOR, "input[type=radio][name=service]")
+    browser.execute_script("arguments[0].click()", radio)
+    submit(browser, browser.find_element(By.XPATH, "//form[@method='post']//button[@type='submit']"))
+    spanish("report: first step")
+    submit(browser, browser.find_element(By.XPATH, "//main//form[@method='post']//button[@type='submit']"))
+    spanish("report: first step again")
+
+    # A resident's account and an application, in Spanish.
+    browser.get(base + "/register")
+    fill(browser, email="rosa@example.org", password="una frase bastante larga")
+    submit(browser)
+    browser.get(base + "/signin")
+    fill(browser, email="rosa@example.org", password="una frase bastante larga")
+    submit(browser)
+    for path in ["/account", "/my/requests", "/my/cases"]:
+        browser.get(base + path)
+        spanish(path)
+    browser.get(base + "/cases/unemployment-claim")
+    submit(browser, browser.find_element(By.XPATH, "//form[contains(@action, '/start')]//button"))
+    assert "/questions/full_name" in browser.current_url, browser.current_url
+    spanish("application: a question")
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button[name=continue]"))
+    assert "Responda" in browser.page_source
+    spanish("application: an answer needed")
+    case = browser.current_url.split("/my/cases/")[1].split("/")[0]
+    browser.get(base + f"/my/cases/{case}/questions/birth_date")
+    assert browser.find_element(By.ID, "answer-day").location["x"] < browser.find_element(By.ID, "answer-month").location["x"]
+    spanish("application: a date")
+    for path in [f"/my/cases/{case}/check", f"/my/cases/{case}"]:
+        browser.get(base + path)
+        spanish(path)
+    submit(browser, browser.find_element(By.XPATH, "//button[contains(., 'Cancelar esta solicitud')]"))
+    spanish("application: cancel?")
+    submit(browser, browser.find_element(By.XPATH, "//button[contains(., 'Sí, cancelarla')]"))
+    assert "Solicitud cancelada" in browser.page_source
+    spanish("application: cancelled")

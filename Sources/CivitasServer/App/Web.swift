@@ -191,12 +191,21 @@ struct Web: Sendable {
         }
     }
 
+    /// Pages only staff reach, in English, whose names do not start with "staff".
+    static let staffTemplates: Set<String> = [
+        "field/crew", "field/plan-pin", "identity/recovery-codes", "identity/second-factor", "identity/two-factor-setup",
+    ]
+
     func page(
         _ template: String, title: String, request: Request, identity: Identity?, values: [String: Any],
         status: HTTPResponse.Status = .ok, errors: [FieldError] = [], script: Bool = false, map: Bool = false
     ) -> Response {
         var context = values
-        let language = Catalog.language(of: request)
+        // The staff console is written in English only: its pages, and every page a staff member sees, say so in their
+        // `lang`, so a screen reader reads them in English whatever language the browser last chose.
+        let staffUser = identity.map { !$0.awaitingSecondFactor && $0.user?.kind == .staff } ?? false
+        let staffPage = template.split(separator: "/").last.map { $0.hasPrefix("staff") } ?? false || Self.staffTemplates.contains(template)
+        let language = staffUser || staffPage ? .english : Catalog.language(of: request)
         context["title"] = title
         context["site"] = configuration.jurisdiction.name
         context["lang"] = language.rawValue
@@ -204,7 +213,6 @@ struct Web: Sendable {
         let signedIn = identity.map { !$0.awaitingSecondFactor && $0.user != nil } ?? false
         context["signedIn"] = signedIn
         // Staff get the console's header (crews their day first); residents and visitors the public one.
-        let staffUser = signedIn && identity?.user?.kind == .staff
         context["staffNav"] = staffUser
         context["crewNav"] = staffUser && identity?.user?.role == .crew
         context["residentNav"] = !staffUser

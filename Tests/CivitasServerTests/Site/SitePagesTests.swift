@@ -30,7 +30,10 @@ struct SitePagesTests {
     func adminEdits() async throws {
         try await TestApp.with { app, client in
             let (admin, _) = try await staffBrowser(app, client, email: "it@city.gov", role: .admin)
+            admin.cookies["civitas_lang"] = "es"
+            #expect(try await admin.get("/requests").text.contains(#"<html lang="en""#), "a staff member reads the English console")
             let editor = try await admin.get("/staff/site-pages")
+            #expect(editor.text.contains(#"<html lang="en""#), "the console's pages say they are English")
             #expect(editor.status == .ok && editor.text.contains(#"id="contact-es""#) && editor.text.contains("not edited yet"))
             let text = "## Call us\nCall [311](tel:311) or [our office](javascript:alert(1)).\n\n<script>alert(1)</script>\n- Open 24/7"
             let saved = try await admin.post("/staff/site-pages/contact", [("language", "en"), ("body", text)])
