@@ -64,11 +64,12 @@ extension Web {
             query.limit = 100
             let mine = try await stores.requests.search(query)
             values["hasRequests"] = !mine.isEmpty
+            let places = try await places(mine, request: httpRequest)
             values["requests"] = mine.map { request -> [String: Any] in
                 [
                     "id": request.id, "service": request.serviceName,
                     "status": tr(httpRequest, request.status == .open ? "request_status_open" : "request_status_closed"),
-                    "address": request.location.address ?? "",
+                    "address": places[request.id] ?? "",
                     "requested": request.requestedAt.formatted(
                         Date.FormatStyle(date: .abbreviated, time: .omitted, timeZone: configuration.jurisdiction.timeZone)),
                 ]

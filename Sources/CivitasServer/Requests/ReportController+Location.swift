@@ -147,7 +147,7 @@ extension ReportController {
                 "summary": t(
                     request, "duplicates_item",
                     ["service": found.serviceName, "distance": String(Int(match.distanceMetres.rounded())), "ago": ago(match.age, request)]),
-                "description": found.description ?? "", "address": found.location.address ?? "",
+                "description": found.description ?? "", "address": try await web.place(found.location, request: request),
                 "followers": followers > 0 ? t(request, "duplicates_followers", ["count": String(followers)]) : "",
             ])
         }

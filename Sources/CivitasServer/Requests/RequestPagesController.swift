@@ -84,8 +84,7 @@ struct RequestPagesController: PageController {
         // A sensitive service shows no exact place: no address, and a spot blurred to a 200 m cell on the map.
         switch settings.visibility {
         case .public:
-            values["where"] =
-                found.location.address ?? found.location.latitude.map { String(format: "%.5f, %.5f", $0, found.location.longitude ?? 0) } ?? ""
+            values["where"] = try await web.place(found.location, request: request)
             if let lat = found.location.latitude, let long = found.location.longitude {
                 values["lat"] = String(lat)
                 values["long"] = String(long)
@@ -172,11 +171,12 @@ struct RequestPagesController: PageController {
         let visits = try await stores.requests.appointments(
             ids: found.filter { $0.residentID == user.id && $0.status == .open }.map(\.id), jurisdictionID: jurisdiction)
         let names = try await localNames(request)
+        let places = try await web.places(found, request: request)
         let items = found.map { item -> [String: Any] in
             [
                 "id": item.id, "service": names[item.serviceCode] ?? item.serviceName,
                 "status": t(request, item.status == .open ? "request_status_open" : "request_status_closed"),
-                "address": item.location.address ?? "", "when": Self.date(item.requestedAt, zone: zone, language: language),
+                "address": places[item.id] ?? "", "when": Self.date(item.requestedAt, zone: zone, language: language),
                 "relation": t(request, item.residentID == user.id ? "my_reported" : "my_following"),
                 "visit": visits[item.id].map { t(request, "my_visit", ["when": Appointment.describe($0, zone: zone, language: language)]) } ?? "",
             ]
@@ -230,11 +230,12 @@ struct RequestPagesController: PageController {
         let language = Catalog.language(of: request)
         var values = filters.values
         let names = try await localNames(request)
+        let places = try await web.places(found.prefix(page).filter { !filters.blurred.contains($0.serviceCode) }, request: request)
         values["items"] = found.prefix(page).map { item -> [String: Any] in
             [
                 "id": item.id, "service": names[item.serviceCode] ?? item.serviceName, "open": item.status == .open,
                 "status": t(request, item.status == .open ? "request_status_open" : "request_status_closed"),
-                "address": filters.blurred.contains(item.serviceCode) ? "" : item.location.address ?? "",
+                "address": places[item.id] ?? "",
                 "when": Self.date(item.requestedAt, zone: configuration.jurisdiction.timeZone, language: language),
             ]
         }

@@ -81,3 +81,23 @@ struct ResidentUpdateTests {
         }
     }
 }
+
+@Suite("Places in words: a report sent with a spot and no address is named by the nearest address point")
+struct PlaceNameTests {
+    @Test("the request page and the resident's lists say 'Near 100 N Charles St', not coordinates; far from any address, a spot")
+    func nearestAddress() async throws {
+        try await TestApp.with { app, client in
+            try await ReportFlowTests.addresses(app)
+            // StaffConsoleTests.pothole sends a spot (39.2904, -76.6122) and no address, as a phone app does.
+            let id = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            let page = try await Browser(client).get("/requests/\(id)")
+            #expect(page.text.contains("Near 100 N Charles St") && !page.text.contains("39.29040"), "\(page.text)")
+            #expect(try await Browser(client).get("/requests/\(id)?lang=es").text.contains("Cerca de 100 N Charles St"))
+            #expect(try await Browser(client).get("/requests").text.contains("Near 100 N Charles St"))
+            let (ana, _) = try await residentBrowser(app, client, email: "ana@example.org")
+            #expect(try await ana.get("/my/requests").text.contains("Near 100 N Charles St"))
+            let far = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org", lat: "39.3500")
+            #expect(try await Browser(client).get("/requests/\(far)").text.contains("A spot on the map (39.35000, -76.61220)"))
+        }
+    }
+}
