@@ -114,6 +114,8 @@ extension ReportController {
     func duplicateMatches(draft: Draft, service: ServiceDefinition) async throws -> [DuplicateMatch] {
         guard let coordinate = draft.coordinate else { return [] }
         let settings = try await stores.serviceSettings.settings(for: service.code, jurisdictionID: jurisdiction)
+        // A hidden service's reports are not shown to the public, so none is offered as "the same problem" either.
+        guard settings.visibility != .hidden else { return [] }
         let probe = DuplicateProbe(serviceCode: service.code, location: coordinate, at: Date(), description: draft.value("description"))
         return Array(try await stores.requests.duplicates(of: probe, policy: settings.duplicates, jurisdictionID: jurisdiction).prefix(5))
     }
@@ -138,6 +140,7 @@ extension ReportController {
         let service = try await service(of: draft, for: request)
         let matches = try await duplicateMatches(draft: draft, service: service)
         guard !matches.isEmpty else { return web.redirect("/report/\(draft.id)/description") }
+        let blurred = try await stores.serviceSettings.settings(for: service.code, jurisdictionID: jurisdiction).visibility == .blurred
         var items: [[String: Any]] = []
         for match in matches {
             guard let found = try await stores.requests.find(id: match.id, jurisdictionID: jurisdiction, includePrivate: false) else { continue }
@@ -147,7 +150,7 @@ extension ReportController {
                 "summary": t(
                     request, "duplicates_item",
                     ["service": found.serviceName, "distance": String(Int(match.distanceMetres.rounded())), "ago": ago(match.age, request)]),
-                "description": found.description ?? "", "address": try await web.place(found.location, request: request),
+                "description": found.description ?? "", "address": blurred ? "" : try await web.place(found.location, request: request),
                 "followers": followers > 0 ? t(request, "duplicates_followers", ["count": String(followers)]) : "",
             ])
         }

@@ -232,3 +232,33 @@ struct LocationTests {
         }
     }
 }
+
+extension LocationTests {
+    @Test("a hidden service's reports are never offered as 'the same problem'; a blurred one's are, without their address")
+    func sensitiveDuplicates() async throws {
+        try await TestApp.with { app, client in
+            let (browser, path) = try await Self.start(app, client)
+            let earlier = try await client.post(
+                "/open311/v2/requests.json",
+                form: [
+                    ("api_key", app.apiKey), ("service_code", "GRAFFITI"), ("lat", "39.2900"), ("long", "-76.6122"),
+                    ("address_string", "100 N Charles St"), ("description", "Tags on the wall"), ("attribute[SURFACE]", "building"),
+                    ("attribute[OFFENSIVE]", "yes"),
+                ])
+            #expect(earlier.status == .ok, "\(earlier.text)")
+            _ = try await browser.get(path + "/location")
+            let offered = try await browser.post(path + "/location", [("address", "100 N Charles St")])
+            #expect(offered.headers[.location]?.hasSuffix("/duplicates") == true)
+            try await app.stores.serviceSettings.set(
+                ServiceSettings(duplicates: .standard, visibility: .blurred), for: "GRAFFITI", jurisdictionID: "test.city", actor: "test")
+            let blurred = try await browser.get(path + "/duplicates")
+            #expect(blurred.text.contains("Tags on the wall") && !blurred.text.contains("100 N Charles St</"), "\(blurred.text)")
+            try await app.stores.serviceSettings.set(
+                ServiceSettings(duplicates: .standard, visibility: .hidden), for: "GRAFFITI", jurisdictionID: "test.city", actor: "test")
+            _ = try await browser.get(path + "/location")
+            let hidden = try await browser.post(path + "/location", [("address", "100 N Charles St")])
+            #expect(hidden.headers[.location]?.hasSuffix("/description") == true)
+            #expect(try await browser.get(path + "/duplicates").headers[.location]?.hasSuffix("/description") == true)
+        }
+    }
+}
