@@ -25,6 +25,7 @@ public struct Migrator: Sendable {
         Migration0010CaseLanguage.migration,
         Migration0011ServiceSearchWords.migration,
         Migration0012ServiceTranslations.migration,
+        Migration0013MergeRecords.migration,
     ]
 
     let database: Database
