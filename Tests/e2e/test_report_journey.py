@@ -3,7 +3,7 @@
 1. a resident reports a bulky-item pickup on a phone-sized screen;
 2. a second resident starts the same report, is offered the first one as a duplicate and follows it instead;
 3. a third resident files the same problem anyway (an independent duplicate);
-4. staff merge the third into the first and close it;
+4. staff merge the third into the first and close it (and at the end undo the merge);
 5. all three residents get the closure mail.
 
 Every page visited passes axe-core (WCAG 2.2 A/AA and best practices) at 360 px without sideways scrolling, and a
@@ -265,6 +265,17 @@ def test_report_follow_merge_close_and_everyone_hears(driver, mailbox, tmp_path)
         driver.get(f"{base}/requests/{third}")
         visit("merged request page")
         assert f"/requests/{first}" in driver.page_source
+
+        # The merge was a mistake: staff undo it from the surviving request's page, by keyboard, asked first.
+        driver.get(f"{base}/staff/requests/{first}")
+        press(driver, driver.find_element(By.XPATH, f"//button[normalize-space()='Undo the merge of #{third}']"))
+        visit("undo the merge: check before saving")
+        assert f"#{third} will be separated from #{first}" in driver.page_source
+        press(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Yes, save']"))
+        visit("merge undone")
+        assert f"Merge undone: #{third} is open again." in driver.page_source
+        # Open311 reads may be served from the 1-second cache: give it that second.
+        WebDriverWait(driver, 5).until(lambda _: requests.get(f"{site.open311}/requests/{third}.json").json()[0]["status"] == "open")
         assert len(list(ARTIFACTS.glob("*-360.png"))) >= visit.count and len(list(ARTIFACTS.glob("*-1280.png"))) >= visit.count
     finally:
         site.stop()

@@ -5,7 +5,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `/api/v1/service-requests`: listing, filing, reading and changing service requests, their notes, and merging.
+/// `/api/v1/service-requests`: listing, filing, reading and changing service requests, and their notes (merging is in `APIv1+Merge.swift`).
 extension APIv1Controller {
     func addRequestRoutes(to api: RouterGroup<CivitasRequestContext>) {
         api.get("service-requests", use: list)
@@ -14,7 +14,7 @@ extension APIv1Controller {
         api.patch("service-requests/:id", use: update)
         api.get("service-requests/:id/notes", use: notes)
         api.post("service-requests/:id/notes", use: addNote)
-        api.post("service-requests/:id/merge", use: merge)
+        addMergeRoutes(to: api)
     }
 
     func list(_ request: Request, context: CivitasRequestContext) async throws -> Response {
@@ -275,34 +275,6 @@ extension APIv1Controller {
         let note = try await stores.requests.addNote(
             id: found.id, jurisdictionID: found.jurisdictionID, body: text, visibility: visibility, by: origin(identity, request, context))
         return json(noteObject(note), status: .created)
-    }
-
-    /// Merges duplicates into the request in the path: the same store call as the staff console's merge.
-    func merge(_ request: Request, context: CivitasRequestContext) async throws -> Response {
-        let identity = try await authenticate(request, context: context)
-        let found = try await readable(request, context: context, identity: identity)
-        try require(identity, .mergeRequests, on: Self.target(found))
-        let body = try await jsonBody(request, context: context)
-        try rejectUnknown(body, allowed: ["duplicates"])
-        guard case .array(let items)? = body["duplicates"], (1...100).contains(items.count) else {
-            throw Problem(
-                .badRequest, code: "merge_empty", detail: "duplicates must list 1 to 100 request ids.", field: "duplicates")
-        }
-        let ids = try items.map { item -> Int64 in
-            guard case .integer(let id) = item, id >= 1 else {
-                throw Problem(
-                    .badRequest, code: "invalid_field", detail: "duplicates must be request ids (whole numbers from 1).", field: "duplicates")
-            }
-            return id
-        }
-        var departments = DepartmentScope.all
-        switch identity.actor {
-        case .staff(_, _, _, let scope, _), .partner(_, _, _, let scope): departments = scope
-        default: break
-        }
-        let parent = try await stores.requests.merge(
-            ids, into: found.id, jurisdictionID: found.jurisdictionID, departments: departments, by: origin(identity, request, context))
-        return json(summary(parent))
     }
 
     /// The request named in the path, if the caller may read it; otherwise 404, so its existence is not revealed.

@@ -52,6 +52,7 @@ extension StaffController {
             "closed": "staff_done_closed", "reopened": "staff_done_reopened", "assigned": "staff_done_assigned",
             "unassigned": "staff_done_unassigned", "priority": "staff_done_priority", "note_public": "staff_done_note_public",
             "note_internal": "staff_done_note_internal", "merged": "staff_done_merged", "appointment": "staff_done_appointment",
+            "unmerged": "staff_done_unmerged", "unmerged_closed": "staff_done_unmerged_closed",
         ]
         let lines = done.split(separator: ",").compactMap { known[String($0)].map { t(request, $0, ["ids": request.query.get("ids") ?? ""]) } }
         return lines.isEmpty ? t(request, "staff_done") : lines.joined(separator: " ")

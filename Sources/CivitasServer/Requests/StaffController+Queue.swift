@@ -14,6 +14,7 @@ extension StaffController {
         router.get("staff/requests/:id", use: requestPage)
         router.post("staff/requests/:id", use: act)
         router.post("staff/requests/:id/merge", use: merge)
+        router.post("staff/requests/:id/unmerge", use: unmerge)
         router.post("staff/requests/:id/appointment", use: appointment)
         router.post("staff/bulk", use: bulk)
         router.post("staff/views", use: saveView)

@@ -35,7 +35,7 @@ extension StaffController {
         let actor = staff.identity.actor
         func may(_ permission: Permission) -> Bool { Permissions.decide(actor, permission, on: target).allowed }
         var values: [String: Any] = [
-            "id": found.id, "service": found.serviceName, "open": found.status == .open,
+            "id": found.id, "pageID": found.id, "service": found.serviceName, "open": found.status == .open,
             "status": t(request, found.status == .open ? "request_status_open" : "request_status_closed"),
             "statusNotes": found.statusNotes ?? "", "description": found.description ?? "", "address": found.location.address ?? "",
             "priority": found.priority.rawValue, "department": found.agencyResponsible ?? "",
@@ -85,10 +85,11 @@ extension StaffController {
         values["followers"] = try await stores.requests.followerCount(requestID: found.id, jurisdictionID: jurisdiction)
         values["viewedBy"] = groupedViews(
             try await stores.requests.views(of: found.id, jurisdictionID: jurisdiction, limit: 500), people: people, request: request)
-        if let parent = try await stores.requests.parent(of: found.id, jurisdictionID: jurisdiction) {
-            values["parent"] = parent
-        }
-        values["children"] = try await stores.requests.children(of: found.id, jurisdictionID: jurisdiction).map { ["id": $0] }
+        let parent = try await stores.requests.parent(of: found.id, jurisdictionID: jurisdiction)
+        if let parent { values["parent"] = parent }
+        let children = try await stores.requests.children(of: found.id, jurisdictionID: jurisdiction)
+        values["children"] = children.map { ["id": $0] }
+        values.merge(try await unmergeValues(found, parent: parent, children: children, staff: staff, request: request)) { $1 }
         // Likely duplicates after submit: open requests of the same service nearby, explained in words.
         if found.status == .open, let lat = found.location.latitude, let long = found.location.longitude, values["parent"] == nil {
             let settings = try await stores.serviceSettings.settings(for: found.serviceCode, jurisdictionID: jurisdiction)

@@ -26,6 +26,7 @@ public struct Migrator: Sendable {
         Migration0011ServiceSearchWords.migration,
         Migration0012ServiceTranslations.migration,
         Migration0013SitePages.migration,
+        Migration0014MergeRecords.migration,
     ]
 
     let database: Database

@@ -50,6 +50,10 @@ extension ServiceRequestStore {
                     $0[try $1.decode(column: "service_code", as: String.self)] = try $1.decode(column: "service_name", as: String.self)
                 }
             for child in children {
+                // What this merge changes is written down, so that undoing it restores exactly that.
+                let mergeID = try await Self.recordMerge(
+                    child: child, parent: parentID, priorStatus: found[child]!.status, jurisdictionID: jurisdictionID, by: origin,
+                    stamp: stamp, sql: sql)
                 let note = "Closed as a duplicate of request \(parentID), where the work continues."
                 try await sql.update("service_requests").set("status", to: RequestStatus.closed.rawValue).set("status_notes", to: note)
                     .set("parent_id", to: parentID).set("merged_at", to: stamp).set("updated_at", to: stamp)
@@ -64,9 +68,12 @@ extension ServiceRequestStore {
                 let followers = try await sql.select().columns(Self.followerColumns).from("request_followers")
                     .where("service_request_id", .equal, child).where("unsubscribed_at", .is, SQLLiteral.null).all().map(Self.follower)
                 for follower in followers {
+                    let before = try await sql.select().columns("id", "unsubscribed_at", "user_id", "language").from("request_followers")
+                        .where("service_request_id", .equal, parentID).where("email", .equal, follower.email).first()
                     let moved = try await Self.addFollower(
                         requestID: parentID, jurisdictionID: jurisdictionID, email: follower.email, userID: follower.userID,
                         kind: .follower, language: follower.language, now: now, sql: sql)
+                    try await Self.recordMovedFollower(moved.id, before: before, merge: mergeID, jurisdictionID: jurisdictionID, sql: sql)
                     if let notices {
                         let unsubscribe = "\(notices.publicURL)/unsubscribe/\(moved.unsubscribeToken)"
                         let mail = RequestNotice.merged(

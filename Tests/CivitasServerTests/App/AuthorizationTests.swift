@@ -331,6 +331,12 @@ let authorizationTable: [RouteRule] = {
             except: [
                 ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 409), ([.crew, .analyst, .partnerRead], 403),
             ]),
+        // Undoing a merge of the request from itself: those allowed to merge reach the conflict (409), and nothing changes.
+        RouteRule(
+            .post, item + "/unmerge", "/api/v1/service-requests/{R}/unmerge", json: #"{"duplicate":{R}}"#, all: 404,
+            except: [
+                ([.anonymous] + residents, 401), ([.admin, .supervisor, .agent, .partnerBoth], 409), ([.crew, .analyst, .partnerRead], 403),
+            ]),
         RouteRule(
             .post, "/api/v1/service-requests",
             json: #"{"service_code":"POTHOLE","lat":39.29,"long":-76.61,"attributes":{"SIZE":"large"}}"#, all: 403,
@@ -401,6 +407,7 @@ let authorizationTable: [RouteRule] = {
     ]
     let consoleActions: [RouteRule] = [
         ("/staff/requests/{id}", "/staff/requests/{R}", "status=closed"), ("/staff/requests/{id}/merge", "/staff/requests/{R}/merge", "parent=1"),
+        ("/staff/requests/{id}/unmerge", "/staff/requests/{R}/unmerge", "duplicate=1"),
         ("/staff/bulk", "/staff/bulk", "ids=1&action=close"), ("/staff/views", "/staff/views", "name=x"),
         ("/staff/views/{id}/delete", "/staff/views/1/delete", ""), ("/staff/templates", "/staff/templates", "title=x&body=y"),
         ("/staff/templates/{id}/delete", "/staff/templates/1/delete", ""), ("/staff/plan", "/staff/plan", "department=Transportation"),
