@@ -117,9 +117,12 @@ extension StaffController {
             let sorted = try await sortedQueue(filters)
             let names = Dictionary(filters.colleagues.map { ($0.id, $0.email) }, uniquingKeysWith: { first, _ in first })
             var values = filters.values
+            // Rows sent with a spot and no address are named by the nearest address point (the first hundred of them).
+            let places = try await web.places(
+                Array(sorted.prefix(500).map(\.request).filter { ($0.location.address ?? "").isEmpty }.prefix(100)), request: request)
             values["items"] = sorted.prefix(500).map { item in
                 [
-                    "id": item.request.id, "service": item.request.serviceName, "address": item.request.location.address ?? "",
+                    "id": item.request.id, "service": item.request.serviceName, "address": places[item.request.id] ?? item.request.location.address ?? "",
                     "age": age(Date().timeIntervalSince(item.request.requestedAt)), "priority": item.request.priority.rawValue,
                     "urgent": item.request.priority == .urgent || item.request.priority == .high,
                     "sla": item.clock.state.rawValue, "slaLabel": t(request, "staff_sla_" + item.clock.state.rawValue),

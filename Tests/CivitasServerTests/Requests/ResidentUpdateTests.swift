@@ -96,6 +96,9 @@ struct PlaceNameTests {
             #expect(try await Browser(client).get("/requests").text.contains("Near 100 N Charles St"))
             let (ana, _) = try await residentBrowser(app, client, email: "ana@example.org")
             #expect(try await ana.get("/my/requests").text.contains("Near 100 N Charles St"))
+            let (staff, _) = try await staffBrowser(app, client)
+            #expect(try await staff.get("/staff/requests/\(id)").text.contains("Near 100 N Charles St"))
+            #expect(try await staff.get("/staff").text.contains("Near 100 N Charles St"))
             let far = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org", lat: "39.3500")
             #expect(try await Browser(client).get("/requests/\(far)").text.contains("A spot on the map (39.35000, -76.61220)"))
         }
