@@ -122,7 +122,8 @@ extension StaffController {
                 Array(sorted.prefix(500).map(\.request).filter { ($0.location.address ?? "").isEmpty }.prefix(100)), request: request)
             values["items"] = sorted.prefix(500).map { item in
                 [
-                    "id": item.request.id, "service": item.request.serviceName, "address": places[item.request.id] ?? item.request.location.address ?? "",
+                    "id": item.request.id, "service": item.request.serviceName,
+                    "address": places[item.request.id] ?? item.request.location.address ?? "",
                     "age": age(Date().timeIntervalSince(item.request.requestedAt)), "priority": item.request.priority.rawValue,
                     "urgent": item.request.priority == .urgent || item.request.priority == .high,
                     "sla": item.clock.state.rawValue, "slaLabel": t(request, "staff_sla_" + item.clock.state.rawValue),

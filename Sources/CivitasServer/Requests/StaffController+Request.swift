@@ -37,7 +37,8 @@ extension StaffController {
         var values: [String: Any] = [
             "id": found.id, "pageID": found.id, "service": found.serviceName, "open": found.status == .open,
             "status": t(request, found.status == .open ? "request_status_open" : "request_status_closed"),
-            "statusNotes": found.statusNotes ?? "", "description": found.description ?? "", "address": try await web.place(found.location, request: request),
+            "statusNotes": found.statusNotes ?? "", "description": found.description ?? "",
+            "address": try await web.place(found.location, request: request),
             "priority": found.priority.rawValue, "department": found.agencyResponsible ?? "",
         ]
         let zone = configuration.jurisdiction.timeZone
