@@ -123,11 +123,33 @@ public enum DemoCity {
         let closedCount = items.filter { $0.closed != nil }.count
         let addresses = try await loadAddresses(into: stores, jurisdictionID: jurisdictionID, places: places)
         try await loadCaseTypes(into: stores, jurisdictionID: jurisdictionID)
+        for response in preparedResponses {
+            try await stores.templates.create(
+                serviceCode: nil, title: response.title, body: response.english, status: response.status, translations: [.spanish: response.spanish],
+                jurisdictionID: jurisdictionID, actor: "demo", now: now)
+        }
         return Summary(
             city: places.city, services: services.count,
             departments: Array(Set(services.compactMap(\.department))).sorted(), requests: items.count,
             open: items.count - closedCount, closed: closedCount, addresses: addresses)
     }
+
+    /// Prepared responses staff pick when they update a request, with the Spanish that residents reading Spanish get.
+    static let preparedResponses: [(title: String, status: RequestStatus?, english: String, spanish: String)] = [
+        (
+            "Fixed", .closed, "We fixed this. Thank you for reporting it.",
+            "Lo arreglamos. Gracias por reportarlo."
+        ),
+        (
+            "Scheduled", nil, "A crew is scheduled to deal with this. We will write again when it is done.",
+            "Un equipo tiene programado atender esto. Le escribiremos de nuevo cuando esté hecho."
+        ),
+        (
+            "Private property", .closed,
+            "This is on private property, so the city cannot deal with it. We have written to the owner.",
+            "Esto está en una propiedad privada, así que la ciudad no puede atenderlo. Le escribimos al propietario."
+        ),
+    ]
 
     /// The example case types shipped with Civitas: an unemployment claim, a building permit, an HR request.
     public static let exampleCaseTypes = ["unemployment-claim", "building-permit", "hr-request"]

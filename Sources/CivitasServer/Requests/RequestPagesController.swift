@@ -109,11 +109,17 @@ struct RequestPagesController: PageController {
         var history: [[String: Any]] = [
             ["when": Self.date(found.requestedAt, zone: zone, language: language), "what": t(request, "request_history_opened")]
         ]
-        for step in try await stores.requests.publicHistory(id: id, jurisdictionID: jurisdiction) {
+        let steps = try await stores.requests.publicHistory(id: id, jurisdictionID: jurisdiction)
+        for step in steps {
             history.append([
                 "when": Self.date(step.at, zone: zone, language: language),
-                "what": t(request, step.status == .open ? "request_status_open" : "request_status_closed"), "note": step.note ?? "",
+                "what": t(request, step.status == .open ? "request_status_open" : "request_status_closed"),
+                "note": step.note.map { step.translations[language] ?? $0 } ?? "",
             ])
+        }
+        // The latest public note, in the reader's language when it was sent with a translation.
+        if let latest = steps.last(where: { $0.note != nil && $0.note == found.statusNotes }), let translated = latest.translations[language] {
+            values["statusNotes"] = translated
         }
         values["history"] = history
         values["photos"] = try await stores.requests.photoIDs(id: id, jurisdictionID: jurisdiction).map { ["url": "/media/\($0)"] }

@@ -126,6 +126,7 @@ extension StaffController {
                     })
                 {
                     change.note = template.body
+                    change.noteTranslations = template.translations
                 }
             default:
                 throw WebFailure(status: .badRequest, title: t(request, "staff_bulk_title"), message: t(request, "staff_bulk_action"))

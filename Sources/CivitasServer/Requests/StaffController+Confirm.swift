@@ -24,14 +24,17 @@ extension StaffController {
     /// The page that asks before saving: what will change, the note as it will read, who will be told. Its form
     /// posts the same fields again to `action`, with `confirmed=1`.
     func confirmPage(
-        _ request: Request, staff: Staff, id: Int64, action: String, lines: [String], note: String?, template: String?, told: String,
-        fields pairs: [(String, String)]
+        _ request: Request, staff: Staff, id: Int64, action: String, lines: [String], note: String?, template: String?,
+        spanish: String? = nil, told: String, fields pairs: [(String, String)]
     ) -> Response {
         let fields =
             pairs.filter { $0.0 != "csrf" && $0.0 != "confirmed" }.map { ["name": $0.0, "value": $0.1] } + [["name": "confirmed", "value": "1"]]
         return web.page(
             "requests/staff-confirm", title: t(request, "staff_confirm_title", ["id": String(id)]), request: request, identity: staff.identity,
-            values: ["id": id, "action": action, "lines": lines, "note": note ?? "", "template": template ?? "", "fields": fields, "told": told])
+            values: [
+                "id": id, "action": action, "lines": lines, "note": note ?? "", "template": template ?? "", "fields": fields, "told": told,
+                "spanish": spanish ?? "",
+            ])
     }
 
     /// Who hears of a change: its followers, when the change reaches the public.

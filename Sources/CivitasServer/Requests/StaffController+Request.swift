@@ -161,6 +161,7 @@ extension StaffController {
             {
                 note = template.body
                 templateTitle = template.title
+                change.noteTranslations = template.translations
                 if change.status == nil, let status = template.status, status != found.status, may(.changeStatus) { change.status = status }
             }
             if !note.isEmpty {
@@ -188,6 +189,7 @@ extension StaffController {
                 return confirmPage(
                     request, staff: staff, id: found.id, action: "/staff/requests/\(found.id)",
                     lines: describe(change, request, people: try await people()), note: change.note, template: templateTitle,
+                    spanish: change.noteVisibility == .public ? change.noteTranslations[.spanish] : nil,
                     told: try await told(change, found: found, request), fields: pairs)
             }
             do {

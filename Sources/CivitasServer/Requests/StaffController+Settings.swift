@@ -48,7 +48,7 @@ extension StaffController {
         values["canManage"] = Permissions.decide(staff.identity.actor, .manageTemplates, on: .jurisdiction(jurisdiction)).allowed
         values["templates"] = try await stores.templates.list(serviceCode: nil, jurisdictionID: jurisdiction).map {
             [
-                "id": $0.id, "title": $0.title, "body": $0.body,
+                "id": $0.id, "title": $0.title, "body": $0.body, "spanish": $0.translations[.spanish] ?? "",
                 "service": $0.serviceCode.map { names[$0] ?? $0 } ?? t(request, "staff_all_services"),
                 "status": $0.status?.rawValue ?? "",
             ]
@@ -67,10 +67,11 @@ extension StaffController {
             do {
                 try await stores.templates.create(
                     serviceCode: service, title: form["title"] ?? "", body: form["body"] ?? "",
-                    status: form["status"].flatMap(RequestStatus.init(rawValue:)), jurisdictionID: jurisdiction, actor: staff.origin.actor)
+                    status: form["status"].flatMap(RequestStatus.init(rawValue:)), translations: [.spanish: form["body-es"] ?? ""],
+                    jurisdictionID: jurisdiction, actor: staff.origin.actor)
             } catch let error as CivitasError {
                 return try await templatesView(
-                    request, staff: staff, values: ["title": form["title"] ?? "", "body": form["body"] ?? ""],
+                    request, staff: staff, values: ["title": form["title"] ?? "", "body": form["body"] ?? "", "bodyES": form["body-es"] ?? ""],
                     errors: [FieldError(field: error.field ?? "title", message: error.message)], status: .badRequest)
             }
             return web.redirect("/staff/templates")

@@ -27,6 +27,7 @@ public struct Migrator: Sendable {
         Migration0012ServiceTranslations.migration,
         Migration0013SitePages.migration,
         Migration0014MergeRecords.migration,
+        Migration0015ResponseTranslations.migration,
     ]
 
     let database: Database

@@ -9,6 +9,8 @@ public struct ResponseTemplate: Sendable, Equatable {
     public var title: String
     public var body: String
     public var status: RequestStatus?
+    /// The text in the residents' other languages (Spanish), used for readers and followers of that language.
+    public var translations: [Language: String] = [:]
 }
 
 public struct ResponseTemplateStore: Sendable {
@@ -18,7 +20,7 @@ public struct ResponseTemplateStore: Sendable {
     /// The templates for a service (and those for every service), by title.
     public func list(serviceCode: String?, jurisdictionID: String) async throws -> [ResponseTemplate] {
         try await database.read { sql in
-            let select = sql.select().columns("id", "service_code", "title", "body", "status").from("response_templates")
+            let select = sql.select().columns("id", "service_code", "title", "body", "status", "translations").from("response_templates")
                 .where("jurisdiction_id", .equal, jurisdictionID)
             if let serviceCode {
                 select.where { $0.where("service_code", .equal, serviceCode).orWhere("service_code", .is, SQLLiteral.null) }
@@ -27,14 +29,16 @@ public struct ResponseTemplateStore: Sendable {
                 ResponseTemplate(
                     id: try row.decode(column: "id", as: Int64.self), serviceCode: try row.decode(column: "service_code", as: String?.self),
                     title: try row.decode(column: "title", as: String.self), body: try row.decode(column: "body", as: String.self),
-                    status: try row.decode(column: "status", as: String?.self).flatMap(RequestStatus.init(rawValue:)))
+                    status: try row.decode(column: "status", as: String?.self).flatMap(RequestStatus.init(rawValue:)),
+                    translations: NoteTranslations.decode(try row.decode(column: "translations", as: String.self)))
             }
         }
     }
 
     @discardableResult
     public func create(
-        serviceCode: String?, title: String, body: String, status: RequestStatus?, jurisdictionID: String, actor: String, now: Date = Date()
+        serviceCode: String?, title: String, body: String, status: RequestStatus?, translations: [Language: String] = [:], jurisdictionID: String,
+        actor: String, now: Date = Date()
     ) async throws -> Int64 {
         let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
         let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -44,12 +48,17 @@ public struct ResponseTemplateStore: Sendable {
         guard (1...5000).contains(body.unicodeScalars.count) else {
             throw CivitasError.invalid("body_invalid", "Write the template's text: 1 to 5000 characters.", field: "body")
         }
+        for (language, text) in translations where text.unicodeScalars.count > 5000 {
+            throw CivitasError.invalid(
+                "body_invalid", "The template's text in \(language.rawValue) is longer than 5000 characters.", field: "body-\(language.rawValue)")
+        }
         return try await database.transaction { sql in
             let row = try await sql.insert(into: "response_templates")
-                .columns("jurisdiction_id", "service_code", "title", "body", "status", "created_at")
+                .columns("jurisdiction_id", "service_code", "title", "body", "status", "created_at", "translations")
                 .values(
                     SQLBind(jurisdictionID), SQLBind(serviceCode), SQLBind(title), SQLBind(body), SQLBind(status?.rawValue),
-                    SQLBind(Clock.millis(now))
+                    SQLBind(Clock.millis(now)),
+                    SQLBind(NoteTranslations.encode(translations.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }))
                 )
                 .returning("id").first()
             let id = try row?.decode(column: "id", as: Int64.self) ?? 0

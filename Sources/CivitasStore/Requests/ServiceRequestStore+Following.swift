@@ -200,7 +200,7 @@ extension ServiceRequestStore {
     /// Writes the status mail for every follower into the outbox, in the caller's transaction.
     static func enqueueStatusNotices(
         requestID: Int64, jurisdictionID: String, serviceNames: [Language: String], status: RequestStatus, note: String?,
-        settings: NoticeSettings, now: Date, sql: any SQLDatabase
+        noteTranslations: [Language: String] = [:], settings: NoticeSettings, now: Date, sql: any SQLDatabase
     ) async throws {
         let followers = try await sql.select().columns(followerColumns).from("request_followers")
             .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, requestID)
@@ -209,7 +209,8 @@ extension ServiceRequestStore {
             let unsubscribe = "\(settings.publicURL)/unsubscribe/\(follower.unsubscribeToken)"
             let mail = RequestNotice.statusChanged(
                 site: settings.site, requestID: requestID,
-                serviceName: serviceNames[follower.language] ?? serviceNames[.english] ?? "", status: status, note: note,
+                serviceName: serviceNames[follower.language] ?? serviceNames[.english] ?? "", status: status,
+                note: note.map { noteTranslations[follower.language] ?? $0 },
                 link: "\(settings.publicURL)/requests/\(requestID)", unsubscribe: unsubscribe, language: follower.language)
             try await MailOutboxStore.enqueue(
                 to: follower.email, subject: mail.subject, body: mail.body, unsubscribeURL: unsubscribe, jurisdictionID: jurisdictionID,
@@ -240,13 +241,15 @@ public struct PublicStep: Sendable, Equatable {
     public var status: RequestStatus
     public var note: String?
     public var at: Date
+    /// The note in other languages, when it was sent with translations (a prepared response).
+    public var translations: [Language: String] = [:]
 }
 
 extension ServiceRequestStore {
     /// The changes anyone may see, oldest first: status changes and public notes, never internal notes or who made them.
     public func publicHistory(id: Int64, jurisdictionID: String) async throws -> [PublicStep] {
         try await database.read { sql in
-            try await sql.select().columns("status", "note", "visibility", "created_at").from("request_updates")
+            try await sql.select().columns("status", "note", "visibility", "created_at", "note_translations").from("request_updates")
                 .where("jurisdiction_id", .equal, jurisdictionID).where("service_request_id", .equal, id)
                 .orderBy("created_at").orderBy("id").all()
                 .map { row in
@@ -254,7 +257,8 @@ extension ServiceRequestStore {
                     return PublicStep(
                         status: RequestStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
                         note: visible ? try row.decode(column: "note", as: String?.self) : nil,
-                        at: Clock.date(try row.decode(column: "created_at", as: Int64.self)))
+                        at: Clock.date(try row.decode(column: "created_at", as: Int64.self)),
+                        translations: visible ? NoteTranslations.decode(try row.decode(column: "note_translations", as: String.self)) : [:])
                 }
         }
     }

@@ -16,6 +16,8 @@ public struct RequestChange: Sendable, Equatable {
     public var priority: RequestPriority?
     public var note: String?
     public var noteVisibility: NoteVisibility = .public
+    /// The note in the residents' other languages (from a prepared response), for readers and followers of them.
+    public var noteTranslations: [Language: String] = [:]
 
     public init(
         status: RequestStatus? = nil, assigneeID: Int64?? = nil, priority: RequestPriority? = nil, note: String? = nil,
@@ -135,10 +137,11 @@ extension ServiceRequestStore {
 
         let kind = change.status != nil ? "status" : (change.note != nil ? "note" : "change")
         try await sql.insert(into: "request_updates")
-            .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at", "visibility", "kind")
+            .columns("jurisdiction_id", "service_request_id", "status", "note", "actor", "created_at", "visibility", "kind", "note_translations")
             .values(
                 SQLBind(jurisdictionID), SQLBind(id), SQLBind(status.rawValue), SQLBind(change.note), SQLBind(origin.actor),
-                SQLBind(stamp), SQLBind(change.noteVisibility.rawValue), SQLBind(kind)
+                SQLBind(stamp), SQLBind(change.noteVisibility.rawValue), SQLBind(kind),
+                SQLBind(NoteTranslations.encode(change.note == nil ? [:] : change.noteTranslations))
             ).run()
         if change.note != nil { changed.append(change.noteVisibility == .public ? "public_note" : "internal_note") }
         try await AuditStore.append(
@@ -154,7 +157,7 @@ extension ServiceRequestStore {
             try await Self.enqueueStatusNotices(
                 requestID: id, jurisdictionID: jurisdictionID,
                 serviceNames: try await Self.serviceNames(code: code, jurisdictionID: jurisdictionID, sql: sql), status: status,
-                note: publicNote, settings: notices, now: now, sql: sql)
+                note: publicNote, noteTranslations: publicNote == nil ? [:] : change.noteTranslations, settings: notices, now: now, sql: sql)
         }
     }
 

@@ -104,3 +104,43 @@ struct PlaceNameTests {
         }
     }
 }
+
+@Suite("Prepared responses in Spanish: readers and followers of Spanish get the agency's own Spanish text")
+struct ResponseTranslationTests {
+    @Test("a template with its Spanish: shown before saving, on the page in each reader's language, mailed in each follower's")
+    func spanishResponse() async throws {
+        try await TestApp.with { app, client in
+            let id = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            let rosa = Browser(client)
+            rosa.cookies["civitas_lang"] = "es"
+            _ = try await rosa.get("/requests/\(id)")
+            #expect(try await rosa.post("/requests/\(id)/follow", [("email", "rosa@example.org")]).status == .ok)
+            let (supervisor, _) = try await staffBrowser(app, client, email: "sue@city.gov", role: .supervisor)
+            let page = try await supervisor.get("/staff/templates")
+            #expect(page.text.contains(#"id="body-es""#))
+            let created = try await supervisor.post(
+                "/staff/templates",
+                [("title", "Filled"), ("body", "We filled the pothole."), ("body-es", "Rellenamos el bache."), ("status", "closed")])
+            #expect(created.status == .seeOther)
+            let template = try #require(try await app.stores.templates.list(serviceCode: nil, jurisdictionID: "test.city").first)
+            #expect(template.translations[.spanish] == "Rellenamos el bache.")
+            #expect(try await supervisor.get("/staff/templates").text.contains("Rellenamos el bache."))
+            _ = try await app.stores.outbox.claimDue()
+
+            try await supervisor.get("/staff/requests/\(id)")
+            let asked = try await supervisor.post("/staff/requests/\(id)", [("template", String(template.id)), ("visibility", "public")])
+            #expect(asked.text.contains("Residents who read Spanish get:") && asked.text.contains("Rellenamos el bache."))
+            _ = try await supervisor.post("/staff/requests/\(id)", [("template", String(template.id)), ("visibility", "public"), ("confirmed", "1")])
+
+            let spanish = try await rosa.get("/requests/\(id)")
+            #expect(spanish.text.contains("Rellenamos el bache.") && !spanish.text.contains("We filled the pothole."), "\(spanish.text)")
+            let english = try await Browser(client).get("/requests/\(id)")
+            #expect(english.text.contains("We filled the pothole.") && !english.text.contains("Rellenamos"))
+            let mails = try await app.stores.outbox.claimDue()
+            #expect(mails.first { $0.recipient == "rosa@example.org" }?.body.contains("Rellenamos el bache.") == true)
+            #expect(mails.first { $0.recipient == "ana@example.org" }?.body.contains("We filled the pothole.") == true)
+            // Open311 and the API keep the agency's own text.
+            #expect(try await app.stores.requests.find(id: id, jurisdictionID: "test.city")?.statusNotes == "We filled the pothole.")
+        }
+    }
+}
