@@ -76,7 +76,8 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
             code = rng.choice(["DUMPING", "DIRTYALLEY"])
             requests.post(site.open311 + "/requests.json", data={
                 "api_key": key, "service_code": code, "lat": f"{39.25 + rng.random() * 0.09:.5f}", "long": f"{-76.68 + rng.random() * 0.1:.5f}"})
-        today = datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
+        # Tomorrow: a plan for today starts from now, and by the afternoon the crews' shifts are over.
+        day = (datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
         sign_in(dispatcher, base, site, tmp_path, "dispatch@city.gov", "supervisor", "Public Works")
         sign_in(phone, base, site, tmp_path, "driver@city.gov", "crew", "Public Works")
         # Three crews on a real shift (60 stops do not fit in one), the driver on call for all three.
@@ -86,7 +87,7 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
             assert code == 0, err
 
         visit = Visit(dispatcher)
-        dispatcher.get(f"{base}/staff/plan?department=Public+Works&date={today}")
+        dispatcher.get(f"{base}/staff/plan?department=Public+Works&date={day}")
         press(dispatcher, dispatcher.find_element(By.XPATH, "//button[normalize-space()='Plan this day now']"))
         headline = dispatcher.find_element(By.XPATH, "//h2[starts-with(., 'Plan, version')]/following-sibling::p").text
         planned, total = map(int, re.match(r"(\d+) / (\d+)", headline).groups())
@@ -98,10 +99,10 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
         dispatcher.get(base + "/staff")
         markers_drawn(dispatcher)
 
-        # The driver's phone: today's stops, kept by the service worker.
-        phone.get(base + "/crew")
+        # The driver's phone: the day's stops, kept by the service worker.
+        phone.get(f"{base}/crew?date={day}")
         WebDriverWait(phone, 15).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller"))
-        phone.get(base + "/crew")
+        phone.get(f"{base}/crew?date={day}")
         stops = [int(s.get_attribute("id").split("-")[1]) for s in phone.find_elements(By.CSS_SELECTOR, "li.card[id^=stop-]")]
         assert len(stops) >= 2, phone.page_source[:400]
         phone.set_network_conditions(offline=True, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)

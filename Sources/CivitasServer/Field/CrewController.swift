@@ -35,7 +35,7 @@ struct CrewController: StaffPageController {
 
     func t(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
 
-    func today() -> String { DayPlanner(zone: configuration.jurisdiction.timeZone).day() }
+    func today() -> String { DayPlanner(zone: configuration.jurisdiction.timeZone).day(of: configuration.now()) }
 
     func page(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
