@@ -106,16 +106,20 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
         stops = [int(s.get_attribute("id").split("-")[1]) for s in phone.find_elements(By.CSS_SELECTOR, "li.card[id^=stop-]")]
         assert len(stops) >= 2, phone.page_source[:400]
         phone.set_network_conditions(offline=True, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
+        # One step at a time: "Arrived" first, then the card asks what was done.
         for count, stop in enumerate(stops[:2], start=1):
+            assert not phone.find_element(By.ID, f"done-{stop}").is_displayed()
+            phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Arrived')]").click()
+            WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(2 * count - 1))
             phone.find_element(By.ID, f"done-{stop}").send_keys("Cleared.")
             phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Resolved')]").click()
-            WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(count))
+            WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(2 * count))
         phone.set_network_conditions(offline=False, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
         WebDriverWait(phone, 20).until(lambda d: "notice=" in d.current_url)
 
         # Exactly once each, and the dispatcher's map, never reloaded, heard about both.
         connection = sqlite3.connect(database)
-        assert sorted(connection.execute("SELECT service_request_id FROM crew_actions").fetchall()) == sorted((s,) for s in stops[:2])
+        assert sorted(connection.execute("SELECT service_request_id FROM crew_actions WHERE action = 'resolve'").fetchall()) == sorted((s,) for s in stops[:2])
         assert connection.execute("SELECT COUNT(*) FROM request_updates WHERE note = 'Cleared.'").fetchone()[0] == 2
         connection.close()
         WebDriverWait(dispatcher, 15).until(

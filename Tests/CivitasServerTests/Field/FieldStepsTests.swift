@@ -38,4 +38,66 @@ struct FieldStepsTests {
             #expect(saved.stops.count == 3 && saved.stops.allSatisfy { $0.arrives >= Self.oneOClock && $0.starts >= Self.oneOClock })
         }
     }
+
+    @Test("a crew's card offers Arrived first, then what was done; an empty public note is refused by its field and nothing is saved")
+    func crewCard() async throws {
+        try await TestApp.with(now: Self.oneOClock) { app, client in
+            let stop = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            let (crewBrowser, crewID) = try await staffBrowser(app, client, email: "cam@city.gov", role: .crew)
+            try await Self.addCrew(app, "Asphalt 1", shift: "mon-sun 00:00-24:00", members: [crewID])
+            let plan = try await Planning.plan(
+                department: "Transportation", day: "2026-11-24", stores: app.stores, configuration: app.configuration, seconds: 1)
+            _ = try await Planning.save(plan, department: "Transportation", stores: app.stores, jurisdictionID: "test.city", actor: "test")
+
+            let before = try await crewBrowser.get("/crew").text
+            #expect(before.contains("#\(stop) Pothole") && before.contains(#"data-arrive="\#(stop)""#))
+            // The resolve and can't-do forms wait, hidden, until the arrival is recorded.
+            #expect(before.contains(#"<div id="on-site-\#(stop)" class="on-site" hidden>"#))
+            let arrived = try await crewBrowser.follow(
+                try await crewBrowser.post("/crew/stops/\(stop)", [("action", "arrive"), ("key", "arrive-\(UUID().uuidString)")]))
+            #expect(arrived.text.contains("Arrival at request \(stop) recorded."))
+            #expect(!arrived.text.contains(#"data-arrive="\#(stop)""#), "Arrived is not offered twice")
+            #expect(arrived.text.contains(#"<div id="on-site-\#(stop)" class="on-site">"#) && arrived.text.contains(#"id="done-\#(stop)""#))
+
+            _ = try await app.stores.outbox.claimDue()
+            for note in ["", "   "] {
+                let refused = try await crewBrowser.post(
+                    "/crew/stops/\(stop)", [("action", "resolve"), ("key", "resolve-\(UUID().uuidString)"), ("note", note)])
+                #expect(refused.status == .badRequest)
+                #expect(refused.text.contains(#"<span class="error" id="done-\#(stop)-error">Write what was done"#))
+                #expect(refused.text.contains(#"aria-invalid="true""#) && refused.text.contains(##"href="#done-\##(stop)""##))
+            }
+            #expect(try await app.stores.requests.find(id: stop, jurisdictionID: "test.city")?.status == .open, "nothing saved")
+            #expect(try await app.stores.outbox.claimDue().isEmpty, "nobody told")
+            let done = try await crewBrowser.follow(
+                try await crewBrowser.post(
+                    "/crew/stops/\(stop)", [("action", "resolve"), ("key", "resolve-\(UUID().uuidString)"), ("note", "Filled and rolled.")]))
+            #expect(done.text.contains("Request \(stop) is resolved"))
+        }
+    }
+
+    @Test("through the API, resolving with no note for the public is a 400 problem naming the note, and changes nothing")
+    func apiNote() async throws {
+        try await TestApp.with { app, client in
+            let stop = try await StaffConsoleTests.pothole(app, client, email: "ana@example.org")
+            let crewID = try await makeStaff(app, email: "cam@city.gov", role: .crew)
+            try await Self.addCrew(app, "Asphalt 1", shift: "mon-sun 00:00-24:00", members: [crewID])
+            let token = try await app.stores.credentials.createPersonalToken(
+                userID: crewID, name: "phone", scopes: Scope.allCases, lifetime: 3600, jurisdictionID: "test.city"
+            ).1
+            for body in [#"{"action": "resolve"}"#, #"{"action": "resolve", "note": " "}"#] {
+                let response = try await client.execute(
+                    uri: "/api/v1/service-requests/\(stop)/crew-actions", method: .post,
+                    headers: [
+                        .authorization: "Bearer \(token)", .contentType: "application/json",
+                        HTTPField.Name("Idempotency-Key")!: "k-\(UUID().uuidString)",
+                    ],
+                    body: ByteBuffer(string: body))
+                #expect(response.status == .badRequest, "\(response.text)")
+                let problem = try #require(try response.json() as? [String: Any])
+                #expect(problem["code"] as? String == "note_missing" && problem["field"] as? String == "note")
+            }
+            #expect(try await app.stores.requests.find(id: stop, jurisdictionID: "test.city")?.status == .open)
+        }
+    }
 }
