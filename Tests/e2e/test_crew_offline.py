@@ -1,6 +1,6 @@
 """The crew view offline, in Chromium on a phone-sized screen: the page and today's stops stay available without a
-connection (a service worker), two stops resolved offline are queued, and when the connection returns both reach
-the server exactly once (idempotency keys)."""
+connection (a service worker), two stops reached and resolved offline are queued (each card offering one step at a
+time), and when the connection returns every action reaches the server exactly once (idempotency keys)."""
 import datetime
 import sqlite3
 import urllib.parse
@@ -42,12 +42,13 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
         code, _, err = run(["crews", "add", "--department", "Public Works", "--name", "Bulky 1", "--depot", "39.2904,-76.6122",
                             "--capacity", "100", "--shift", "mon-sun 00:00-24:00", "--member", "cam@city.gov", *db], cwd=tmp_path)
         assert code == 0, err
-        today = datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
-        code, out, err = run(["plan", "--department", "Public Works", "--date", today, "--seconds", "1", "--save", *db], cwd=tmp_path)
+        # Tomorrow: a plan for today starts from now, and late in the evening the shift has little left.
+        day = (datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        code, out, err = run(["plan", "--department", "Public Works", "--date", day, "--seconds", "1", "--save", *db], cwd=tmp_path)
         assert code == 0 and "Saved as version 1" in out, err
 
         visit = Visit(phone)
-        phone.get(base + "/crew")
+        phone.get(f"{base}/crew?date={day}")
         try:
             WebDriverWait(phone, 15).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller"))
         except Exception:
@@ -55,7 +56,7 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
                 "const done = arguments[0]; navigator.serviceWorker.register('/crew-sw.js', {scope: '/crew'})"
                 ".then(r => done([r.scope, !!r.active, !!r.installing, !!r.waiting, String(navigator.serviceWorker.controller)]), e => done(String(e)))")
             raise AssertionError(f"{phone.get_log('browser')} {probe}")
-        phone.get(base + "/crew")  # now through the service worker, which keeps a copy
+        phone.get(f"{base}/crew?date={day}")  # now through the service worker, which keeps a copy
         visit("crew day online")
         stops = [int(s.get_attribute("id").split("-")[1]) for s in phone.find_elements(By.CSS_SELECTOR, "li.card[id^=stop-]")]
         assert len(stops) >= 2, phone.page_source[:500]
@@ -67,19 +68,30 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
         # The first resolution carries an "after" photo straight from the camera, with its location in it.
         photo = tmp_path / "after.jpg"
         photo.write_bytes(JPEG_WITH_LOCATION)
+        # One step at a time: each card offers "Arrived" first, and only then asks what was done.
+        for count, stop in enumerate((first, second), start=1):
+            assert not phone.find_element(By.ID, f"done-{stop}").is_displayed()
+            assert not phone.find_elements(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Resolved')][not(ancestor::*[@hidden])]")
+            phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Arrived')]").click()
+            WebDriverWait(phone, 10).until(
+                lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(count))
+            assert phone.find_element(By.ID, f"done-{stop}").is_displayed()
+            assert not phone.find_elements(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Arrived')]")
         phone.find_element(By.ID, f"photo-{first}").send_keys(str(photo))
-        for count, (stop, note) in enumerate(((first, "Picked up the sofa."), (second, "Picked up two chairs.")), start=1):
+        for count, (stop, note) in enumerate(((first, "Picked up the sofa."), (second, "Picked up two chairs.")), start=3):
             phone.find_element(By.ID, f"done-{stop}").send_keys(note)
             phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Resolved')]").click()
             WebDriverWait(phone, 10).until(
                 lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(count))
-        assert "2 actions saved on this device" in phone.find_element(By.ID, "crew-offline").text
+        assert "4 actions saved on this device" in phone.find_element(By.ID, "crew-offline").text
         visit("crew day offline, two actions waiting")
         # Opened again with no signal: the page, its map library and today's stops come from the phone, the
         # waiting actions are still counted.
         phone.refresh()
-        WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == "2")
+        WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == "4")
         assert phone.find_element(By.ID, f"stop-{first}").is_displayed()
+        # The arrivals kept on the phone still count: the cards open at what was done.
+        WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, f"done-{first}").is_displayed())
         assert phone.execute_script("return typeof L") == "object", "Leaflet is kept for offline use"
         for stop in (first, second):
             assert requests.get(f"{site.open311}/requests/{stop}.json").json()[0]["status"] == "open", "nothing reached the server yet"
@@ -94,7 +106,7 @@ def test_a_crew_resolves_two_stops_offline_and_each_arrives_once(phone, tmp_path
                 lambda _: requests.get(f"{site.open311}/requests/{stop}.json").json()[0]["status"] == "closed")
         visit("crew day after sending")
         connection = sqlite3.connect(database)
-        actions = connection.execute("SELECT service_request_id, outcome FROM crew_actions ORDER BY service_request_id").fetchall()
+        actions = connection.execute("SELECT service_request_id, outcome FROM crew_actions WHERE action = 'resolve' ORDER BY service_request_id").fetchall()
         notes = connection.execute(
             "SELECT COUNT(*) FROM request_updates WHERE note IN ('Picked up the sofa.', 'Picked up two chairs.')").fetchone()[0]
         photos = connection.execute("SELECT service_request_id, media_id FROM request_photos").fetchall()

@@ -76,7 +76,8 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
             code = rng.choice(["DUMPING", "DIRTYALLEY"])
             requests.post(site.open311 + "/requests.json", data={
                 "api_key": key, "service_code": code, "lat": f"{39.25 + rng.random() * 0.09:.5f}", "long": f"{-76.68 + rng.random() * 0.1:.5f}"})
-        today = datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
+        # Tomorrow: a plan for today starts from now, and by the afternoon the crews' shifts are over.
+        day = (datetime.datetime.now(zoneinfo.ZoneInfo("America/New_York")) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
         sign_in(dispatcher, base, site, tmp_path, "dispatch@city.gov", "supervisor", "Public Works")
         sign_in(phone, base, site, tmp_path, "driver@city.gov", "crew", "Public Works")
         # Three crews on a real shift (60 stops do not fit in one), the driver on call for all three.
@@ -86,7 +87,7 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
             assert code == 0, err
 
         visit = Visit(dispatcher)
-        dispatcher.get(f"{base}/staff/plan?department=Public+Works&date={today}")
+        dispatcher.get(f"{base}/staff/plan?department=Public+Works&date={day}")
         press(dispatcher, dispatcher.find_element(By.XPATH, "//button[normalize-space()='Plan this day now']"))
         headline = dispatcher.find_element(By.XPATH, "//h2[starts-with(., 'Plan, version')]/following-sibling::p").text
         planned, total = map(int, re.match(r"(\d+) / (\d+)", headline).groups())
@@ -98,23 +99,27 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
         dispatcher.get(base + "/staff")
         markers_drawn(dispatcher)
 
-        # The driver's phone: today's stops, kept by the service worker.
-        phone.get(base + "/crew")
+        # The driver's phone: the day's stops, kept by the service worker.
+        phone.get(f"{base}/crew?date={day}")
         WebDriverWait(phone, 15).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller"))
-        phone.get(base + "/crew")
+        phone.get(f"{base}/crew?date={day}")
         stops = [int(s.get_attribute("id").split("-")[1]) for s in phone.find_elements(By.CSS_SELECTOR, "li.card[id^=stop-]")]
         assert len(stops) >= 2, phone.page_source[:400]
         phone.set_network_conditions(offline=True, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
+        # One step at a time: "Arrived" first, then the card asks what was done.
         for count, stop in enumerate(stops[:2], start=1):
+            assert not phone.find_element(By.ID, f"done-{stop}").is_displayed()
+            phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Arrived')]").click()
+            WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(2 * count - 1))
             phone.find_element(By.ID, f"done-{stop}").send_keys("Cleared.")
             phone.find_element(By.XPATH, f"//li[@id='stop-{stop}']//button[contains(., 'Resolved')]").click()
-            WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(count))
+            WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "crew-offline").get_attribute("data-pending") == str(2 * count))
         phone.set_network_conditions(offline=False, latency=5, download_throughput=500 * 1024, upload_throughput=500 * 1024)
         WebDriverWait(phone, 20).until(lambda d: "notice=" in d.current_url)
 
         # Exactly once each, and the dispatcher's map, never reloaded, heard about both.
         connection = sqlite3.connect(database)
-        assert sorted(connection.execute("SELECT service_request_id FROM crew_actions").fetchall()) == sorted((s,) for s in stops[:2])
+        assert sorted(connection.execute("SELECT service_request_id FROM crew_actions WHERE action = 'resolve'").fetchall()) == sorted((s,) for s in stops[:2])
         assert connection.execute("SELECT COUNT(*) FROM request_updates WHERE note = 'Cleared.'").fetchone()[0] == 2
         connection.close()
         WebDriverWait(dispatcher, 15).until(

@@ -49,6 +49,8 @@ public struct AppConfiguration: Sendable {
     public var map: MapSettings
     /// Average driving speed for day plans, km/h (great-circle distances; city driving with stops).
     public var planningSpeedKmh: Double
+    /// The time now, for what depends on it (a plan made during the day starts from now); tests set a fixed one.
+    public var now: @Sendable () -> Date = { Date() }
     /// Signed checkpoints of the audit chain, kept outside the database.
     public var audit: AuditSettings
 

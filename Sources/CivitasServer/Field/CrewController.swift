@@ -35,7 +35,7 @@ struct CrewController: StaffPageController {
 
     func t(_ key: String, _ values: [String: String] = [:]) -> String { web.catalog.text(key, .english, values) }
 
-    func today() -> String { DayPlanner(zone: configuration.jurisdiction.timeZone).day() }
+    func today() -> String { DayPlanner(zone: configuration.jurisdiction.timeZone).day(of: configuration.now()) }
 
     func page(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
@@ -43,8 +43,19 @@ struct CrewController: StaffPageController {
         }
     }
 
-    func view(_ request: Request, signedIn: StaffController.Staff, notice: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    /// A note refused on one stop's form: shown by that field, with that stop's card open at the form.
+    struct NoteError {
+        var stop: Int64
+        var field: String
+        var message: String
+    }
+
+    func view(
+        _ request: Request, signedIn: StaffController.Staff, notice: String?, noteError: NoteError? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let day = request.query.get("date") ?? today()
+        let planner = DayPlanner(zone: configuration.jurisdiction.timeZone)
+        let midnight = (try? planner.midnight(of: day)) ?? configuration.now()
         let crews = try await stores.crews.list(department: nil, jurisdictionID: jurisdiction).filter { $0.members.contains(signedIn.user.id) }
         let format = DateFormatter()
         format.timeZone = configuration.jurisdiction.timeZone
@@ -60,6 +71,8 @@ struct CrewController: StaffPageController {
             query.ids = stops.map(\.requestID)
             query.includePrivate = false
             let requests = Dictionary(try await stores.requests.search(query).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            // One step at a time: "Arrived" first; once the arrival is recorded that day, what was done there.
+            let arrived = try await stores.requests.arrivals(stops.map(\.requestID), since: midnight, jurisdictionID: jurisdiction)
             itineraries.append([
                 "crew": crew.name, "none": stops.isEmpty,
                 "stops": stops.enumerated().compactMap { index, stop -> [String: Any]? in
@@ -70,7 +83,9 @@ struct CrewController: StaffPageController {
                         "open": found.status == .open, "status": t(found.status == .open ? "request_status_open" : "request_status_closed"),
                         // A fresh key per action and page: the same key comes back if the form is sent again.
                         "keyArrive": UUID().uuidString, "keyResolve": UUID().uuidString, "keyCannot": UUID().uuidString,
+                        "arrived": arrived.contains(found.id) || noteError?.stop == found.id,
                     ]
+                    if let noteError, noteError.stop == found.id { item[noteError.field + "Error"] = noteError.message }
                     if let lat = found.location.latitude, let long = found.location.longitude {
                         item["navigate"] = "https://www.openstreetmap.org/directions?to=\(lat)%2C\(long)"
                         item["geo"] = "geo:\(lat),\(long)"
@@ -84,7 +99,8 @@ struct CrewController: StaffPageController {
             values: [
                 "day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
                 "queued": request.query.get("queued") != nil, "mapData": "/crew/stops.json?date=\(day)",
-            ], status: status, script: true, map: !crews.isEmpty)
+            ], status: status, errors: noteError.map { [FieldError(field: "\($0.field)-\($0.stop)", message: $0.message)] } ?? [], script: true,
+            map: !crews.isEmpty)
     }
 
     /// Today's stops of the crew member's crews as GeoJSON, numbered in order, for the map above the list.
@@ -154,6 +170,12 @@ struct CrewController: StaffPageController {
                 components.queryItems = [URLQueryItem(name: "notice", value: result.message)]
                 return web.redirect("/crew?" + (components.percentEncodedQuery ?? ""))
             } catch let error as CivitasError {
+                if error.field == "note", action != .arrive {
+                    let field = action == .resolve ? "done" : "why"
+                    return try await view(
+                        request, signedIn: signedIn, notice: nil, noteError: NoteError(stop: id, field: field, message: error.message),
+                        status: .badRequest)
+                }
                 return try await view(request, signedIn: signedIn, notice: error.message, status: error.kind == .conflict ? .conflict : .badRequest)
             }
         }

@@ -83,15 +83,22 @@ public struct DayPlanner: Sendable {
     }
 
     /// `pins` keeps requests with a crew (request id → crew id), as a dispatcher locked or moved them: the rest of the
-    /// day is planned around them.
-    public func plan(day: String, crews: [Crew], stops: [Stop], serviceNames: [String: String] = [:], pins: [Int64: Int64] = [:]) throws -> Plan {
+    /// day is planned around them. When `now` falls on the day, the plan starts from now: a crew whose shift has ended
+    /// gets no work, a crew mid-shift only the time it has left, and nothing is planned before now.
+    public func plan(
+        day: String, crews: [Crew], stops: [Stop], serviceNames: [String: String] = [:], pins: [Int64: Int64] = [:], now: Date? = nil
+    ) throws -> Plan {
         let start = try midnight(of: day)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
         let weekday = (calendar.component(.weekday, from: start) + 5) % 7 + 1  // ISO: Monday = 1
         let end = calendar.date(byAdding: .day, value: 1, to: start)!
         let dayLength = end.timeIntervalSince(start)
-        let onShift = crews.filter { $0.shift.days.contains(weekday) }
+        // Seconds after midnight from which work can be planned: now, on the day itself; the whole day otherwise.
+        let from = now.map { $0.timeIntervalSince(start) }.flatMap { $0 > 0 && $0 < dayLength ? $0 : nil } ?? 0
+        let working = crews.filter { $0.shift.days.contains(weekday) }
+        // A minute left is no time for work: a shift that ends within one is over.
+        let onShift = working.filter { Double($0.shift.end * 60) - from >= 60 }
         func name(_ stop: Stop) -> String { serviceNames[stop.request.serviceCode] ?? stop.request.serviceName }
 
         // What no crew on shift could ever do is set aside with its reason before routing.
@@ -107,6 +114,10 @@ public struct DayPlanner: Sendable {
                 unplanned.append((stop, "its appointment is on \(Appointment.describe(appointment, zone: zone))"))
             } else if let pinned = pins[stop.request.id], !onShift.contains(where: { $0.id == pinned }) {
                 unplanned.append((stop, "the dispatcher keeps it with a crew that is not on shift this day"))
+            } else if let appointment = stop.appointment, from > 0, appointment.end <= start.addingTimeInterval(from) {
+                unplanned.append((stop, "its appointment \(Appointment.describe(appointment, zone: zone)) has passed"))
+            } else if onShift.isEmpty, !working.isEmpty {
+                unplanned.append((stop, "the shifts of the crews that work today have ended"))
             } else if onShift.isEmpty {
                 unplanned.append((stop, "no crew of the department works on this day"))
             } else if able.isEmpty {
@@ -132,7 +143,8 @@ public struct DayPlanner: Sendable {
         let codes = Set(routable.map(\.request.serviceCode))
         let fleet = onShift.enumerated().map { index, crew in
             Vehicle(
-                depot: index, capacity: crew.capacity, shiftStart: Double(crew.shift.start * 60), shiftEnd: Double(crew.shift.end * 60),
+                depot: index, capacity: crew.capacity, shiftStart: max(Double(crew.shift.start * 60), from),
+                shiftEnd: Double(crew.shift.end * 60),
                 skills: crew.skills.union(codes.filter { crew.does($0) }.map { "service:" + $0 }).union(["crew:\(crew.id)"]))
         }
         var due = Array(repeating: dayLength, count: depotCount)
@@ -142,7 +154,7 @@ public struct DayPlanner: Sendable {
         for stop in routable {
             // A request due during the day must be done by then; one due later, or already overdue, by the end of it.
             var latest = dayLength
-            if let expected = stop.request.expectedAt, expected > start, expected < end {
+            if let expected = stop.request.expectedAt, expected > start.addingTimeInterval(from), expected < end {
                 latest = expected.timeIntervalSince(start)
                 windows.append(Shift.clock(Int(latest / 60)))
             } else {
@@ -150,7 +162,7 @@ public struct DayPlanner: Sendable {
             }
             // An appointment: the work starts inside the time agreed with the resident, whatever the service level says.
             if let appointment = stop.appointment {
-                let opens = max(0, appointment.start.timeIntervalSince(start))
+                let opens = max(from, appointment.start.timeIntervalSince(start))
                 let closes = min(dayLength, appointment.end.timeIntervalSince(start))
                 ready.append(opens)
                 due.append(closes)

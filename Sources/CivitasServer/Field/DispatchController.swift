@@ -28,7 +28,7 @@ struct DispatchController: StaffPageController {
         let department = parameters["department"].flatMap { departments.contains($0) ? $0 : nil } ?? departments.first ?? ""
         let day =
             parameters["date"].flatMap { $0.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil ? $0 : nil }
-            ?? DayPlanner(zone: configuration.jurisdiction.timeZone).day()
+            ?? DayPlanner(zone: configuration.jurisdiction.timeZone).day(of: configuration.now())
         return (department, day, departments)
     }
 

@@ -9,6 +9,8 @@ public enum Planning {
     public static func plan(
         department: String, day: String, stores: Stores, configuration: AppConfiguration, seconds: Int = 3, seed: UInt64 = 1
     ) async throws -> DayPlanner.Plan {
+        // Planned during the day, the plan starts from now, so the time is read before anything else.
+        let now = configuration.now()
         let jurisdiction = configuration.jurisdiction.id
         let crews = try await stores.crews.list(department: department, jurisdictionID: jurisdiction)
         guard !crews.isEmpty else {
@@ -30,7 +32,7 @@ public enum Planning {
             zone: configuration.jurisdiction.timeZone, speed: configuration.planningSpeedKmh * 1000 / 3600,
             options: SolverOptions(timeLimit: .seconds(seconds), seed: seed, threads: 2))
         let pins = try await stores.plans.pins(department: department, day: day, jurisdictionID: jurisdiction)
-        return try planner.plan(day: day, crews: crews, stops: stops, pins: pins)
+        return try planner.plan(day: day, crews: crews, stops: stops, pins: pins, now: now)
     }
 
     /// Saves a plan as the next version of the department's plan for that day.

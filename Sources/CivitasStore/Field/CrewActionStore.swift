@@ -40,6 +40,11 @@ extension ServiceRequestStore {
         if action == .cannotDo, text == nil {
             throw CivitasError.invalid("reason_missing", "Say why it cannot be done.", field: "note")
         }
+        // Resolving closes the request with this note for the public, who are mailed it: it has to say something.
+        if action == .resolve, text == nil {
+            throw CivitasError.invalid(
+                "note_missing", "Write what was done: the note is shown to the public and sent to everyone following.", field: "note")
+        }
         let result = try await database.transaction { sql -> CrewActionResult in
             if let seen = try await sql.select().columns("outcome", "message", "service_request_id", "action").from("crew_actions")
                 .where("idempotency_key", .equal, key).first()
@@ -104,6 +109,20 @@ extension ServiceRequestStore {
         }
         if !result.replayed, result.outcome == .applied { await announce([requestID], jurisdictionID: jurisdictionID) }
         return result
+    }
+}
+
+extension ServiceRequestStore {
+    /// The requests among `ids` where a crew's arrival was recorded (and applied) since `since`.
+    public func arrivals(_ ids: [Int64], since: Date, jurisdictionID: String) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return try await database.read { sql in
+            Set(
+                try await sql.select().column("service_request_id").from("crew_actions").where("jurisdiction_id", .equal, jurisdictionID)
+                    .where("service_request_id", .in, ids).where("action", .equal, CrewAction.arrive.rawValue)
+                    .where("outcome", .equal, CrewActionResult.Outcome.applied.rawValue).where("created_at", .greaterThanOrEqual, Clock.millis(since))
+                    .all().map { try $0.decode(column: "service_request_id", as: Int64.self) })
+        }
     }
 }
 

@@ -26,7 +26,8 @@ struct TestApp: Sendable {
     var routes: [(method: HTTPRequest.Method, path: String)] = []
 
     static func with<R>(
-        config: [AbsoluteConfigKey: ConfigValue] = [:], _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> R
+        config: [AbsoluteConfigKey: ConfigValue] = [:], now: Date? = nil,
+        _ body: @escaping @Sendable (TestApp, any TestClientProtocol) async throws -> R
     ) async throws -> R {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("civitas-app-\(UUID().uuidString)")
         var values = config
@@ -42,7 +43,8 @@ struct TestApp: Sendable {
         values["jurisdiction.id"] = .init(.string("test.city"), isSecret: false)
         values["jurisdiction.timeZone"] = .init(.string("America/New_York"), isSecret: false)
         values["jurisdiction.name"] = .init(.string("Test City"), isSecret: false)
-        let configuration = try AppConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: values)))
+        var configuration = try AppConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: values)))
+        if let now { configuration.now = { now } }
         let logs = LogCapture()
         let logger = Logger(label: "civitas-test") { label in logs.handler(label: label) }
         let stores = try await Stores.open(configuration, logger: logger)

@@ -79,7 +79,8 @@ struct APIv1FieldTests {
                 ).1["code"] as? String == "photo_not_allowed")
             #expect(
                 try await call(
-                    .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "bm90IGFuIGltYWdl"}"#,
+                    .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken,
+                    #"{"action": "resolve", "note": "Filled.", "photo": "bm90IGFuIGltYWdl"}"#,
                     key: "api-\(UUID().uuidString)"
                 ).1["field"] as? String == "photo")
             #expect(try await app.stores.requests.photoIDs(id: Int64(ids[2]), jurisdictionID: "test.city").isEmpty)
@@ -87,7 +88,8 @@ struct APIv1FieldTests {
             for _ in 0..<2 {
                 #expect(
                     try await call(
-                        .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken, #"{"action": "resolve", "photo": "\#(photo)"}"#,
+                        .post, "/api/v1/service-requests/\(ids[2])/crew-actions", crewToken,
+                        #"{"action": "resolve", "note": "Filled.", "photo": "\#(photo)"}"#,
                         key: photoKey
                     ).0 == .ok)
             }
@@ -95,7 +97,8 @@ struct APIv1FieldTests {
             #expect(stored.count == 1)
             #expect(try await app.stores.media.find(id: stored[0]).map { !String(decoding: $0.bytes, as: UTF8.self).contains("GPS") } == true)
             let conflict = try await call(
-                .post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve"}"#, key: "api-\(UUID().uuidString)")
+                .post, "/api/v1/service-requests/\(ids[1])/crew-actions", crewToken, #"{"action": "resolve", "note": "Filled."}"#,
+                key: "api-\(UUID().uuidString)")
             #expect(conflict.0 == .conflict && conflict.1["outcome"] as? String == "conflict")
             #expect(try await call(.post, "/api/v1/service-requests/\(ids[0])/crew-actions", crewToken, #"{"action": "arrive"}"#).0 == .badRequest)
             // An appointment: none yet (null times), then set and read back in words.

@@ -109,6 +109,44 @@ struct DayPlannerTests {
         #expect(visits.count == 6)
     }
 
+    @Test("a plan made during the day starts from now: ended shifts get no work, a crew mid-shift only the time it has left")
+    func fromNow() throws {
+        let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .seconds(1), seed: 5, threads: 1))
+        let day = "2026-11-24"  // a Tuesday
+        let midnight = try planner.midnight(of: day)
+        let now = midnight.addingTimeInterval(13 * 3600)  // 13:00 in New York
+        let crews = [
+            Self.crew(1, "Early", shift: try Shift.parse("mon-fri 06:00-12:00")),
+            Self.crew(2, "Day", shift: try Shift.parse("mon-fri 07:00-15:30")),
+            Self.crew(3, "Late", shift: try Shift.parse("mon-fri 12:00-20:00")),
+        ]
+        // 16 half-hour jobs (8 hours of work): more than any one crew has left, so both crews still on shift get some.
+        var stops = (1...16).map { Self.stop(Int64($0), "POTHOLE", lat: 39.28 + Double($0) / 2000, long: -76.61, minutes: 30) }
+        // Due at 12:30, before now: overdue, so done by the end of the day like any other.
+        stops[0].request.expectedAt = midnight.addingTimeInterval(12.5 * 3600)
+        stops.append(Self.stop(17, "POTHOLE", lat: 39.28, long: -76.61))
+        stops[16].appointment = DateInterval(start: midnight.addingTimeInterval(9 * 3600), end: midnight.addingTimeInterval(10 * 3600))
+        let plan = try planner.plan(day: day, crews: crews, stops: stops, now: now)
+        #expect(plan.crewsOnShift.map(\.name) == ["Day", "Late"], "Early's shift is over")
+        #expect(plan.violations.isEmpty, "\(plan.violations)")
+        #expect(Set(plan.itineraries.map(\.crew.name)) == ["Day", "Late"], "the work is spread over the crews still on shift")
+        for itinerary in plan.itineraries {
+            #expect(itinerary.leaves >= now)
+            #expect(itinerary.returns <= midnight.addingTimeInterval(Double(itinerary.crew.shift.end * 60)) + 1)
+            for visit in itinerary.visits { #expect(visit.arrives >= now && visit.starts >= now) }
+        }
+        #expect(plan.itineraries.first { $0.crew.name == "Day" }!.visits.count <= 5, "Day has 2.5 hours left")
+        let reasons = Dictionary(uniqueKeysWithValues: plan.unplanned.map { ($0.stop.request.id, $0.reason) })
+        #expect(reasons[17] == "its appointment Tue 24 Nov 09:00–10:00 has passed")
+        #expect(plan.itineraries.flatMap(\.visits).contains { $0.stop.request.id == 1 }, "an overdue stop is still planned")
+        // Planned for a later day, the whole shift counts again.
+        let tomorrow = try planner.plan(day: "2026-11-25", crews: crews, stops: Array(stops.prefix(3)), now: now)
+        #expect(tomorrow.crewsOnShift.count == 3)
+        // In the evening, nobody is left.
+        let evening = try planner.plan(day: day, crews: crews, stops: Array(stops.prefix(1)), now: midnight.addingTimeInterval(21 * 3600))
+        #expect(evening.unplanned.map(\.reason) == ["the shifts of the crews that work today have ended"])
+    }
+
     @Test("a day when nobody works, and shifts written wrongly, are explained")
     func edges() throws {
         let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .milliseconds(200), seed: 1))

@@ -137,7 +137,8 @@ struct CrewViewTests {
                 id: second, jurisdictionID: "test.city", change: RequestChange(status: .closed, note: "Done by the night shift."),
                 by: ChangeOrigin(actor: "staff:99"))
             let conflict = try await crewBrowser.follow(
-                try await crewBrowser.post("/crew/stops/\(second)", [("action", "resolve"), ("key", "resolve-\(UUID().uuidString)")]))
+                try await crewBrowser.post(
+                    "/crew/stops/\(second)", [("action", "resolve"), ("key", "resolve-\(UUID().uuidString)"), ("note", "Filled.")]))
             #expect(conflict.text.contains("was already closed by someone else; nothing was changed."))
             // Can't do needs a reason; a stranger to the crew is refused.
             let noReason = try await crewBrowser.post("/crew/stops/\(second)", [("action", "cannot_do"), ("key", "cannot-\(UUID().uuidString)")])

@@ -235,13 +235,30 @@
         return next(0);
       });
     };
+    // One step at a time: once "Arrived" is recorded (or kept on the device), the card offers what was done there.
+    var onSite = function (stop, focus) {
+      var arrive = document.querySelector("form[data-arrive='" + stop + "']");
+      var next = $("on-site-" + stop);
+      if (!arrive || !next) { return; }
+      arrive.parentNode.removeChild(arrive);
+      next.hidden = false;
+      if (focus) { $("done-" + stop).focus(); }
+    };
+    store("readonly", function (s) { return s.getAll(); }).then(function (items) {
+      (items || []).forEach(function (item) {
+        var action = (item.fields || []).filter(function (field) { return field[0] === "action"; })[0];
+        if (action && action[1] === "arrive") { onSite(item.path.split("/").pop(), false); }
+      });
+    });
     Array.prototype.forEach.call(document.querySelectorAll("form[action^='/crew/stops/']"), function (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         var fields = [];
         new FormData(form).forEach(function (value, name) { fields.push([name, value]); });
         var keep = function () {
-          return store("readwrite", function (s) { return s.add({ path: form.getAttribute("action"), fields: fields, at: Date.now() }); }).then(show);
+          var arrive = form.getAttribute("data-arrive");
+          return store("readwrite", function (s) { return s.add({ path: form.getAttribute("action"), fields: fields, at: Date.now() }); })
+            .then(function () { if (arrive) { onSite(arrive, true); } }).then(show);
         };
         if (!navigator.onLine) { keep(); return; }
         post(form.getAttribute("action"), fields).then(function (response) { window.location.href = response.url; }, keep);
