@@ -253,6 +253,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[action^='/crew/stops/']"), function (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
+        // A note of spaces only is no note: asked for again here, offline too, not refused later by the server.
+        var note = form.querySelector("input[name=note][required]");
+        if (note && !note.value.trim()) { note.value = ""; form.reportValidity(); return; }
         var fields = [];
         new FormData(form).forEach(function (value, name) { fields.push([name, value]); });
         var keep = function () {
