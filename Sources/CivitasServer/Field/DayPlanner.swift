@@ -187,7 +187,7 @@ public struct DayPlanner: Sendable {
                     return Set(["service:" + stop.request.serviceCode] + (stop.work.skill.map { [$0] } ?? []))
                 },
             fleet: fleet, distance: matrices.distance, duration: matrices.duration)
-        let solution = RoutingSolver.solve(problem, options: options)
+        let solution = spread(problem, RoutingSolver.solve(problem, options: options))
         let schedules = solution.schedules(in: problem)
 
         var itineraries: [Itinerary] = []

@@ -147,6 +147,20 @@ struct DayPlannerTests {
         #expect(evening.unplanned.map(\.reason) == ["the shifts of the crews that work today have ended"])
     }
 
+    @Test("the day's work is spread over the crews on shift, not packed onto as few as can do it")
+    func spreadsOverCrews() throws {
+        let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .seconds(1), seed: 3, threads: 1))
+        let stops = (1...8).map { id in
+            Self.stop(Int64(id), "POTHOLE", lat: 39.29 + Double(id) * 0.002, long: -76.61 + Double(id % 3) * 0.002, minutes: 20)
+        }
+        let crews = [Self.crew(1, "Alpha"), Self.crew(2, "Bravo")]
+        let plan = try planner.plan(day: "2026-11-24", crews: crews, stops: stops)
+        #expect(plan.unplanned.isEmpty && plan.violations.isEmpty)
+        #expect(plan.itineraries.count == 2, "both crews on shift get work: \(plan.itineraries.map { ($0.crew.name, $0.visits.count) })")
+        let counts = plan.itineraries.map(\.visits.count)
+        #expect(counts.reduce(0, +) == 8 && (counts.min() ?? 0) >= 2, "\(counts)")
+    }
+
     @Test("a day when nobody works, and shifts written wrongly, are explained")
     func edges() throws {
         let planner = DayPlanner(zone: Self.zone, options: SolverOptions(timeLimit: .milliseconds(200), seed: 1))
