@@ -90,7 +90,8 @@ def test_plan_three_crews_resolve_offline_and_the_map_follows(browsers, tmp_path
         dispatcher.get(f"{base}/staff/plan?department=Public+Works&date={day}")
         press(dispatcher, dispatcher.find_element(By.XPATH, "//button[normalize-space()='Plan this day now']"))
         headline = dispatcher.find_element(By.XPATH, "//h2[starts-with(., 'Plan, version')]/following-sibling::p").text
-        planned, total = map(int, re.match(r"(\d+) / (\d+)", headline).groups())
+        planned, total = map(int, re.match(r"(\d+) of (\d+) requests planned", headline).groups())
+        assert "staff:" not in headline and ", supervisor." in headline, headline
         assert total >= 60 and planned >= 50, headline
         busy = re.findall(r"<h3>(North|South|West) \((\d+)\)</h3>", dispatcher.page_source)
         assert len([name for name, count in busy if int(count) > 0]) >= 2, busy

@@ -75,9 +75,15 @@ struct DispatchController: StaffPageController {
             func choices(_ requestID: Int64) -> [[String: Any]] {
                 crews.map { ["id": $0.id, "name": $0.name, "selected": pins[requestID] == $0.id] }
             }
+            let people = try await staff.people()
             values["plan"] = [
-                "version": saved.version, "createdBy": saved.createdBy, "distance": DayPlanner.distance(saved.distance),
-                "planned": saved.stops.count, "total": saved.stops.count + saved.unplanned.count,
+                "version": saved.version, "distance": DayPlanner.distance(saved.distance),
+                "summary": web.catalog.text(
+                    "staff_plan_summary", .english,
+                    [
+                        "planned": String(saved.stops.count), "total": String(saved.stops.count + saved.unplanned.count),
+                        "distance": DayPlanner.distance(saved.distance), "who": people.name(saved.createdBy, request, web: web),
+                    ]),
             ]
             values["itineraries"] = byCrew.keys.sorted { (names[$0] ?? "") < (names[$1] ?? "") }.map { crewID -> [String: Any] in
                 let stops = byCrew[crewID] ?? []

@@ -45,7 +45,8 @@ struct DispatchTests {
             #expect(empty.status == .ok && empty.text.contains("Asphalt 1") && empty.text.contains("Plan this day now"))
             let planned = try await supervisor.follow(
                 try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")]))
-            #expect(planned.text.contains("Plan, version 1") && planned.text.contains("3 / 3"))
+            #expect(planned.text.contains("Plan, version 1") && planned.text.contains("3 of 3 requests planned"))
+            #expect(planned.text.contains(", supervisor.") && !planned.text.contains("staff:"), "the planner by name and role")
             #expect(planned.text.contains("Asphalt 1 does Pothole; ") && planned.text.contains("within its 07:00–15:30 shift"))
             #expect(planned.text.contains("appointment with the resident 13:00–14:30"))
             let visit = try #require(

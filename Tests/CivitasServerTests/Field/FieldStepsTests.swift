@@ -32,7 +32,7 @@ struct FieldStepsTests {
             #expect(page.text.contains(#"value="2026-11-24""#), "today, in the city's time zone")
             let planned = try await supervisor.follow(
                 try await supervisor.post("/staff/plan", [("department", "Transportation"), ("date", "2026-11-24")]))
-            #expect(planned.text.contains("3 / 3"))
+            #expect(planned.text.contains("3 of 3 requests planned"))
             #expect(planned.text.contains("<h3>Afternoon (3)</h3>") && !planned.text.contains("<h3>Morning"))
             let saved = try #require(try await app.stores.plans.latest(department: "Transportation", day: "2026-11-24", jurisdictionID: "test.city"))
             #expect(saved.stops.count == 3 && saved.stops.allSatisfy { $0.arrives >= Self.oneOClock && $0.starts >= Self.oneOClock })
