@@ -97,7 +97,7 @@ struct CrewController: StaffPageController {
         return web.page(
             "field/crew", title: t("staff_crew_title"), request: request, identity: signedIn.identity,
             values: [
-                "day": day, "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
+                "day": day, "dayName": Self.dayName(midnight, zone: configuration.jurisdiction.timeZone), "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
                 "queued": request.query.get("queued") != nil, "mapData": "/crew/stops.json?date=\(day)",
             ], status: status, errors: noteError.map { [FieldError(field: "\($0.field)-\($0.stop)", message: $0.message)] } ?? [], script: true,
             map: !crews.isEmpty)
@@ -179,5 +179,15 @@ struct CrewController: StaffPageController {
                 return try await view(request, signedIn: signedIn, notice: error.message, status: error.kind == .conflict ? .conflict : .badRequest)
             }
         }
+    }
+
+    /// The day as a crew says it: "Tuesday, November 24, 2026".
+    static func dayName(_ date: Date, zone: TimeZone) -> String {
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US")
+        format.timeZone = zone
+        format.dateStyle = .full
+        format.timeStyle = .none
+        return format.string(from: date)
     }
 }

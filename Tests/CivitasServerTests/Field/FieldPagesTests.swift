@@ -103,6 +103,9 @@ struct CrewViewTests {
             let page = try await crewBrowser.get("/crew")
             #expect(page.text.contains("Asphalt 1") && page.text.contains("#\(first) Pothole") && page.text.contains("#\(second) Pothole"))
             #expect(page.text.contains("https://www.openstreetmap.org/directions?to="))
+            let spoken = CrewController.dayName(
+                try DayPlanner(zone: app.configuration.jurisdiction.timeZone).midnight(of: today), zone: app.configuration.jurisdiction.timeZone)
+            #expect(page.text.contains(#"<time datetime="\#(today)">\#(spoken)</time>"#) && spoken.contains(","), "the day in words")
             let stopsMap = try await crewBrowser.get("/crew/stops.json")
             #expect(stopsMap.text.contains("\"url\":\"#stop-\(first)\"") && stopsMap.text.contains("1. Pothole"))
             _ = crew
