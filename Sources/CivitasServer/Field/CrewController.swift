@@ -97,7 +97,8 @@ struct CrewController: StaffPageController {
         return web.page(
             "field/crew", title: t("staff_crew_title"), request: request, identity: signedIn.identity,
             values: [
-                "day": day, "dayName": Self.dayName(midnight, zone: configuration.jurisdiction.timeZone), "itineraries": itineraries, "noCrew": crews.isEmpty, "notice": notice ?? "",
+                "day": day, "dayName": Self.dayName(midnight, zone: configuration.jurisdiction.timeZone), "itineraries": itineraries,
+                "noCrew": crews.isEmpty, "notice": notice ?? "",
                 "queued": request.query.get("queued") != nil, "mapData": "/crew/stops.json?date=\(day)",
             ], status: status, errors: noteError.map { [FieldError(field: "\($0.field)-\($0.stop)", message: $0.message)] } ?? [], script: true,
             map: !crews.isEmpty)
