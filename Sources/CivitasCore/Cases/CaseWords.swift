@@ -120,7 +120,9 @@ public enum CaseWords {
     }
 
     static func date(_ label: String, _ language: Language) -> String {
-        language == .spanish ? "\(label): escriba una fecha real, como 27 3 2007." : "\(label): give a real date, like 3 27 2007."
+        language == .spanish
+            ? "\(label): escriba una fecha real como AAAA-MM-DD, por ejemplo 2026-11-24."
+            : "\(label): give a real date written YYYY-MM-DD, like 2026-11-24."
     }
 
     static func address(_ label: String, _ language: Language) -> String {

@@ -105,8 +105,14 @@ extension CaseWebController {
         }
         guard let day = Int(parts[0]), let month = Int(parts[1]), let year = Int(parts[2]), parts[2].count == 4 else {
             if Int(parts[2]) != nil, parts[2].count != 4 { return (raw, t(request, "cases_date_year_digits", ["label": field.label])) }
-            return (raw, nil)
+            return (raw, t(request, "cases_date_unreal", ["label": field.label]))
         }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        // The boxes' own words for a day that does not exist (31 February), in the order the page asks for them.
+        guard (1...12).contains(month), let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
+            calendar.component(.day, from: date) == day
+        else { return (raw, t(request, "cases_date_unreal", ["label": field.label])) }
         return (String(format: "%04d-%02d-%02d", year, month, day), nil)
     }
 }

@@ -71,7 +71,10 @@ public enum DemoCity {
     }
 
     /// Loads the demo into an empty jurisdiction. Returns nil, changing nothing, when it already has services or requests.
-    public static func load(into stores: Stores, jurisdictionID: String, count: Int = 360, now: Date = Date()) async throws
+    /// `addressFiles` are tried in order for the city's address points (see `addressFiles()`); tests give their fixture.
+    public static func load(
+        into stores: Stores, jurisdictionID: String, count: Int = 360, now: Date = Date(), addressFiles: [URL] = addressFiles()
+    ) async throws
         -> Summary?
     {
         guard try await stores.services.count(jurisdictionID: jurisdictionID) == 0,
@@ -121,7 +124,7 @@ public enum DemoCity {
         items.sort { $0.requestedAt < $1.requestedAt }
         _ = try await stores.requests.createAll(items, jurisdictionID: jurisdictionID, source: "demo")
         let closedCount = items.filter { $0.closed != nil }.count
-        let addresses = try await loadAddresses(into: stores, jurisdictionID: jurisdictionID, places: places)
+        let addresses = try await loadAddresses(into: stores, jurisdictionID: jurisdictionID, places: places, files: addressFiles)
         try await loadCaseTypes(into: stores, jurisdictionID: jurisdictionID)
         for response in preparedResponses {
             try await stores.templates.create(
@@ -171,7 +174,7 @@ public enum DemoCity {
     /// Where the demo's address points come from: CIVITAS_DEMO_ADDRESSES, or Baltimore's public 311 records beside
     /// the folder `civitas` runs in (../shared/data/311, as when `swift run` starts in a checkout); without either,
     /// points along each demo neighborhood's streets. Never a path taken from where the binary was built.
-    static func addressFiles() -> [URL] {
+    public static func addressFiles() -> [URL] {
         var files: [URL] = []
         if let given = ProcessInfo.processInfo.environment["CIVITAS_DEMO_ADDRESSES"], !given.isEmpty {
             files.append(URL(fileURLWithPath: given))
@@ -182,11 +185,11 @@ public enum DemoCity {
         return files.map(\.standardizedFileURL)
     }
 
-    static func loadAddresses(into stores: Stores, jurisdictionID: String, places: Places) async throws -> Int {
+    static func loadAddresses(into stores: Stores, jurisdictionID: String, places: Places, files: [URL]) async throws -> Int {
         // Address points an admin imported are kept.
         let existing = try await stores.addresses.count(jurisdictionID: jurisdictionID)
         if existing > 0 { return existing }
-        for file in addressFiles() where FileManager.default.fileExists(atPath: file.path) {
+        for file in files where FileManager.default.fileExists(atPath: file.path) {
             if let result = try? AddressImport.read(file), !result.points.isEmpty {
                 return try await stores.addresses.replaceAll(result.points, jurisdictionID: jurisdictionID)
             }

@@ -48,6 +48,14 @@ struct SitePagesController: StaffPageController {
             ])
     }
 
+    /// Only admins edit the site's pages; anyone else is told so.
+    func requireEditor(_ request: Request, _ signedIn: StaffController.Staff) throws {
+        guard Permissions.decide(signedIn.identity.actor, .manageSitePages, on: .jurisdiction(jurisdiction)).allowed else {
+            throw WebFailure(
+                status: .forbidden, title: staff.t(request, "staff_site_pages_title"), message: staff.t(request, "staff_site_pages_refused"))
+        }
+    }
+
     func editorPage(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             try await editorView(request, signedIn: signedIn)
@@ -58,10 +66,7 @@ struct SitePagesController: StaffPageController {
         _ request: Request, signedIn: StaffController.Staff, typed: (SitePage, Language, String)? = nil, errors: [FieldError] = [],
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        guard Permissions.decide(signedIn.identity.actor, .manageSitePages, on: .jurisdiction(jurisdiction)).allowed else {
-            throw WebFailure(
-                status: .forbidden, title: staff.t(request, "staff_site_pages_title"), message: staff.t(request, "staff_site_pages_refused"))
-        }
+        try requireEditor(request, signedIn)
         var pages: [[String: Any]] = []
         for page in SitePage.allCases {
             var versions: [[String: Any]] = []
@@ -87,10 +92,7 @@ struct SitePagesController: StaffPageController {
     func save(_ request: Request, context: CivitasRequestContext) async throws -> Response {
         try await staff.guarded(request, context: context) { signedIn in
             let form = try await web.checkedForm(request, session: signedIn.identity.session)
-            guard Permissions.decide(signedIn.identity.actor, .manageSitePages, on: .jurisdiction(jurisdiction)).allowed else {
-                throw WebFailure(
-                    status: .forbidden, title: staff.t(request, "staff_site_pages_title"), message: staff.t(request, "staff_site_pages_refused"))
-            }
+            try requireEditor(request, signedIn)
             guard let page = context.parameters.get("page").flatMap(SitePage.init(rawValue:)),
                 let language = form["language"].flatMap(Language.init(rawValue:))
             else { throw HTTPError(.notFound) }

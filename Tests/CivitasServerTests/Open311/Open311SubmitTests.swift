@@ -344,7 +344,12 @@ struct OperationsTests {
                     "database.url": .init(.string("sqlite:" + folder.appendingPathComponent("d.sqlite").path), isSecret: false)
                 ])))
         let stores = try await Stores.open(configuration, logger: .init(label: "demo"))
-        let summary = try #require(try await DemoCity.load(into: stores, jurisdictionID: "city"))
+        // The repository's fixture, never data beside the checkout: the same address points in every clone.
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Fixtures/311/baltimore_addresses.sample.csv"
+        ).standardizedFileURL
+        let summary = try #require(try await DemoCity.load(into: stores, jurisdictionID: "city", addressFiles: [fixture]))
+        #expect(summary.addresses == (try AddressImport.read(fixture)).points.count, "the fixture's points, not a file beside the checkout")
         #expect(summary.services >= 12)
         #expect(summary.departments.count >= 4)
         #expect((200...500).contains(summary.requests))
@@ -356,7 +361,7 @@ struct OperationsTests {
         let requests = try await stores.requests.search(query)
         #expect(requests.count == summary.requests)
         #expect(requests.allSatisfy { ($0.location.latitude ?? 0) > 39.1 && ($0.location.latitude ?? 0) < 39.4 })
-        #expect(try await DemoCity.load(into: stores, jurisdictionID: "city") == nil)
+        #expect(try await DemoCity.load(into: stores, jurisdictionID: "city", addressFiles: [fixture]) == nil)
         await stores.database.shutdown()
     }
 }
